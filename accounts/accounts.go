@@ -1,0 +1,78 @@
+// Package accounts holds Parley's tenants (apps), their users and the
+// sessions users authenticate with, plus the rules that govern them.
+//
+// Every record carries the id of the app it belongs to: apps are tenants and
+// nothing crosses from one to another.
+package accounts
+
+import (
+	"errors"
+	"time"
+)
+
+// App is a tenant. Users, dialogs and messages all belong to exactly one app.
+type App struct {
+	ID      int64
+	Name    string
+	AuthKey string
+	// AutoCreateUsers lets POST /session.json create a user that does not exist
+	// yet (ConnectyCube's "create user on the fly"). Off by default.
+	AutoCreateUsers bool
+	CreatedAt       time.Time
+}
+
+// User is an account inside one app.
+type User struct {
+	ID            int64
+	AppID         int64
+	Login         string
+	Email         string
+	FullName      string
+	Phone         string
+	Website       string
+	CustomData    string
+	ExternalID    string
+	Tags          []string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	LastRequestAt time.Time
+}
+
+// Session is an authenticated API session. An app session has UserID 0.
+// The token itself is never stored: only its SHA-256 (for CB-Token lookups)
+// and, for user sessions, SCRAM keys derived with the user's salt so the token
+// also works as an XMPP password under every SASL mechanism.
+type Session struct {
+	ID        int64
+	AppID     int64
+	UserID    int64
+	TokenHash []byte
+	Keys      ScramKeys
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Live reports whether the session is still usable at now.
+func (s *Session) Live(now time.Time) bool { return now.Before(s.ExpiresAt) }
+
+// Errors returned by the service and by stores. HTTP and XMPP map them to
+// their own wire errors.
+var (
+	ErrNotFound       = errors.New("accounts: not found")
+	ErrUnauthorized   = errors.New("accounts: unauthorized")
+	ErrForbidden      = errors.New("accounts: forbidden")
+	ErrSessionExpired = errors.New("accounts: session expired")
+	ErrConflict       = errors.New("accounts: already exists")
+)
+
+// ValidationError names the fields that were rejected and why.
+type ValidationError map[string][]string
+
+func (v ValidationError) Error() string {
+	for k, msgs := range v {
+		if len(msgs) > 0 {
+			return "accounts: " + k + " " + msgs[0]
+		}
+	}
+	return "accounts: invalid input"
+}

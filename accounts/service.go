@@ -1,0 +1,399 @@
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Service applies the account rules on top of a Store.
+type Service struct {
+	store Store
+	// TokenTTL is how long a new session token stays valid.
+	TokenTTL time.Duration
+	// Iterations is the PBKDF2 count for new passwords.
+	Iterations int
+	now        func() time.Time
+}
+
+// NewService returns a Service with a 2 h token lifetime.
+func NewService(store Store) *Service {
+	return &Service{store: store, TokenTTL: 2 * time.Hour, Iterations: DefaultIterations, now: time.Now}
+}
+
+// SetClock replaces the service's clock (tests of expiry).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
+// CreateApp makes a new tenant with a random auth key.
+func (s *Service) CreateApp(ctx context.Context, name string) (*App, error) {
+	app := &App{Name: name, AuthKey: randomHex(16), CreatedAt: s.now().UTC()}
+	if err := s.store.CreateApp(ctx, app); err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// App returns an app by id.
+func (s *Service) App(ctx context.Context, id int64) (*App, error) { return s.store.App(ctx, id) }
+
+// Apps lists every app.
+func (s *Service) Apps(ctx context.Context) ([]App, error) { return s.store.Apps(ctx) }
+
+// UserInput carries the writable fields of a user. Nil pointers are left
+// unchanged on update.
+type UserInput struct {
+	Login, Email, FullName, Phone, Website, CustomData, ExternalID *string
+	Tags                                                           []string
+	Password                                                       *string
+	OldPassword                                                    *string
+}
+
+// Login identifies a user for a user session: by login or by email.
+type Login struct {
+	Login    string
+	Email    string
+	Password string
+}
+
+// CreateSession checks the app's auth key and, when login is non-nil, the
+// user's password. It returns the session and its token, which is shown once.
+func (s *Service) CreateSession(ctx context.Context, appID int64, authKey string, login *Login) (*Session, string, *User, error) {
+	app, err := s.store.App(ctx, appID)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, "", nil, ErrUnauthorized
+		}
+		return nil, "", nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(app.AuthKey), []byte(authKey)) != 1 {
+		return nil, "", nil, ErrUnauthorized
+	}
+	var user *User
+	if login != nil {
+		user, err = s.loginUser(ctx, app, login)
+		if err != nil {
+			return nil, "", nil, err
+		}
+	}
+	sess, token, err := s.newSession(ctx, app.ID, user)
+	return sess, token, user, err
+}
+
+func (s *Service) loginUser(ctx context.Context, app *App, l *Login) (*User, error) {
+	var u *User
+	var err error
+	switch {
+	case l.Login != "":
+		u, err = s.store.UserByLogin(ctx, app.ID, l.Login)
+	case l.Email != "":
+		u, err = s.store.UserByEmail(ctx, app.ID, l.Email)
+	default:
+		return nil, ValidationError{"base": {"login or email required"}}
+	}
+	if errors.Is(err, ErrNotFound) && app.AutoCreateUsers {
+		in := UserInput{Password: &l.Password}
+		if l.Login != "" {
+			in.Login = &l.Login
+		} else {
+			in.Email = &l.Email
+		}
+		return s.CreateUser(ctx, app.ID, in)
+	}
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrUnauthorized
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.store.Credentials(ctx, app.ID, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !c.VerifyPassword(l.Password) {
+		return nil, ErrUnauthorized
+	}
+	return u, nil
+}
+
+func (s *Service) newSession(ctx context.Context, appID int64, user *User) (*Session, string, error) {
+	token := randomHex(20)
+	now := s.now().UTC()
+	sess := &Session{AppID: appID, TokenHash: hashToken(token), CreatedAt: now, ExpiresAt: now.Add(s.TokenTTL)}
+	if user != nil {
+		sess.UserID = user.ID
+		c, err := s.store.Credentials(ctx, appID, user.ID)
+		if err != nil {
+			return nil, "", err
+		}
+		// Same salt and count as the password: SCRAM announces them before it
+		// knows which secret the client holds.
+		sess.Keys = DeriveKeys(token, c.Salt, c.Iter)
+	}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return nil, "", err
+	}
+	return sess, token, nil
+}
+
+// SessionByToken returns the live session a CB-Token names.
+func (s *Service) SessionByToken(ctx context.Context, token string) (*Session, error) {
+	if token == "" {
+		return nil, ErrUnauthorized
+	}
+	sess, err := s.store.SessionByTokenHash(ctx, hashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrUnauthorized
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !sess.Live(s.now()) {
+		return nil, ErrSessionExpired
+	}
+	return sess, nil
+}
+
+// DeleteSession ends a session.
+func (s *Service) DeleteSession(ctx context.Context, sess *Session) error {
+	return s.store.DeleteSession(ctx, sess.ID)
+}
+
+// UpgradeSession logs a user into an existing app session (POST /login.json):
+// a new user session is returned, the app session stays.
+func (s *Service) UpgradeSession(ctx context.Context, appSess *Session, login *Login) (*Session, string, *User, error) {
+	app, err := s.store.App(ctx, appSess.AppID)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	u, err := s.loginUser(ctx, app, login)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	sess, token, err := s.newSession(ctx, app.ID, u)
+	return sess, token, u, err
+}
+
+// PruneSessions deletes expired sessions; run it now and then.
+func (s *Service) PruneSessions(ctx context.Context) (int64, error) {
+	return s.store.DeleteExpiredSessions(ctx, s.now())
+}
+
+// CreateUser validates input and stores a new user with its password.
+func (s *Service) CreateUser(ctx context.Context, appID int64, in UserInput) (*User, error) {
+	if _, err := s.store.App(ctx, appID); err != nil {
+		return nil, err
+	}
+	u := &User{AppID: appID}
+	applyInput(u, in)
+	verr := validateUser(u)
+	if in.Password == nil || utf8.RuneCountInString(*in.Password) < 8 {
+		verr.add("password", "is too short (minimum is 8 characters)")
+	}
+	if u.Login == "" && u.Email == "" {
+		verr.add("base", "login or email required")
+	}
+	if len(verr) > 0 {
+		return nil, verr
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	u.CreatedAt, u.UpdatedAt = now, now
+	c := NewCredentials(*in.Password, s.Iterations)
+	if err := s.store.CreateUser(ctx, u, &c); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// UpdateUser changes a user's fields. A password change needs the old one
+// unless byAdmin.
+func (s *Service) UpdateUser(ctx context.Context, appID, id int64, in UserInput, byAdmin bool) (*User, error) {
+	u, err := s.store.User(ctx, appID, id)
+	if err != nil {
+		return nil, err
+	}
+	applyInput(u, in)
+	verr := validateUser(u)
+	if in.Password != nil && utf8.RuneCountInString(*in.Password) < 8 {
+		verr.add("password", "is too short (minimum is 8 characters)")
+	}
+	if len(verr) > 0 {
+		return nil, verr
+	}
+	if in.Password != nil {
+		if err := s.setPassword(ctx, u, *in.Password, in.OldPassword, byAdmin); err != nil {
+			return nil, err
+		}
+	}
+	u.UpdatedAt = s.now().UTC().Truncate(time.Second)
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (s *Service) setPassword(ctx context.Context, u *User, password string, old *string, byAdmin bool) error {
+	c, err := s.store.Credentials(ctx, u.AppID, u.ID)
+	if err != nil {
+		return err
+	}
+	if !byAdmin && (old == nil || !c.VerifyPassword(*old)) {
+		return ValidationError{"old_password": {"is invalid"}}
+	}
+	// Keep the salt so the keys of live session tokens stay valid.
+	nc := Credentials{Salt: c.Salt, Iter: s.Iterations, Keys: DeriveKeys(password, c.Salt, s.Iterations)}
+	if nc.Iter != c.Iter {
+		nc.Iter = c.Iter
+		nc.Keys = DeriveKeys(password, c.Salt, c.Iter)
+	}
+	return s.store.SetCredentials(ctx, u.AppID, u.ID, &nc)
+}
+
+// User returns one user.
+func (s *Service) User(ctx context.Context, appID, id int64) (*User, error) {
+	return s.store.User(ctx, appID, id)
+}
+
+// Users lists users. Limit defaults to 10 and is capped at 100.
+func (s *Service) Users(ctx context.Context, appID int64, q UserQuery) ([]User, int, error) {
+	if q.Limit <= 0 {
+		q.Limit = 10
+	}
+	if q.Limit > 100 {
+		q.Limit = 100
+	}
+	return s.store.Users(ctx, appID, q)
+}
+
+// DeleteUser removes a user and its sessions.
+func (s *Service) DeleteUser(ctx context.Context, appID, id int64) error {
+	return s.store.DeleteUser(ctx, appID, id)
+}
+
+// CheckPassword verifies an XMPP PLAIN login: secret is the user's password or
+// a live session token of that very user.
+func (s *Service) CheckPassword(ctx context.Context, appID, userID int64, secret string) error {
+	sess, err := s.store.SessionByTokenHash(ctx, hashToken(secret))
+	switch {
+	case err == nil:
+		if sess.AppID == appID && sess.UserID == userID && sess.Live(s.now()) {
+			return nil
+		}
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	c, err := s.store.Credentials(ctx, appID, userID)
+	if errors.Is(err, ErrNotFound) {
+		return ErrUnauthorized
+	}
+	if err != nil {
+		return err
+	}
+	if !c.VerifyPassword(secret) {
+		return ErrUnauthorized
+	}
+	return nil
+}
+
+// ScramSecrets returns what SCRAM needs for a user: the salt and count, and
+// every key pair that may sign in (the password's, then each live token's).
+func (s *Service) ScramSecrets(ctx context.Context, appID, userID int64, mechanism string) ([]byte, int, []KeyPair, error) {
+	c, err := s.store.Credentials(ctx, appID, userID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, 0, nil, ErrUnauthorized
+	}
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	var pairs []KeyPair
+	if p, ok := c.Keys.Pair(mechanism); ok {
+		pairs = append(pairs, p)
+	}
+	sessions, err := s.store.LiveSessions(ctx, appID, userID, s.now())
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	for _, sess := range sessions {
+		if p, ok := sess.Keys.Pair(mechanism); ok {
+			pairs = append(pairs, p)
+		}
+	}
+	return c.Salt, c.Iter, pairs, nil
+}
+
+func applyInput(u *User, in UserInput) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = strings.TrimSpace(*v)
+		}
+	}
+	set(&u.Login, in.Login)
+	set(&u.Email, in.Email)
+	set(&u.FullName, in.FullName)
+	set(&u.Phone, in.Phone)
+	set(&u.Website, in.Website)
+	set(&u.ExternalID, in.ExternalID)
+	if in.CustomData != nil {
+		u.CustomData = *in.CustomData
+	}
+	if in.Tags != nil {
+		u.Tags = in.Tags
+	}
+}
+
+func (v ValidationError) add(field, msg string) { v[field] = append(v[field], msg) }
+
+func validateUser(u *User) ValidationError {
+	v := ValidationError{}
+	if n := utf8.RuneCountInString(u.Login); u.Login != "" && (n < 3 || n > 50) {
+		v.add("login", "length must be between 3 and 50 characters")
+	}
+	if u.Email != "" {
+		if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email {
+			v.add("email", "is invalid")
+		}
+	}
+	if utf8.RuneCountInString(u.FullName) > 200 {
+		v.add("full_name", "is too long (maximum is 200 characters)")
+	}
+	if len(u.CustomData) > 64*1024 {
+		v.add("custom_data", "is too long (maximum is 65536 bytes)")
+	}
+	return v
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ParseJIDLocal splits an XMPP local part "<userId>-<appId>" into its ids.
+func ParseJIDLocal(local string) (userID, appID int64, err error) {
+	i := strings.IndexByte(local, '-')
+	if i <= 0 || i == len(local)-1 {
+		return 0, 0, fmt.Errorf("accounts: %q is not <userId>-<appId>", local)
+	}
+	userID, err1 := strconv.ParseInt(local[:i], 10, 64)
+	appID, err2 := strconv.ParseInt(local[i+1:], 10, 64)
+	if err1 != nil || err2 != nil || userID <= 0 || appID <= 0 {
+		return 0, 0, fmt.Errorf("accounts: %q is not <userId>-<appId>", local)
+	}
+	return userID, appID, nil
+}

@@ -1,0 +1,57 @@
+package accounts
+
+import (
+	"context"
+	"time"
+)
+
+// AppStore keeps apps.
+type AppStore interface {
+	CreateApp(ctx context.Context, app *App) error
+	App(ctx context.Context, id int64) (*App, error)
+	Apps(ctx context.Context) ([]App, error)
+}
+
+// UserStore keeps users and their credentials. Login and email are unique
+// inside an app; a clash returns ErrConflict.
+type UserStore interface {
+	CreateUser(ctx context.Context, u *User, c *Credentials) error
+	User(ctx context.Context, appID, id int64) (*User, error)
+	UserByLogin(ctx context.Context, appID int64, login string) (*User, error)
+	UserByEmail(ctx context.Context, appID int64, email string) (*User, error)
+	UpdateUser(ctx context.Context, u *User) error
+	DeleteUser(ctx context.Context, appID, id int64) error
+	Users(ctx context.Context, appID int64, q UserQuery) ([]User, int, error)
+	Credentials(ctx context.Context, appID, userID int64) (*Credentials, error)
+	SetCredentials(ctx context.Context, appID, userID int64, c *Credentials) error
+}
+
+// SessionStore keeps API sessions, found by the hash of their token.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s *Session) error
+	SessionByTokenHash(ctx context.Context, hash []byte) (*Session, error)
+	// LiveSessions returns the user's sessions that have not expired at now.
+	LiveSessions(ctx context.Context, appID, userID int64, now time.Time) ([]Session, error)
+	DeleteSession(ctx context.Context, id int64) error
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
+}
+
+// Store is everything the accounts service needs from storage.
+type Store interface {
+	AppStore
+	UserStore
+	SessionStore
+}
+
+// UserQuery filters and pages a user listing. Empty fields do not filter.
+type UserQuery struct {
+	IDs         []int64
+	Logins      []string
+	Emails      []string
+	ExternalIDs []string
+	FullName    string // substring match
+	SortField   string // "id", "created_at", "updated_at", "login", "full_name"
+	SortDesc    bool
+	Limit       int
+	Offset      int
+}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/httpapi"
+	"github.com/parley-chat/parley/storage/sqlite"
+	"github.com/parley-chat/parley/xmpp"
+)
+
+type serveOptions struct {
+	config, data, domain        string
+	c2sAddr, c2sTLSAddr, wsAddr string
+	wsTLS                       bool
+	httpAddr, adminAddr         string
+	tlsCert, tlsKey             string
+	tokenTTL                    time.Duration
+	maxStanza, maxQueue         int
+	idleTimeout, pingTimeout    time.Duration
+	connRate, loginRate         float64
+	logLevel                    string
+	allowPlaintext              bool
+	shutdownGrace               time.Duration
+}
+
+func serveCmd() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run a Parley node",
+		Long: "Run a Parley node. Every flag can also be set as PARLEY_<FLAG> in the environment " +
+			"(e.g. PARLEY_C2S_ADDR) or as a key of the YAML file given with --config.",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyConfig(cmd.Flags(), o.config); err != nil {
+				return err
+			}
+			return serve(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.config, "config", "", "YAML config file (keys are these flags' names)")
+	f.StringVar(&o.data, "data", "./data", "data directory (embedded store, certificate, admin token)")
+	f.StringVar(&o.domain, "domain", "localhost", "XMPP domain served; user JIDs are <userId>-<appId>@domain")
+	f.StringVar(&o.c2sAddr, "c2s-addr", ":5222", "client port with STARTTLS required (empty or port 0 disables)")
+	f.StringVar(&o.c2sTLSAddr, "c2s-tls-addr", ":5223", "client port with direct TLS (empty or port 0 disables)")
+	f.StringVar(&o.wsAddr, "ws-addr", ":5291", "XMPP over WebSocket (RFC 7395) at / and /ws (empty or port 0 disables)")
+	f.BoolVar(&o.wsTLS, "ws-tls", false, "serve wss; when off, plain ws counts as secure (local use or a TLS-terminating proxy)")
+	f.StringVar(&o.httpAddr, "http-addr", ":8080", "REST API address (empty or port 0 disables)")
+	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8081", "admin API and /metrics address (empty or port 0 disables)")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate (default: self-signed, generated into the data dir)")
+	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key")
+	f.DurationVar(&o.tokenTTL, "token-ttl", 2*time.Hour, "session token lifetime")
+	f.IntVar(&o.maxStanza, "max-stanza", 256<<10, "largest stanza accepted, bytes")
+	f.IntVar(&o.maxQueue, "max-queue", 4<<20, "outbound bytes pending per connection before it is cut as a slow consumer")
+	f.DurationVar(&o.idleTimeout, "idle-timeout", 90*time.Second, "silence before the server pings a client")
+	f.DurationVar(&o.pingTimeout, "ping-timeout", 30*time.Second, "time a client has to answer a server ping")
+	f.Float64Var(&o.connRate, "conn-rate", 20, "new connections per second per IP (0: unlimited)")
+	f.Float64Var(&o.loginRate, "login-rate", 5, "login attempts per second per IP (0: unlimited)")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.BoolVar(&o.allowPlaintext, "c2s-allow-plaintext", false, "offer SASL on --c2s-addr without STARTTLS (loopback load tests only)")
+	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long streams get to close on SIGTERM")
+	return cmd
+}
+
+// disabled reports an address that turns a listener off.
+func disabled(addr string) bool {
+	if addr == "" {
+		return true
+	}
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && port == "0"
+}
+
+func serve(ctx context.Context, o serveOptions) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	db, err := sqlite.Open(ctx, o.data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	acc := accounts.NewService(db)
+	acc.TokenTTL = o.tokenTTL
+	adminToken, err := bootstrap(ctx, acc, o.data, log)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := loadTLS(o.tlsCert, o.tlsKey, o.data, o.domain)
+	if err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	xs := xmpp.NewServer(xmpp.Config{
+		Domain: o.domain, TLS: tlsCfg, Auth: acc, Logger: log,
+		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
+		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout,
+		ConnRate: o.connRate, LoginRate: o.loginRate,
+		WSSecure: !o.wsTLS, AllowPlaintext: o.allowPlaintext,
+	}, xmpp.NewMetrics(reg))
+
+	listen := func(name, addr string, fn func(string) (net.Addr, error)) error {
+		if disabled(addr) {
+			return nil
+		}
+		a, err := fn(addr)
+		if err != nil {
+			return fmt.Errorf("%s on %s: %w", name, addr, err)
+		}
+		log.Info("listening", "listener", name, "addr", a.String())
+		return nil
+	}
+	if err := listen("c2s-starttls", o.c2sAddr, xs.ListenC2S); err != nil {
+		return err
+	}
+	if err := listen("c2s-tls", o.c2sTLSAddr, xs.ListenC2STLS); err != nil {
+		return err
+	}
+	if err := listen("websocket", o.wsAddr, func(a string) (net.Addr, error) { return xs.ListenWS(a, o.wsTLS) }); err != nil {
+		return err
+	}
+	var servers []*http.Server
+	serveHTTP := func(name, addr string, h http.Handler) error {
+		if disabled(addr) {
+			return nil
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s on %s: %w", name, addr, err)
+		}
+		hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		servers = append(servers, hs)
+		go hs.Serve(ln)
+		log.Info("listening", "listener", name, "addr", ln.Addr().String())
+		return nil
+	}
+	if err := serveHTTP("http", o.httpAddr, httpapi.New(acc, log)); err != nil {
+		return err
+	}
+	admin := &httpapi.Admin{
+		Accounts: acc, Token: adminToken, Version: xmpp.Version, Log: log,
+		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Ready:    db.Ping,
+		Sessions: xs.SessionCount,
+	}
+	if err := serveHTTP("admin", o.adminAddr, admin.Handler()); err != nil {
+		return err
+	}
+	go pruneSessions(ctx, acc, log)
+	log.Info("parley is up", "domain", o.domain, "version", xmpp.Version)
+
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownGrace)
+	defer cancel()
+	for _, hs := range servers {
+		hs.Shutdown(sctx)
+	}
+	if err := xs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("xmpp shutdown", "err", err)
+	}
+	return nil
+}
+
+// bootstrap creates app 1 and the admin token on an empty data dir.
+func bootstrap(ctx context.Context, acc *accounts.Service, dir string, log *slog.Logger) (string, error) {
+	apps, err := acc.Apps(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(apps) == 0 {
+		app, err := acc.CreateApp(ctx, "default")
+		if err != nil {
+			return "", err
+		}
+		log.Info("first start: created application", "app_id", app.ID, "auth_key", app.AuthKey)
+	}
+	path := filepath.Join(dir, "admin-token")
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	token := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	log.Info("first start: wrote the admin token", "file", path)
+	return token, nil
+}
+
+func pruneSessions(ctx context.Context, acc *accounts.Service, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := acc.PruneSessions(ctx); err != nil {
+				log.Warn("pruning expired sessions", "err", err)
+			} else if n > 0 {
+				log.Debug("pruned expired sessions", "count", n)
+			}
+		}
+	}
+}

@@ -1,0 +1,200 @@
+package httpapi
+
+import (
+	"cmp"
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/parley-chat/parley/accounts"
+)
+
+// Admin is the operator API on the admin address. Everything but /healthz
+// and /readyz needs "Authorization: Bearer <admin token>".
+type Admin struct {
+	Accounts *accounts.Service
+	Token    string
+	Metrics  http.Handler
+	Version  string
+	Log      *slog.Logger
+	// Ready reports whether the node can serve (its stores answer).
+	Ready func(ctx context.Context) error
+	// Sessions counts bound XMPP sessions on this node.
+	Sessions func() int
+}
+
+// Handler returns the admin API's handler.
+func (ad *Admin) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if ad.Ready != nil {
+			if err := ad.Ready(r.Context()); err != nil {
+				writeError(w, http.StatusServiceUnavailable, []string{err.Error()})
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	auth := ad.authorized
+	mux.Handle("GET /metrics", auth(ad.Metrics.ServeHTTP))
+	mux.HandleFunc("GET /api/version", auth(func(w http.ResponseWriter, r *http.Request) {
+		out := map[string]any{"version": ad.Version}
+		if ad.Sessions != nil {
+			out["sessions"] = ad.Sessions()
+		}
+		writeJSON(w, http.StatusOK, out)
+	}))
+	mux.HandleFunc("GET /api/apps", auth(ad.listApps))
+	mux.HandleFunc("POST /api/apps", auth(ad.createApp))
+	mux.HandleFunc("GET /api/apps/{app}/users", auth(ad.listUsers))
+	mux.HandleFunc("POST /api/apps/{app}/users", auth(ad.addUser))
+	mux.HandleFunc("PUT /api/apps/{app}/users/{id}/password", auth(ad.setPassword))
+	mux.HandleFunc("DELETE /api/apps/{app}/users/{id}", auth(ad.deleteUser))
+	return mux
+}
+
+func (ad *Admin) authorized(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || ad.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(ad.Token)) != 1 {
+			writeError(w, http.StatusUnauthorized, []string{"admin token required: send Authorization: Bearer <token from the data dir's admin-token file>"})
+			return
+		}
+		next(w, r)
+	}
+}
+
+type appJSON struct {
+	ID              int64  `json:"id"`
+	Name            string `json:"name"`
+	AuthKey         string `json:"auth_key"`
+	AutoCreateUsers bool   `json:"auto_create_users"`
+	CreatedAt       any    `json:"created_at"`
+}
+
+func appOut(a *accounts.App) appJSON {
+	return appJSON{ID: a.ID, Name: a.Name, AuthKey: a.AuthKey, AutoCreateUsers: a.AutoCreateUsers, CreatedAt: iso(a.CreatedAt)}
+}
+
+func (ad *Admin) fail(w http.ResponseWriter, r *http.Request, err error) {
+	(&API{log: cmp.Or(ad.Log, nopLogger)}).fail(w, r, err)
+}
+
+func (ad *Admin) listApps(w http.ResponseWriter, r *http.Request) {
+	apps, err := ad.Accounts.Apps(r.Context())
+	if err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	out := make([]appJSON, 0, len(apps))
+	for i := range apps {
+		out = append(out, appOut(&apps[i]))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+}
+
+func (ad *Admin) createApp(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	if req.Name == "" {
+		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"name": {"is required"}})
+		return
+	}
+	app, err := ad.Accounts.CreateApp(r.Context(), req.Name)
+	if err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"app": appOut(app)})
+}
+
+func pathInt(r *http.Request, name string) (int64, bool) {
+	v, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	return v, err == nil && v > 0
+}
+
+func (ad *Admin) listUsers(w http.ResponseWriter, r *http.Request) {
+	app, ok := pathInt(r, "app")
+	if !ok {
+		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+		return
+	}
+	q := accounts.UserQuery{Limit: 100}
+	q.Offset, _ = strconv.Atoi(r.URL.Query().Get("offset"))
+	users, total, err := ad.Accounts.Users(r.Context(), app, q)
+	if err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	items := make([]userJSON, 0, len(users))
+	for i := range users {
+		items = append(items, userOut(&users[i]))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total_entries": total, "items": items})
+}
+
+func (ad *Admin) addUser(w http.ResponseWriter, r *http.Request) {
+	app, ok := pathInt(r, "app")
+	if !ok {
+		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+		return
+	}
+	var req userInputJSON
+	if err := decodeJSON(r, &req); err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	u, err := ad.Accounts.CreateUser(r.Context(), app, req.input())
+	if err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"user": userOut(u)})
+}
+
+func (ad *Admin) setPassword(w http.ResponseWriter, r *http.Request) {
+	app, ok1 := pathInt(r, "app")
+	id, ok2 := pathInt(r, "id")
+	if !ok1 || !ok2 {
+		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+		return
+	}
+	var req struct {
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	u, err := ad.Accounts.UpdateUser(r.Context(), app, id, accounts.UserInput{Password: &req.Password}, true)
+	if err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": userOut(u)})
+}
+
+func (ad *Admin) deleteUser(w http.ResponseWriter, r *http.Request) {
+	app, ok1 := pathInt(r, "app")
+	id, ok2 := pathInt(r, "id")
+	if !ok1 || !ok2 {
+		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+		return
+	}
+	if err := ad.Accounts.DeleteUser(r.Context(), app, id); err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}

@@ -1,0 +1,196 @@
+// Package httpapi serves Parley's REST API on the ConnectyCube paths
+// (/session.json, /users.json, ...) and the admin API.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/accounts"
+)
+
+// API is the public REST API.
+type API struct {
+	accounts *accounts.Service
+	log      *slog.Logger
+	mux      *http.ServeMux
+}
+
+// New builds the REST API handler.
+func New(acc *accounts.Service, log *slog.Logger) *API {
+	a := &API{accounts: acc, log: log, mux: http.NewServeMux()}
+	a.mux.HandleFunc("POST /session.json", a.createSession)
+	a.mux.HandleFunc("GET /session.json", a.withSession(a.getSession))
+	a.mux.HandleFunc("DELETE /session.json", a.withSession(a.deleteSession))
+	a.mux.HandleFunc("POST /login.json", a.withSession(a.login))
+	a.mux.HandleFunc("DELETE /login.json", a.withSession(a.deleteSession))
+	a.mux.HandleFunc("POST /users.json", a.signup)
+	a.mux.HandleFunc("GET /users/v2.json", a.withSession(a.listUsers))
+	a.mux.HandleFunc("GET /users/{id}", a.withSession(a.getUser))
+	a.mux.HandleFunc("PUT /users/{id}", a.withSession(a.updateUser))
+	a.mux.HandleFunc("PUT /users.json", a.withSession(a.updateUser))
+	a.mux.HandleFunc("DELETE /users/{id}", a.withSession(a.deleteUser))
+	a.mux.HandleFunc("DELETE /users.json", a.withSession(a.deleteUser))
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+	})
+	return a
+}
+
+// ServeHTTP implements http.Handler with a body limit and CORS for browser
+// apps (auth is by header token, never by cookie).
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Headers", "CB-Token, CB-AuthKey, CB-SDK, Content-Type")
+	h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.Error("httpapi: panic", "path", r.URL.Path, "panic", v)
+			writeError(w, http.StatusInternalServerError, []string{"internal error"})
+		}
+	}()
+	a.mux.ServeHTTP(w, r)
+}
+
+type ctxKey struct{}
+
+// withSession requires a live CB-Token.
+func (a *API) withSession(next func(http.ResponseWriter, *http.Request, *accounts.Session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, err := a.accounts.SessionByToken(r.Context(), r.Header.Get("CB-Token"))
+		if err != nil {
+			if errors.Is(err, accounts.ErrUnauthorized) || errors.Is(err, accounts.ErrSessionExpired) {
+				writeError(w, http.StatusUnauthorized, map[string][]string{"base": {"Required session does not exist"}})
+				return
+			}
+			a.fail(w, r, err)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, sess)), sess)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers {"errors": ...}, the shape the SDK expects.
+func writeError(w http.ResponseWriter, status int, errs any) {
+	writeJSON(w, status, map[string]any{"errors": errs})
+}
+
+// fail maps a domain error to its HTTP answer.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var verr accounts.ValidationError
+	var berr badRequest
+	switch {
+	case errors.As(err, &verr):
+		writeError(w, http.StatusUnprocessableEntity, map[string][]string(verr))
+	case errors.As(err, &berr):
+		writeError(w, http.StatusBadRequest, []string{string(berr)})
+	case errors.Is(err, accounts.ErrUnauthorized):
+		writeError(w, http.StatusUnauthorized, []string{"Unauthorized"})
+	case errors.Is(err, accounts.ErrForbidden):
+		writeError(w, http.StatusForbidden, []string{"You don't have appropriate permissions to perform this operation"})
+	case errors.Is(err, accounts.ErrNotFound):
+		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+	default:
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, []string{"request body too large"})
+			return
+		}
+		a.log.Error("httpapi: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, []string{"internal error"})
+	}
+}
+
+type badRequest string
+
+func (b badRequest) Error() string { return string(b) }
+
+// decodeJSON reads a JSON body; an empty body decodes to nothing.
+func decodeJSON(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return badRequest("request body is not valid JSON: " + err.Error())
+	}
+	return nil
+}
+
+// form returns the request's parameters: the query string, plus a
+// form-encoded body for DELETE, where the SDK puts its parameters.
+func form(r *http.Request) (url.Values, error) {
+	q := r.URL.Query()
+	if r.Method == http.MethodDelete && r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		if len(body) > 0 {
+			bv, err := url.ParseQuery(string(body))
+			if err != nil {
+				return nil, badRequest("body is not form-encoded")
+			}
+			for k, vs := range bv {
+				q[k] = append(q[k], vs...)
+			}
+		}
+	}
+	return q, nil
+}
+
+// pathID parses "{id}.json".
+func pathID(r *http.Request) (int64, bool) {
+	s := strings.TrimSuffix(r.PathValue("id"), ".json")
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil && id > 0
+}
+
+func iso(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format("2006-01-02T15:04:05Z")
+}
+
+// flexInt64 accepts a JSON number or a numeric string.
+type flexInt64 int64
+
+func (f *flexInt64) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "" || s == "null" {
+		*f = 0
+		return nil
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return badRequest("expected an integer, got " + string(b))
+	}
+	*f = flexInt64(v)
+	return nil
+}
+
+var nopLogger = slog.New(slog.DiscardHandler)

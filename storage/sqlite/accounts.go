@@ -1,0 +1,300 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/accounts"
+)
+
+var _ accounts.Store = (*DB)(nil)
+
+// CreateApp implements accounts.AppStore.
+func (s *DB) CreateApp(ctx context.Context, a *accounts.App) error {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO apps(name, auth_key, auto_create_users, created_at) VALUES (?,?,?,?)`,
+		a.Name, a.AuthKey, a.AutoCreateUsers, unixNano(a.CreatedAt))
+	if err != nil {
+		return err
+	}
+	a.ID, err = res.LastInsertId()
+	return err
+}
+
+// App implements accounts.AppStore.
+func (s *DB) App(ctx context.Context, id int64) (*accounts.App, error) {
+	var a accounts.App
+	var created int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, name, auth_key, auto_create_users, created_at FROM apps WHERE id = ?`, id).
+		Scan(&a.ID, &a.Name, &a.AuthKey, &a.AutoCreateUsers, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, accounts.ErrNotFound
+	}
+	a.CreatedAt = fromNano(created)
+	return &a, err
+}
+
+// Apps implements accounts.AppStore.
+func (s *DB) Apps(ctx context.Context) ([]accounts.App, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, auth_key, auto_create_users, created_at FROM apps ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []accounts.App
+	for rows.Next() {
+		var a accounts.App
+		var created int64
+		if err := rows.Scan(&a.ID, &a.Name, &a.AuthKey, &a.AutoCreateUsers, &created); err != nil {
+			return nil, err
+		}
+		a.CreatedAt = fromNano(created)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+const userCols = `id, app_id, login, email, full_name, phone, website, custom_data, external_id, tags, created_at, updated_at, last_request_at`
+
+func scanUser(sc interface{ Scan(...any) error }) (*accounts.User, error) {
+	var u accounts.User
+	var tags string
+	var c, up, lr int64
+	if err := sc.Scan(&u.ID, &u.AppID, &u.Login, &u.Email, &u.FullName, &u.Phone, &u.Website, &u.CustomData, &u.ExternalID, &tags, &c, &up, &lr); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, accounts.ErrNotFound
+		}
+		return nil, err
+	}
+	if tags != "" {
+		u.Tags = strings.Split(tags, ",")
+	}
+	u.CreatedAt, u.UpdatedAt, u.LastRequestAt = fromNano(c), fromNano(up), fromNano(lr)
+	return &u, nil
+}
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// CreateUser implements accounts.UserStore.
+func (s *DB) CreateUser(ctx context.Context, u *accounts.User, c *accounts.Credentials) error {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO users(app_id, login, email, full_name, phone, website, custom_data, external_id, tags, created_at, updated_at, salt, iter, sha1_stored, sha1_server, sha256_stored, sha256_server)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		u.AppID, u.Login, u.Email, u.FullName, u.Phone, u.Website, u.CustomData, u.ExternalID, strings.Join(u.Tags, ","),
+		unixNano(u.CreatedAt), unixNano(u.UpdatedAt), c.Salt, c.Iter, c.Keys.SHA1.Stored, c.Keys.SHA1.Server, c.Keys.SHA256.Stored, c.Keys.SHA256.Server)
+	if isUnique(err) {
+		return conflictError(err)
+	}
+	if err != nil {
+		return err
+	}
+	u.ID, err = res.LastInsertId()
+	return err
+}
+
+func conflictError(err error) error {
+	field := "login"
+	if strings.Contains(err.Error(), "email") {
+		field = "email"
+	}
+	return accounts.ValidationError{field: {"has already been taken"}}
+}
+
+// User implements accounts.UserStore.
+func (s *DB) User(ctx context.Context, appID, id int64) (*accounts.User, error) {
+	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE app_id = ? AND id = ?`, appID, id))
+}
+
+// UserByLogin implements accounts.UserStore.
+func (s *DB) UserByLogin(ctx context.Context, appID int64, login string) (*accounts.User, error) {
+	if login == "" {
+		return nil, accounts.ErrNotFound
+	}
+	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE app_id = ? AND login = ?`, appID, login))
+}
+
+// UserByEmail implements accounts.UserStore.
+func (s *DB) UserByEmail(ctx context.Context, appID int64, email string) (*accounts.User, error) {
+	if email == "" {
+		return nil, accounts.ErrNotFound
+	}
+	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE app_id = ? AND email = ?`, appID, email))
+}
+
+// UpdateUser implements accounts.UserStore.
+func (s *DB) UpdateUser(ctx context.Context, u *accounts.User) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET login=?, email=?, full_name=?, phone=?, website=?, custom_data=?, external_id=?, tags=?, updated_at=?, last_request_at=? WHERE app_id=? AND id=?`,
+		u.Login, u.Email, u.FullName, u.Phone, u.Website, u.CustomData, u.ExternalID, strings.Join(u.Tags, ","), unixNano(u.UpdatedAt), unixNano(u.LastRequestAt), u.AppID, u.ID)
+	if isUnique(err) {
+		return conflictError(err)
+	}
+	return affected(res, err)
+}
+
+func affected(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return accounts.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteUser implements accounts.UserStore. The user's sessions go with it.
+func (s *DB) DeleteUser(ctx context.Context, appID, id int64) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := affected(tx.ExecContext(ctx, `DELETE FROM users WHERE app_id=? AND id=?`, appID, id)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE app_id=? AND user_id=?`, appID, id); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+var userSorts = map[string]string{"id": "id", "created_at": "created_at", "updated_at": "updated_at", "login": "login", "full_name": "full_name", "last_request_at": "last_request_at"}
+
+// Users implements accounts.UserStore.
+func (s *DB) Users(ctx context.Context, appID int64, q accounts.UserQuery) ([]accounts.User, int, error) {
+	where := []string{"app_id = ?"}
+	args := []any{appID}
+	in := func(col string, n int, add func(i int)) {
+		if n == 0 {
+			return
+		}
+		where = append(where, col+" IN ("+strings.TrimSuffix(strings.Repeat("?,", n), ",")+")")
+		for i := 0; i < n; i++ {
+			add(i)
+		}
+	}
+	in("id", len(q.IDs), func(i int) { args = append(args, q.IDs[i]) })
+	in("login", len(q.Logins), func(i int) { args = append(args, q.Logins[i]) })
+	in("email", len(q.Emails), func(i int) { args = append(args, q.Emails[i]) })
+	in("external_id", len(q.ExternalIDs), func(i int) { args = append(args, q.ExternalIDs[i]) })
+	if q.FullName != "" {
+		where = append(where, "full_name LIKE ? ESCAPE '\\'")
+		args = append(args, "%"+likeEscape(q.FullName)+"%")
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	sortCol, ok := userSorts[q.SortField]
+	if !ok {
+		sortCol = "id"
+	}
+	dir := "ASC"
+	if q.SortDesc {
+		dir = "DESC"
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE `+cond+` ORDER BY `+sortCol+` `+dir+`, id `+dir+` LIMIT ? OFFSET ?`,
+		append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []accounts.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, *u)
+	}
+	return out, total, rows.Err()
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Credentials implements accounts.UserStore.
+func (s *DB) Credentials(ctx context.Context, appID, userID int64) (*accounts.Credentials, error) {
+	var c accounts.Credentials
+	err := s.db.QueryRowContext(ctx, `SELECT salt, iter, sha1_stored, sha1_server, sha256_stored, sha256_server FROM users WHERE app_id=? AND id=?`, appID, userID).
+		Scan(&c.Salt, &c.Iter, &c.Keys.SHA1.Stored, &c.Keys.SHA1.Server, &c.Keys.SHA256.Stored, &c.Keys.SHA256.Server)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, accounts.ErrNotFound
+	}
+	return &c, err
+}
+
+// SetCredentials implements accounts.UserStore.
+func (s *DB) SetCredentials(ctx context.Context, appID, userID int64, c *accounts.Credentials) error {
+	return affected(s.db.ExecContext(ctx, `UPDATE users SET salt=?, iter=?, sha1_stored=?, sha1_server=?, sha256_stored=?, sha256_server=? WHERE app_id=? AND id=?`,
+		c.Salt, c.Iter, c.Keys.SHA1.Stored, c.Keys.SHA1.Server, c.Keys.SHA256.Stored, c.Keys.SHA256.Server, appID, userID))
+}
+
+// CreateSession implements accounts.SessionStore.
+func (s *DB) CreateSession(ctx context.Context, se *accounts.Session) error {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO sessions(app_id, user_id, token_hash, sha1_stored, sha1_server, sha256_stored, sha256_server, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?)`,
+		se.AppID, se.UserID, se.TokenHash, se.Keys.SHA1.Stored, se.Keys.SHA1.Server, se.Keys.SHA256.Stored, se.Keys.SHA256.Server, unixNano(se.CreatedAt), unixNano(se.ExpiresAt))
+	if err != nil {
+		return err
+	}
+	se.ID, err = res.LastInsertId()
+	return err
+}
+
+const sessionCols = `id, app_id, user_id, token_hash, sha1_stored, sha1_server, sha256_stored, sha256_server, created_at, expires_at`
+
+func scanSession(sc interface{ Scan(...any) error }) (*accounts.Session, error) {
+	var se accounts.Session
+	var c, e int64
+	err := sc.Scan(&se.ID, &se.AppID, &se.UserID, &se.TokenHash, &se.Keys.SHA1.Stored, &se.Keys.SHA1.Server, &se.Keys.SHA256.Stored, &se.Keys.SHA256.Server, &c, &e)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, accounts.ErrNotFound
+	}
+	se.CreatedAt, se.ExpiresAt = fromNano(c), fromNano(e)
+	return &se, err
+}
+
+// SessionByTokenHash implements accounts.SessionStore.
+func (s *DB) SessionByTokenHash(ctx context.Context, hash []byte) (*accounts.Session, error) {
+	return scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = ?`, hash))
+}
+
+// LiveSessions implements accounts.SessionStore.
+func (s *DB) LiveSessions(ctx context.Context, appID, userID int64, now time.Time) ([]accounts.Session, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE app_id=? AND user_id=? AND expires_at > ? ORDER BY id DESC LIMIT 100`, appID, userID, unixNano(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []accounts.Session
+	for rows.Next() {
+		se, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *se)
+	}
+	return out, rows.Err()
+}
+
+// DeleteSession implements accounts.SessionStore.
+func (s *DB) DeleteSession(ctx context.Context, id int64) error {
+	return affected(s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id))
+}
+
+// DeleteExpiredSessions implements accounts.SessionStore.
+func (s *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, unixNano(now))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,160 @@
+// Package sqlite is Parley's embedded store: one SQLite file in WAL mode,
+// pure Go (modernc.org/sqlite), with versioned schema migrations applied at
+// open. It implements the store interfaces the domain packages declare.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DB is the embedded store.
+type DB struct {
+	db *sql.DB
+}
+
+// Open opens (creating if needed) the database file under dir and migrates it.
+func Open(ctx context.Context, dir string) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: create data dir: %w", err)
+	}
+	return OpenFile(ctx, filepath.Join(dir, "parley.db"))
+}
+
+// OpenFile opens the database at path and migrates it.
+func OpenFile(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &DB{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close checkpoints the WAL and closes the file.
+func (s *DB) Close() error {
+	s.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)")
+	return s.db.Close()
+}
+
+// Ping reports whether the database answers.
+func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// migrations are applied in order; each runs once, in its own transaction.
+// Never edit a released migration: append a new one.
+var migrations = []string{
+	// 1: accounts.
+	`CREATE TABLE apps (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		name TEXT NOT NULL,
+		auth_key TEXT NOT NULL,
+		auto_create_users INTEGER NOT NULL DEFAULT 0,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE users (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+		login TEXT NOT NULL DEFAULT '',
+		email TEXT NOT NULL DEFAULT '',
+		full_name TEXT NOT NULL DEFAULT '',
+		phone TEXT NOT NULL DEFAULT '',
+		website TEXT NOT NULL DEFAULT '',
+		custom_data TEXT NOT NULL DEFAULT '',
+		external_id TEXT NOT NULL DEFAULT '',
+		tags TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL,
+		last_request_at INTEGER NOT NULL DEFAULT 0,
+		salt BLOB NOT NULL,
+		iter INTEGER NOT NULL,
+		sha1_stored BLOB NOT NULL,
+		sha1_server BLOB NOT NULL,
+		sha256_stored BLOB NOT NULL,
+		sha256_server BLOB NOT NULL
+	);
+	CREATE UNIQUE INDEX users_login ON users(app_id, login) WHERE login <> '';
+	CREATE UNIQUE INDEX users_email ON users(app_id, email) WHERE email <> '';
+	CREATE INDEX users_external ON users(app_id, external_id) WHERE external_id <> '';
+	CREATE TABLE sessions (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+		user_id INTEGER NOT NULL DEFAULT 0,
+		token_hash BLOB NOT NULL UNIQUE,
+		sha1_stored BLOB, sha1_server BLOB, sha256_stored BLOB, sha256_server BLOB,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	);
+	CREATE INDEX sessions_user ON sessions(app_id, user_id, expires_at);
+	CREATE INDEX sessions_expiry ON sessions(expires_at);`,
+}
+
+func (s *DB) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite: migrations table: %w", err)
+	}
+	var current int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("sqlite: read schema version: %w", err)
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("sqlite: database schema version %d is newer than this binary knows (%d); upgrade parley", current, len(migrations))
+	}
+	for v := current + 1; v <= len(migrations); v++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migration %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, time.Now().Unix()); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite: migration %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the applied schema version.
+func (s *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}

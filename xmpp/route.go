@@ -1,0 +1,507 @@
+package xmpp
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
+	"mellium.im/xmpp/stream"
+
+	"github.com/parley-chat/parley/xmpp/wire"
+)
+
+// userKey identifies a user across apps without building strings.
+type userKey struct{ app, user int64 }
+
+const registryShards = 64
+
+// registry maps users to their bound sessions on this node. Sharded so
+// logins and routing on different users do not contend.
+type registry struct {
+	shards [registryShards]struct {
+		sync.RWMutex
+		m map[userKey][]*conn
+	}
+}
+
+func (r *registry) init() {
+	for i := range r.shards {
+		r.shards[i].m = map[userKey][]*conn{}
+	}
+}
+
+func (r *registry) shard(k userKey) int { return int(uint64(k.user*31+k.app) % registryShards) }
+
+// add binds c unless its resource is taken.
+func (r *registry) add(k userKey, c *conn) bool {
+	sh := &r.shards[r.shard(k)]
+	sh.Lock()
+	defer sh.Unlock()
+	for _, o := range sh.m[k] {
+		if o.resource == c.resource {
+			return false
+		}
+	}
+	sh.m[k] = append(sh.m[k], c)
+	return true
+}
+
+func (r *registry) remove(k userKey, c *conn) {
+	sh := &r.shards[r.shard(k)]
+	sh.Lock()
+	defer sh.Unlock()
+	list := sh.m[k]
+	for i, o := range list {
+		if o == c {
+			list[i] = list[len(list)-1]
+			list[len(list)-1] = nil
+			list = list[:len(list)-1]
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(sh.m, k)
+	} else {
+		sh.m[k] = list
+	}
+}
+
+// each calls fn for every session of k under the shard's read lock; fn must
+// not block (pushing to a queue does not).
+func (r *registry) each(k userKey, fn func(*conn)) {
+	sh := &r.shards[r.shard(k)]
+	sh.RLock()
+	for _, c := range sh.m[k] {
+		fn(c)
+	}
+	sh.RUnlock()
+}
+
+func (r *registry) count() int {
+	n := 0
+	for i := range r.shards {
+		r.shards[i].RLock()
+		for _, l := range r.shards[i].m {
+			n += len(l)
+		}
+		r.shards[i].RUnlock()
+	}
+	return n
+}
+
+// bind makes c reachable, queueing its bind result first.
+func (s *Server) bind(c *conn, result []byte) bool {
+	k := userKey{c.appID, c.userID}
+	if !s.reg.add(k, c) {
+		return false
+	}
+	c.send(result, kindIQ)
+	c.bound.Store(true)
+	s.metrics.sessions.Inc()
+	return true
+}
+
+// unbind removes c and tells the user's other resources it left.
+func (s *Server) unbind(c *conn) {
+	k := userKey{c.appID, c.userID}
+	s.reg.remove(k, c)
+	s.metrics.sessions.Dec()
+	c.mu.Lock()
+	was := c.available
+	c.available = false
+	c.mu.Unlock()
+	if was {
+		b := appendOpen(make([]byte, 0, 128), "presence", "unavailable", "", c.jid, "")
+		b = append(b, "/>"...)
+		s.reg.each(k, func(o *conn) { o.send(b, kindPresence) })
+	}
+}
+
+// readLoop reads and dispatches stanzas until the stream ends.
+func (c *conn) readLoop() {
+	defer c.end()
+	var e wire.Element
+	for {
+		kind, b, err := c.next()
+		if err != nil {
+			c.failRead(err)
+			return
+		}
+		switch kind {
+		case wire.KindSpace:
+			continue
+		case wire.KindStreamClose:
+			c.closeStream(nil)
+			return
+		case wire.KindStreamOpen:
+			c.fail(stream.NotWellFormed, "")
+			return
+		}
+		if !c.handle(b, &e) {
+			return
+		}
+	}
+}
+
+var parserPool = sync.Pool{New: func() any { return new(wire.Parser) }}
+
+// handle checks and dispatches one top-level element; false ends the stream.
+func (c *conn) handle(b []byte, e *wire.Element) bool {
+	start := time.Now()
+	p := parserPool.Get().(*wire.Parser)
+	defer parserPool.Put(p)
+	p.DefaultNS = nsClientBytes
+	p.Prefixes = c.rootNS
+	err := p.Parse(b, e)
+	if err != nil && !errors.Is(err, wire.ErrContent) {
+		c.fail(stream.NotWellFormed, "")
+		return false
+	}
+	local, ns := string(e.Local), string(e.NS)
+	if c.framed() && local == "close" && ns == nsFraming {
+		c.closeStream(nil)
+		return false
+	}
+	if ns != nsClient {
+		c.fail(stream.UnsupportedStanzaType, "")
+		return false
+	}
+	k := kindOf(e.Local)
+	if k == kindOther {
+		c.fail(stream.UnsupportedStanzaType, "")
+		return false
+	}
+	c.srv.metrics.in[k].Inc()
+	if err != nil {
+		// The stanza is isolated: refuse it alone, keep the stream.
+		c.srv.metrics.badStanzas.Inc()
+		if typ, _ := e.Attr("type"); typ != "error" {
+			id, _ := e.Attr("id")
+			to, _ := e.Attr("to")
+			c.send(errorStanza(local, id, to, c.jid, errBadRequest), k)
+		}
+		return true
+	}
+	switch k {
+	case kindMessage:
+		c.srv.routeMessage(c, e)
+	case kindPresence:
+		c.srv.handlePresence(c, e)
+	case kindIQ:
+		c.srv.handleIQ(c, e)
+	}
+	c.srv.metrics.routing.Observe(time.Since(start).Seconds())
+	return true
+}
+
+var nsClientBytes = []byte(nsClient)
+
+// address is a parsed destination.
+type address struct {
+	kind     addrKind
+	user     userKey
+	resource string
+}
+
+type addrKind uint8
+
+const (
+	addrServer addrKind = iota // empty or our domain
+	addrUser                   // <uid>-<app>@domain[/res]
+	addrNoUser                 // a local JID that names no user
+	addrMUC                    // the room service
+	addrRemote                 // another domain
+	addrBad                    // malformed
+)
+
+// resolve classifies a `to` as seen from a client of app.
+func (s *Server) resolve(to string) address {
+	if to == "" {
+		return address{kind: addrServer}
+	}
+	local, domain, res := splitJID(to)
+	if !asciiJID(to) {
+		j, err := jid.Parse(to)
+		if err != nil {
+			return address{kind: addrBad}
+		}
+		local, domain, res = j.Localpart(), j.Domainpart(), j.Resourcepart()
+	}
+	switch {
+	case strings.EqualFold(domain, s.cfg.Domain):
+	case strings.EqualFold(domain, s.muc):
+		return address{kind: addrMUC, resource: res}
+	default:
+		return address{kind: addrRemote}
+	}
+	if local == "" {
+		if res != "" {
+			return address{kind: addrNoUser}
+		}
+		return address{kind: addrServer}
+	}
+	uid, app, ok := parseUserLocal(local)
+	if !ok {
+		return address{kind: addrNoUser}
+	}
+	return address{kind: addrUser, user: userKey{app, uid}, resource: res}
+}
+
+func splitJID(s string) (local, domain, res string) {
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		s, res = s[:i], s[i+1:]
+	}
+	if i := strings.IndexByte(s, '@'); i >= 0 {
+		return s[:i], s[i+1:], res
+	}
+	return "", s, res
+}
+
+// asciiJID reports whether the fast split is enough: printable ASCII with
+// no characters that PRECIS would reject or map.
+func asciiJID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= 0x20 || c >= 0x7f || c == '"' || c == '&' || c == '\'' || c == '<' || c == '>' || c >= 'A' && c <= 'Z' {
+			return false
+		}
+	}
+	return strings.Count(s, "@") <= 1
+}
+
+func parseUserLocal(local string) (uid, app int64, ok bool) {
+	i := strings.IndexByte(local, '-')
+	if i <= 0 {
+		return 0, 0, false
+	}
+	u, err1 := strconv.ParseInt(local[:i], 10, 64)
+	a, err2 := strconv.ParseInt(local[i+1:], 10, 64)
+	return u, a, err1 == nil && err2 == nil && u > 0 && a > 0
+}
+
+// deliver queues b to the user's sessions: the one named by resource when it
+// is online, else every available one. It reports how many got it.
+func (s *Server) deliver(k userKey, resource string, b []byte, kind stanzaKind) int {
+	n := 0
+	if resource != "" {
+		s.reg.each(k, func(o *conn) {
+			if o.resource == resource && o.send(b, kind) {
+				n++
+			}
+		})
+		if n > 0 {
+			return n
+		}
+	}
+	s.reg.each(k, func(o *conn) {
+		if o.send(b, kind) {
+			n++
+		}
+	})
+	return n
+}
+
+// routeMessage handles a <message/> from c.
+func (s *Server) routeMessage(c *conn, e *wire.Element) {
+	typ, _ := e.Attr("type")
+	to, _ := e.Attr("to")
+	id, _ := e.Attr("id")
+	if to == "" {
+		to = c.bare
+	}
+	a := s.resolve(to)
+	bounce := func(se stanzaErr) {
+		// Errors are never answered with errors; headlines and typing
+		// notifications are dropped quietly (RFC 6121 8.5.2, XEP-0085).
+		if typ == "error" || typ == "headline" || chatStateOnly(e) {
+			return
+		}
+		c.send(errorStanza("message", id, to, c.jid, se), kindMessage)
+	}
+	switch a.kind {
+	case addrUser:
+		if a.user.app != c.appID {
+			bounce(errServiceUnavailable) // other tenants do not exist for this one
+			return
+		}
+		out := rewriteFrom(e, c.jid, c.prefixes)
+		if s.deliver(a.user, a.resource, out, kindMessage) == 0 {
+			bounce(errServiceUnavailable)
+		}
+	case addrRemote:
+		bounce(errRemoteServer)
+	case addrBad:
+		bounce(stanzaErr{stanza.Modify, stanza.JIDMalformed, "Malformed recipient address."})
+	default:
+		bounce(errServiceUnavailable)
+	}
+}
+
+// chatStateOnly reports a typing notification with no body.
+func chatStateOnly(e *wire.Element) bool {
+	hasState := false
+	for _, ch := range e.Children {
+		switch {
+		case string(ch.NS) == nsChatSt:
+			hasState = true
+		case string(ch.Local) == "body":
+			return false
+		}
+	}
+	return hasState
+}
+
+// handlePresence handles broadcast presence (no `to`) and directed presence.
+func (s *Server) handlePresence(c *conn, e *wire.Element) {
+	typ, _ := e.Attr("type")
+	to, _ := e.Attr("to")
+	if to != "" {
+		a := s.resolve(to)
+		if a.kind == addrUser && a.user.app == c.appID && (typ == "" || typ == "unavailable") {
+			s.deliver(a.user, a.resource, rewriteFrom(e, c.jid, c.prefixes), kindPresence)
+		}
+		// No rosters: subscription requests and presence to unknown or remote
+		// entities are dropped, as RFC 6121 allows.
+		return
+	}
+	switch typ {
+	case "", "unavailable":
+	default:
+		return
+	}
+	out := rewriteFrom(e, c.jid, c.prefixes)
+	k := userKey{c.appID, c.userID}
+	c.mu.Lock()
+	initial := !c.available && typ == ""
+	c.available = typ == ""
+	if c.available {
+		c.presence = out
+	} else {
+		c.presence = nil
+	}
+	c.mu.Unlock()
+	// To every resource of the user, the sender included (RFC 6121 4.2.2);
+	// a new resource also learns about the others.
+	s.reg.each(k, func(o *conn) {
+		o.send(out, kindPresence)
+		if initial && o != c {
+			o.mu.Lock()
+			p := o.presence
+			o.mu.Unlock()
+			if p != nil {
+				c.send(p, kindPresence)
+			}
+		}
+	})
+}
+
+// handleIQ answers IQs to the server and routes IQs to users.
+func (s *Server) handleIQ(c *conn, e *wire.Element) {
+	typ, _ := e.Attr("type")
+	id, _ := e.Attr("id")
+	to, _ := e.Attr("to")
+	a := s.resolve(to)
+	reply := func(b []byte) { c.send(b, kindIQ) }
+	isRequest := typ == "get" || typ == "set"
+	if !isRequest && typ != "result" && typ != "error" {
+		reply(errorStanza("iq", id, to, c.jid, errBadRequest))
+		return
+	}
+	if isRequest && len(e.Children) != 1 {
+		reply(errorStanza("iq", id, to, c.jid, errBadRequest))
+		return
+	}
+	switch a.kind {
+	case addrServer:
+		if isRequest {
+			reply(s.serverIQ(c, e, typ, id, to))
+		}
+		// Results and errors to the server (answers to our pings) need no more.
+	case addrUser:
+		if a.user.app != c.appID {
+			if isRequest {
+				reply(errorStanza("iq", id, to, c.jid, errServiceUnavailable))
+			}
+			return
+		}
+		if a.resource == "" {
+			// A bare JID: the server answers for the user.
+			if isRequest {
+				reply(s.userIQ(c, e, a, typ, id, to))
+			}
+			return
+		}
+		out := rewriteFrom(e, c.jid, c.prefixes)
+		n := 0
+		s.reg.each(a.user, func(o *conn) {
+			if o.resource == a.resource && o.send(out, kindIQ) {
+				n++
+			}
+		})
+		if n == 0 && isRequest {
+			reply(errorStanza("iq", id, to, c.jid, errServiceUnavailable))
+		}
+	case addrRemote:
+		if isRequest {
+			reply(errorStanza("iq", id, to, c.jid, errRemoteServer))
+		}
+	case addrBad:
+		if isRequest {
+			reply(errorStanza("iq", id, to, c.jid, stanzaErr{stanza.Modify, stanza.JIDMalformed, "Malformed address."}))
+		}
+	default:
+		if isRequest {
+			reply(errorStanza("iq", id, to, c.jid, errServiceUnavailable))
+		}
+	}
+}
+
+const discoInfo = `<query xmlns="` + nsDiscoI + `"><identity category="server" type="im" name="Parley"/>` +
+	`<feature var="` + nsDiscoI + `"/><feature var="` + nsDiscoIt + `"/><feature var="` + nsPing + `"/>` +
+	`<feature var="` + nsVersion + `"/></query>`
+
+// serverIQ answers a request addressed to the server itself.
+func (s *Server) serverIQ(c *conn, e *wire.Element, typ, id, to string) []byte {
+	ch := e.Children[0]
+	from := to
+	if from == "" {
+		from = s.cfg.Domain
+	}
+	key := string(ch.NS) + " " + string(ch.Local)
+	switch {
+	case typ == "get" && key == nsPing+" ping":
+		return iqResult(id, from, c.jid, "")
+	case typ == "get" && key == nsDiscoI+" query":
+		return iqResult(id, from, c.jid, discoInfo)
+	case typ == "get" && key == nsDiscoIt+" query":
+		return iqResult(id, from, c.jid, `<query xmlns="`+nsDiscoIt+`"/>`)
+	case typ == "get" && key == nsRoster+" query":
+		// No rosters in the ConnectyCube model; standard clients still ask.
+		return iqResult(id, "", c.jid, `<query xmlns="`+nsRoster+`"/>`)
+	case typ == "set" && key == nsRoster+" query":
+		return errorStanza("iq", id, "", c.jid, errFeatureNotImpl)
+	case typ == "set" && key == nsSession+" session":
+		return iqResult(id, from, c.jid, "")
+	case typ == "set" && key == nsBind+" bind":
+		return errorStanza("iq", id, from, c.jid, errNotAllowed)
+	case typ == "get" && key == nsVersion+" query":
+		return iqResult(id, from, c.jid, `<query xmlns="`+nsVersion+`"><name>Parley</name><version>`+xmlEsc(Version)+`</version></query>`)
+	}
+	return errorStanza("iq", id, from, c.jid, errServiceUnavailable)
+}
+
+// userIQ answers a request to a user's bare JID on the user's behalf.
+func (s *Server) userIQ(c *conn, e *wire.Element, a address, typ, id, to string) []byte {
+	ch := e.Children[0]
+	if typ == "get" && string(ch.NS) == nsPing && string(ch.Local) == "ping" {
+		return iqResult(id, to, c.jid, "")
+	}
+	return errorStanza("iq", id, to, c.jid, errServiceUnavailable)
+}
+
+// Version is the build's version, set by the linker.
+var Version = "dev"

@@ -265,6 +265,7 @@ func (c *conn) failRead(err error) {
 	switch {
 	case errors.Is(err, wire.ErrTooLarge):
 		c.fail(stream.PolicyViolation, "stanza exceeds the maximum size of "+strconv.Itoa(c.srv.cfg.MaxStanza)+" bytes")
+		c.drain()
 	case errors.Is(err, wire.ErrTooDeep):
 		c.fail(stream.PolicyViolation, "elements nested too deep")
 	case errors.Is(err, wire.ErrRestricted):
@@ -275,6 +276,20 @@ func (c *conn) failRead(err error) {
 		c.nc.Close()
 	default:
 		c.nc.Close()
+	}
+}
+
+// drain discards what the client is still sending, for a moment, so that
+// closing does not reset the connection before it reads our stream error.
+func (c *conn) drain() {
+	c.nc.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 16<<10)
+	for total := 0; total < 8<<20; {
+		n, err := c.nc.Read(buf)
+		total += n
+		if err != nil {
+			return
+		}
 	}
 }
 
@@ -317,7 +332,8 @@ func (c *conn) shutdown() {
 func (c *conn) end() {
 	c.ended.Do(func() {
 		c.closed.Store(true)
-		c.nc.Close()
+		// A WebSocket close waits for the peer's close frame: not here.
+		go c.nc.Close()
 		if c.bound.Load() {
 			c.srv.unbind(c)
 		}

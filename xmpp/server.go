@@ -102,6 +102,7 @@ type Server struct {
 	closing   atomic.Bool
 	wg        sync.WaitGroup
 	stop      chan struct{}
+	stopOnce  sync.Once
 	muc       string // room domain
 }
 
@@ -289,7 +290,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		err = ctx.Err()
 	}
-	close(s.stop)
+	s.stopOnce.Do(func() { close(s.stop) })
 	s.wg.Wait()
 	return err
 }

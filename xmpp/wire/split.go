@@ -35,14 +35,14 @@ var (
 type state uint8
 
 const (
-	stTop      state = iota // between units
-	stText                  // element content
-	stLT                    // after '<'
-	stStart                 // inside a start tag
-	stEnd                   // inside an end tag
-	stBang                  // after "<!", matching "[CDATA["
-	stCDATA                 // inside CDATA
-	stDecl                  // inside <?xml ... ?> before the stream header
+	stTop   state = iota // between units
+	stText               // element content
+	stLT                 // after '<'
+	stStart              // inside a start tag
+	stEnd                // inside an end tag
+	stBang               // after "<!", matching "[CDATA["
+	stCDATA              // inside CDATA
+	stDecl               // inside <?xml ... ?> before the stream header
 )
 
 // Splitter finds unit boundaries. The zero value expects elements; set

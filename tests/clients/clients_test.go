@@ -1,0 +1,185 @@
+//go:build clients
+
+// Package clients runs real third-party clients against the parley binary:
+// the unmodified connectycube@6.1.2 SDK under Node and Debian's slixmpp.
+// `make test` installs them (scripts/deps.sh); a missing client fails.
+package clients
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+type node struct {
+	cmd                       *exec.Cmd
+	data                      string
+	c2s, tls, ws, http, admin int
+	adminToken, authKey       string
+	log                       *bytes.Buffer
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func startNode(t *testing.T) *node {
+	bin := os.Getenv("PARLEY_BIN")
+	if bin == "" {
+		t.Fatal("PARLEY_BIN is not set: run through `make test`")
+	}
+	n := &node{data: t.TempDir(), c2s: freePort(t), tls: freePort(t), ws: freePort(t), http: freePort(t), admin: freePort(t), log: &bytes.Buffer{}}
+	addr := func(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
+	n.cmd = exec.Command(bin, "serve", "--data", n.data, "--domain", "localhost",
+		"--c2s-addr", addr(n.c2s), "--c2s-tls-addr", addr(n.tls), "--ws-addr", addr(n.ws),
+		"--http-addr", addr(n.http), "--admin-addr", addr(n.admin), "--log-level", "debug")
+	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		n.cmd.Process.Kill()
+		n.cmd.Wait()
+		if t.Failed() {
+			t.Logf("server log:\n%s", n.log.String())
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", n.admin))
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not come up: %v\n%s", err, n.log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tok, err := os.ReadFile(filepath.Join(n.data, "admin-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(filepath.Join(n.data, "admin-token")); st.Mode().Perm() != 0o600 {
+		t.Fatalf("admin-token mode %v, want 0600", st.Mode().Perm())
+	}
+	n.adminToken = strings.TrimSpace(string(tok))
+	var apps struct {
+		Items []struct {
+			ID      int64  `json:"id"`
+			AuthKey string `json:"auth_key"`
+		} `json:"items"`
+	}
+	n.admin_(t, "GET", "/api/apps", nil, &apps)
+	if len(apps.Items) != 1 || apps.Items[0].ID != 1 {
+		t.Fatalf("first start should create application 1, got %+v", apps.Items)
+	}
+	n.authKey = apps.Items[0].AuthKey
+	return n
+}
+
+func (n *node) admin_(t *testing.T, method, path string, body, out any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, fmt.Sprintf("http://127.0.0.1:%d%s", n.admin, path), rd)
+	req.Header.Set("Authorization", "Bearer "+n.adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("%s %s: %s %s", method, path, resp.Status, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (n *node) addUser(t *testing.T, login, password string) int64 {
+	var out struct {
+		User struct {
+			ID int64 `json:"id"`
+		} `json:"user"`
+	}
+	n.admin_(t, "POST", "/api/apps/1/users", map[string]string{"login": login, "password": password}, &out)
+	return out.User.ID
+}
+
+// stop sends SIGTERM and expects a clean exit within a few seconds.
+func (n *node) stop(t *testing.T) {
+	n.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- n.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("parley exited with %v after SIGTERM", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("parley did not exit within 10 s of SIGTERM")
+	}
+}
+
+func run(t *testing.T, dir string, env []string, name string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s output:\n%s", name, out)
+	if err != nil {
+		t.Fatalf("%s failed: %v", name, err)
+	}
+}
+
+func TestRealClients(t *testing.T) {
+	n := startNode(t)
+	alice := n.addUser(t, "sdk_alice", "alice-password")
+	bob := n.addUser(t, "sdk_bob", "bob-password")
+	env := []string{
+		"PARLEY_APP_ID=1", "PARLEY_AUTH_KEY=" + n.authKey, "PARLEY_DOMAIN=localhost",
+		fmt.Sprintf("PARLEY_HTTP=http://127.0.0.1:%d", n.http),
+		fmt.Sprintf("PARLEY_WS=ws://127.0.0.1:%d/ws", n.ws),
+		fmt.Sprintf("PARLEY_C2S_PORT=%d", n.c2s),
+		fmt.Sprintf("PARLEY_ALICE_JID=%d-1@localhost", alice), "PARLEY_ALICE_PASSWORD=alice-password",
+		fmt.Sprintf("PARLEY_BOB_JID=%d-1@localhost", bob), "PARLEY_BOB_PASSWORD=bob-password",
+	}
+	t.Run("connectycube SDK", func(t *testing.T) {
+		run(t, "node", env, "node", "--test", "--test-force-exit", "sdk.test.cjs")
+	})
+	t.Run("slixmpp", func(t *testing.T) {
+		py := "/usr/bin/python3"
+		if _, err := os.Stat(py); err != nil {
+			py = "python3"
+		}
+		run(t, ".", env, py, "slixmpp_test.py")
+	})
+	n.stop(t)
+}

@@ -181,5 +181,33 @@ func TestRealClients(t *testing.T) {
 		}
 		run(t, ".", env, py, "slixmpp_test.py")
 	})
+	t.Run("admin commands", func(t *testing.T) {
+		bin := os.Getenv("PARLEY_BIN")
+		server := fmt.Sprintf("--server=http://127.0.0.1:%d", n.admin)
+		cli := func(args ...string) string {
+			out, err := exec.Command(bin, append(args, server, "--data", n.data)...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("parley %v: %v\n%s", args, err, out)
+			}
+			return string(out)
+		}
+		if out := cli("app", "create", "--name", "second", "--json"); !strings.Contains(out, `"id": 2`) {
+			t.Fatalf("app create: %s", out)
+		}
+		if out := cli("app", "list"); !strings.Contains(out, "second") {
+			t.Fatalf("app list: %s", out)
+		}
+		cli("user", "add", "--app", "2", "--login", "cli_user", "--password", "cli-password")
+		var users []map[string]any
+		if err := json.Unmarshal([]byte(cli("user", "list", "--app", "2", "--json")), &users); err != nil || len(users) != 1 {
+			t.Fatalf("user list: %v %v", err, users)
+		}
+		id := fmt.Sprint(users[0]["id"])
+		cli("user", "passwd", "--app", "2", "--id", id, "--password", "new-cli-password")
+		cli("user", "delete", "--app", "2", "--id", id)
+		if out := cli("version", "--remote"); !strings.Contains(out, "sessions") {
+			t.Fatalf("version: %s", out)
+		}
+	})
 	n.stop(t)
 }

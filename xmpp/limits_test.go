@@ -1,0 +1,66 @@
+package xmpp_test
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"mellium.im/sasl"
+
+	"github.com/parley-chat/parley/xmpp"
+)
+
+func TestIdleSessionsArePingedAndDeadOnesCut(t *testing.T) {
+	e := newEnv(t, func(c *xmpp.Config) { c.IdleTimeout = time.Second; c.PingTimeout = 1500 * time.Millisecond })
+	alice, _ := e.user("alice", "alice-password")
+	live := e.login(viaTLS, alice, "alice-password")
+	dead := e.login(viaWS, alice, "alice-password")
+	ping := live.readUntil("urn:xmpp:ping")
+	id := ping[strings.Index(ping, `id="`)+4:]
+	id = id[:strings.Index(id, `"`)]
+	live.send(`<iq type="result" id="` + id + `" to="localhost"/>`)
+	dead.readUntil("urn:xmpp:ping") // and never answer
+	if s := dead.readUntil("stream:error"); !strings.Contains(s, "connection-timeout") {
+		t.Fatalf("want connection-timeout, got %s", s)
+	}
+	// The live one answered and is still served.
+	live.send(`<iq type="get" id="still"><ping xmlns="urn:xmpp:ping"/></iq>`)
+	live.readUntil(`id="still"`)
+}
+
+func TestLoginRateLimitPerIP(t *testing.T) {
+	e := newEnv(t, func(c *xmpp.Config) { c.LoginRate = 0.01; c.LoginBurst = 2 })
+	alice, _ := e.user("alice", "alice-password")
+	for i := 0; i < 2; i++ {
+		c := e.dial(viaTLS)
+		if s, ok := c.auth(sasl.Plain, alice, "alice-password"); !ok {
+			t.Fatalf("login %d refused: %s", i, s)
+		}
+	}
+	c := e.dial(viaTLS)
+	if s, ok := c.auth(sasl.Plain, alice, "alice-password"); ok || !strings.Contains(s, "temporary-auth-failure") {
+		t.Fatalf("want temporary-auth-failure, got %s", s)
+	}
+}
+
+func TestConnectionRateLimitPerIP(t *testing.T) {
+	e := newEnv(t, func(c *xmpp.Config) { c.ConnRate = 0.01; c.ConnBurst = 3 })
+	refused := 0
+	for i := 0; i < 5; i++ {
+		nc, err := net.Dial("tcp", e.c2s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.Write([]byte(`<stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost" version="1.0">`))
+		nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		buf := make([]byte, 512)
+		if n, _ := nc.Read(buf); n == 0 {
+			refused++
+		}
+		nc.Close()
+	}
+	if refused != 2 {
+		t.Fatalf("%d of 5 connections refused, want 2", refused)
+	}
+}

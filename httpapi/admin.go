@@ -124,6 +124,17 @@ func pathInt(r *http.Request, name string) (int64, bool) {
 	return v, err == nil && v > 0
 }
 
+// appUser parses /api/apps/{app}/users/{id}, answering 404 when it cannot.
+func appUser(w http.ResponseWriter, r *http.Request) (app, id int64, ok bool) {
+	app, ok1 := pathInt(r, "app")
+	id, ok2 := pathInt(r, "id")
+	if !ok1 || !ok2 {
+		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+		return 0, 0, false
+	}
+	return app, id, true
+}
+
 func (ad *Admin) listUsers(w http.ResponseWriter, r *http.Request) {
 	app, ok := pathInt(r, "app")
 	if !ok {
@@ -164,10 +175,8 @@ func (ad *Admin) addUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (ad *Admin) setPassword(w http.ResponseWriter, r *http.Request) {
-	app, ok1 := pathInt(r, "app")
-	id, ok2 := pathInt(r, "id")
-	if !ok1 || !ok2 {
-		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+	app, id, ok := appUser(w, r)
+	if !ok {
 		return
 	}
 	var req struct {
@@ -186,10 +195,8 @@ func (ad *Admin) setPassword(w http.ResponseWriter, r *http.Request) {
 }
 
 func (ad *Admin) deleteUser(w http.ResponseWriter, r *http.Request) {
-	app, ok1 := pathInt(r, "app")
-	id, ok2 := pathInt(r, "id")
-	if !ok1 || !ok2 {
-		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+	app, id, ok := appUser(w, r)
+	if !ok {
 		return
 	}
 	if err := ad.Accounts.DeleteUser(r.Context(), app, id); err != nil {

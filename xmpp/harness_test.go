@@ -122,26 +122,7 @@ func (k transportKind) String() string { return [...]string{"starttls", "tls", "
 
 func (e *env) dial(k transportKind) *client {
 	e.t.Helper()
-	c := &client{t: e.t}
-	var err error
-	switch k {
-	case viaSTARTTLS:
-		c.nc, err = net.Dial("tcp", e.c2s)
-	case viaTLS:
-		c.nc, err = tls.Dial("tcp", e.c2sTLS, &tls.Config{InsecureSkipVerify: true})
-	case viaWS:
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		var wc *websocket.Conn
-		wc, _, err = websocket.Dial(ctx, "ws://"+e.ws+"/ws", &websocket.DialOptions{Subprotocols: []string{"xmpp"}})
-		if err == nil {
-			c.startWS(wc)
-		}
-	}
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { c.nc.Close() })
+	c := e.dialRaw(k)
 	c.open(e.domain)
 	if k == viaSTARTTLS {
 		c.expect("features", "starttls")

@@ -36,9 +36,10 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 // Now is the service's clock.
 func (s *Service) Now() time.Time { return s.now() }
 
-// CreateApp makes a new tenant with a random auth key.
-func (s *Service) CreateApp(ctx context.Context, name string) (*App, error) {
-	app := &App{Name: name, AuthKey: randomHex(16), CreatedAt: s.now().UTC()}
+// CreateApp makes a new tenant with a random auth key. autoCreateUsers lets
+// POST /session.json create unknown users on the fly.
+func (s *Service) CreateApp(ctx context.Context, name string, autoCreateUsers bool) (*App, error) {
+	app := &App{Name: name, AuthKey: randomHex(16), AutoCreateUsers: autoCreateUsers, CreatedAt: s.now().UTC()}
 	if err := s.store.CreateApp(ctx, app); err != nil {
 		return nil, err
 	}

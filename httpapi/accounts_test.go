@@ -30,7 +30,7 @@ func newAPI(t *testing.T) *apiEnv {
 	}
 	t.Cleanup(func() { db.Close() })
 	acc := accounts.NewService(db)
-	app, err := acc.CreateApp(context.Background(), "t")
+	app, err := acc.CreateApp(context.Background(), "t", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,4 +176,26 @@ func sessionMissing(o map[string]any) bool {
 	}
 	base, _ := errs["base"].([]any)
 	return len(base) == 1 && base[0] == "Required session does not exist"
+}
+
+func TestAutoCreateUsersOnlyWhenTheAppAllows(t *testing.T) {
+	e := newAPI(t)
+	open, err := e.acc.CreateApp(context.Background(), "open", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := func(app *accounts.App) string {
+		return `{"application_id":` + itoa(app.ID) + `,"auth_key":"` + app.AuthKey + `","user":{"login":"newbie","password":"newbie-password"}}`
+	}
+	if code, out := e.call("POST", "/session.json", "", body(e.app)); code != 401 {
+		t.Fatalf("closed app created a user: %d %v", code, out)
+	}
+	code, out := e.call("POST", "/session.json", "", body(open))
+	if code != 201 || out["session"].(map[string]any)["user_id"].(float64) == 0 {
+		t.Fatalf("open app: %d %v", code, out)
+	}
+	// The user now exists: the same password logs in, another does not.
+	if code, _ := e.call("POST", "/session.json", "", strings.Replace(body(open), "newbie-password", "other-password", 1)); code != 401 {
+		t.Fatalf("wrong password after auto-create: %d", code)
+	}
 }

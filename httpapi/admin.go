@@ -101,7 +101,8 @@ func (ad *Admin) listApps(w http.ResponseWriter, r *http.Request) {
 
 func (ad *Admin) createApp(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Name string `json:"name"`
+		Name            string `json:"name"`
+		AutoCreateUsers bool   `json:"auto_create_users"`
 	}
 	if err := decodeJSON(r, &req); err != nil {
 		ad.fail(w, r, err)
@@ -111,7 +112,7 @@ func (ad *Admin) createApp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"name": {"is required"}})
 		return
 	}
-	app, err := ad.Accounts.CreateApp(r.Context(), req.Name)
+	app, err := ad.Accounts.CreateApp(r.Context(), req.Name, req.AutoCreateUsers)
 	if err != nil {
 		ad.fail(w, r, err)
 		return

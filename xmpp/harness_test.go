@@ -56,7 +56,7 @@ func newEnv(t testing.TB, tweak func(*xmpp.Config)) *env {
 	t.Cleanup(func() { db.Close() })
 	acc := accounts.NewService(db)
 	acc.Iterations = 4096
-	app, err := acc.CreateApp(ctx, "test")
+	app, err := acc.CreateApp(ctx, "test", false)
 	if err != nil {
 		t.Fatal(err)
 	}

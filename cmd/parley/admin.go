@@ -101,6 +101,7 @@ func appCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "app", Short: "Manage applications (tenants) on a running node"}
 	c.flags(cmd)
 	var name string
+	var autoCreate bool
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create an application",
@@ -111,7 +112,7 @@ func appCmd() *cobra.Command {
 			var out struct {
 				App appRow `json:"app"`
 			}
-			if err := c.do("POST", "/api/apps", map[string]string{"name": name}, &out); err != nil {
+			if err := c.do("POST", "/api/apps", map[string]any{"name": name, "auto_create_users": autoCreate}, &out); err != nil {
 				return err
 			}
 			c.print(out.App, func(w io.Writer) {
@@ -121,6 +122,7 @@ func appCmd() *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "application name")
+	create.Flags().BoolVar(&autoCreate, "auto-create-users", false, "let POST /session.json create unknown users on the fly")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List applications",

@@ -195,7 +195,7 @@ func bootstrap(ctx context.Context, acc *accounts.Service, dir string, log *slog
 		return "", err
 	}
 	if len(apps) == 0 {
-		app, err := acc.CreateApp(ctx, "default")
+		app, err := acc.CreateApp(ctx, "default", false)
 		if err != nil {
 			return "", err
 		}

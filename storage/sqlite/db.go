@@ -105,6 +105,89 @@ var migrations = []string{
 	);
 	CREATE INDEX sessions_user ON sessions(app_id, user_id, expires_at);
 	CREATE INDEX sessions_expiry ON sessions(expires_at);`,
+	// 2: dialogs and message history.
+	`CREATE TABLE dialogs (
+		app_id INTEGER NOT NULL,
+		id TEXT NOT NULL,
+		type INTEGER NOT NULL,
+		owner_id INTEGER NOT NULL,
+		name TEXT NOT NULL DEFAULT '',
+		description TEXT NOT NULL DEFAULT '',
+		photo TEXT NOT NULL DEFAULT '',
+		occupants TEXT NOT NULL DEFAULT '[]',
+		occupants_count INTEGER NOT NULL DEFAULT 0,
+		admins TEXT NOT NULL DEFAULT '[]',
+		pinned TEXT NOT NULL DEFAULT '[]',
+		extensions TEXT,
+		allow_preview INTEGER NOT NULL DEFAULT 0,
+		large INTEGER NOT NULL DEFAULT 0,
+		private_key TEXT,
+		last_message TEXT,
+		last_message_id TEXT,
+		last_message_user_id INTEGER NOT NULL DEFAULT 0,
+		last_message_date INTEGER NOT NULL DEFAULT 0,
+		last_message_status TEXT,
+		seq INTEGER NOT NULL DEFAULT 0,
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL,
+		PRIMARY KEY (app_id, id)
+	) WITHOUT ROWID;
+	CREATE UNIQUE INDEX dialogs_private ON dialogs(app_id, private_key) WHERE private_key IS NOT NULL;
+	CREATE INDEX dialogs_broadcast ON dialogs(app_id, type) WHERE type = 4;
+	CREATE TABLE dialog_members (
+		app_id INTEGER NOT NULL,
+		user_id INTEGER NOT NULL,
+		dialog_id TEXT NOT NULL,
+		occupant INTEGER NOT NULL DEFAULT 1,
+		read_seq INTEGER NOT NULL DEFAULT 0,
+		cleared_seq INTEGER NOT NULL DEFAULT 0,
+		hidden INTEGER NOT NULL DEFAULT 0,
+		notifications INTEGER NOT NULL DEFAULT 1,
+		PRIMARY KEY (app_id, user_id, dialog_id)
+	) WITHOUT ROWID;
+	CREATE INDEX members_dialog ON dialog_members(app_id, dialog_id, occupant, user_id);
+	CREATE TABLE messages (
+		pk INTEGER PRIMARY KEY AUTOINCREMENT,
+		app_id INTEGER NOT NULL,
+		dialog_id TEXT NOT NULL,
+		id TEXT NOT NULL,
+		seq INTEGER NOT NULL,
+		sender_id INTEGER NOT NULL,
+		recipient_id INTEGER NOT NULL DEFAULT 0,
+		body TEXT NOT NULL DEFAULT '',
+		date_sent INTEGER NOT NULL,
+		attachments TEXT,
+		attachment_types TEXT NOT NULL DEFAULT '',
+		custom TEXT,
+		read_ids TEXT NOT NULL DEFAULT '[]',
+		delivered_ids TEXT NOT NULL DEFAULT '[]',
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+	CREATE UNIQUE INDEX messages_id ON messages(app_id, dialog_id, id);
+	CREATE INDEX messages_by_id ON messages(app_id, id);
+	CREATE INDEX messages_seq ON messages(app_id, dialog_id, seq);
+	CREATE INDEX messages_date ON messages(app_id, dialog_id, date_sent);
+	CREATE TABLE message_hidden (
+		app_id INTEGER NOT NULL, user_id INTEGER NOT NULL, dialog_id TEXT NOT NULL, id TEXT NOT NULL,
+		PRIMARY KEY (app_id, user_id, dialog_id, id)
+	) WITHOUT ROWID;
+	CREATE TABLE reactions (
+		app_id INTEGER NOT NULL, dialog_id TEXT NOT NULL, message_id TEXT NOT NULL, user_id INTEGER NOT NULL, reaction TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		PRIMARY KEY (app_id, dialog_id, message_id, reaction, user_id)
+	) WITHOUT ROWID;
+	CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', content_rowid='pk', tokenize='trigram');
+	CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+		INSERT INTO messages_fts(rowid, body) VALUES (new.pk, new.body);
+	END;
+	CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+		INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.pk, old.body);
+	END;
+	CREATE TRIGGER messages_au AFTER UPDATE OF body ON messages BEGIN
+		INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.pk, old.body);
+		INSERT INTO messages_fts(rowid, body) VALUES (new.pk, new.body);
+	END;`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

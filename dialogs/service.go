@@ -1,0 +1,480 @@
+package dialogs
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Store keeps dialogs and members' state.
+type Store interface {
+	// CreateDialog stores d and a member row for each occupant. For a private
+	// dialog whose pair already has one, it returns that one instead and
+	// created false.
+	CreateDialog(ctx context.Context, d *Dialog) (existing *Dialog, err error)
+	Dialog(ctx context.Context, appID int64, id string) (*Dialog, error)
+	PrivateDialog(ctx context.Context, appID, a, b int64) (*Dialog, error)
+	// UpdateDialog rewrites d and adds/removes member rows.
+	UpdateDialog(ctx context.Context, d *Dialog, added, removed []int64) error
+	// DeleteDialog removes d, its members and its messages.
+	DeleteDialog(ctx context.Context, appID int64, id string) error
+	Dialogs(ctx context.Context, appID, viewer int64, q Query) ([]View, int, error)
+	Member(ctx context.Context, appID int64, id string, uid int64) (*Member, error)
+	SetMember(ctx context.Context, appID int64, id string, m *Member) error
+	Occupants(ctx context.Context, appID int64, id string, limit, skip int) ([]int64, int, error)
+}
+
+// Users answers whether user ids exist in an app.
+type Users interface {
+	MissingUsers(ctx context.Context, appID int64, ids []int64) ([]int64, error)
+}
+
+// Filter is one list condition: Field Op Values.
+type Filter struct {
+	Field  string // "_id", "type", "name", "last_message_date_sent", "created_at", "updated_at", "extensions.<key>"
+	Op     string // "", "lt", "lte", "gt", "gte", "ne", "in", "nin", "all", "ctn"
+	Values []string
+}
+
+// Query lists dialogs.
+type Query struct {
+	Filters   []Filter
+	SortField string
+	SortAsc   bool
+	Limit     int
+	Skip      int
+}
+
+// Service applies the dialog rules.
+type Service struct {
+	store Store
+	users Users
+	// LargeDialog is the occupant count from which a group or public dialog
+	// keeps no per-member read/delivered ids (default 1,000).
+	LargeDialog int
+	// ExtensionKeys returns the custom field names an app accepts; nil
+	// means any (up to MaxExtensions).
+	ExtensionKeys func(ctx context.Context, appID int64) []string
+	now           func() time.Time
+}
+
+// MaxExtensions bounds custom fields per dialog.
+const MaxExtensions = 32
+
+// NewService returns a Service over store.
+func NewService(store Store, users Users) *Service {
+	return &Service{store: store, users: users, LargeDialog: 1000, now: time.Now}
+}
+
+// Input carries dialog fields from a client; nil means "not given".
+type Input struct {
+	Type         *Type
+	Name         *string
+	Description  *string
+	Photo        *string
+	Occupants    []int64
+	Admins       []int64
+	Extensions   map[string]*string // nil value deletes a key
+	ResetExt     bool               // "extensions": null
+	AllowPreview *bool
+	PushOccupants, PullOccupants []int64
+	PushAdmins, PullAdmins       []int64
+	PushPinned, PullPinned       []string
+}
+
+// Create makes a dialog owned by uid. A private dialog between the same two
+// users is unique: creating it again returns the existing one.
+func (s *Service) Create(ctx context.Context, appID, uid int64, in Input) (*View, error) {
+	v := ValidationError{}
+	if in.Type == nil || !in.Type.Valid() {
+		v["type"] = []string{"is invalid; use 1 public, 2 group, 3 private, 4 broadcast or 5 meeting"}
+		return nil, v
+	}
+	t := *in.Type
+	if t == Broadcast {
+		return nil, ErrForbidden // created by the operator: parley dialog broadcast
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	d := &Dialog{AppID: appID, Type: t, OwnerID: uid, CreatedAt: now, UpdatedAt: now}
+	occ := addUnique(nil, in.Occupants...)
+	switch t {
+	case Private:
+		occ = removeAll(occ, uid)
+		if len(occ) != 1 {
+			v["occupants_ids"] = []string{"a private dialog needs exactly one other occupant"}
+			return nil, v
+		}
+		d.Occupants = []int64{uid, occ[0]}
+	case Public:
+		d.Occupants = []int64{uid}
+	default:
+		d.Occupants = addUnique([]int64{uid}, occ...)
+	}
+	if t != Private {
+		if in.Name == nil || strings.TrimSpace(*in.Name) == "" {
+			v["name"] = []string{"is required"}
+		}
+	}
+	s.apply(ctx, d, in, v)
+	if t != Private {
+		d.Admins = addUnique(nil, in.Admins...)
+		d.Admins = removeAll(d.Admins, uid)
+		if len(d.Admins) > MaxAdmins {
+			v["admins_ids"] = []string{"at most 5 admins"}
+		}
+	}
+	if len(v) > 0 {
+		return nil, v
+	}
+	if err := s.checkUsers(ctx, appID, append(slices.Clone(d.Occupants), d.Admins...)); err != nil {
+		return nil, err
+	}
+	d.Large = len(d.Occupants) >= s.LargeDialog
+	d.ID = NewID(now)
+	existing, err := s.store.CreateDialog(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil {
+		d = existing
+		if m, err := s.store.Member(ctx, appID, d.ID, uid); err == nil && m.Hidden {
+			m.Hidden = false
+			s.store.SetMember(ctx, appID, d.ID, m)
+		}
+	}
+	return s.view(ctx, d, uid)
+}
+
+// EnsurePrivate returns the private dialog of a and b, creating it (the first
+// 1-1 message without a dialog id does this).
+func (s *Service) EnsurePrivate(ctx context.Context, appID, a, b int64) (*Dialog, error) {
+	d, err := s.store.PrivateDialog(ctx, appID, a, b)
+	if err == nil {
+		return d, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	d = &Dialog{ID: NewID(now), AppID: appID, Type: Private, OwnerID: a, Occupants: []int64{a, b}, CreatedAt: now, UpdatedAt: now}
+	existing, err := s.store.CreateDialog(ctx, d)
+	if existing != nil {
+		return existing, nil
+	}
+	return d, err
+}
+
+func (s *Service) checkUsers(ctx context.Context, appID int64, ids []int64) error {
+	if s.users == nil || len(ids) == 0 {
+		return nil
+	}
+	missing, err := s.users.MissingUsers(ctx, appID, ids)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return ValidationError{"occupants_ids": {"contains users that do not exist"}}
+	}
+	return nil
+}
+
+// apply copies the plain fields of in onto d, collecting problems in v.
+func (s *Service) apply(ctx context.Context, d *Dialog, in Input, v ValidationError) {
+	str := func(field string, dst *string, src *string, max int) {
+		if src == nil {
+			return
+		}
+		if utf8.RuneCountInString(*src) > max {
+			v[field] = []string{"is too long"}
+			return
+		}
+		*dst = strings.TrimSpace(*src)
+	}
+	str("name", &d.Name, in.Name, 200)
+	str("description", &d.Description, in.Description, 1000)
+	str("photo", &d.Photo, in.Photo, 1000)
+	if in.AllowPreview != nil {
+		d.AllowPreview = *in.AllowPreview
+	}
+	if in.ResetExt {
+		d.Extensions = nil
+	}
+	if len(in.Extensions) > 0 {
+		var allowed []string
+		if s.ExtensionKeys != nil {
+			allowed = s.ExtensionKeys(ctx, d.AppID)
+		}
+		if d.Extensions == nil {
+			d.Extensions = map[string]string{}
+		}
+		for k, val := range in.Extensions {
+			if allowed != nil && !slices.Contains(allowed, k) {
+				v["extensions"] = append(v["extensions"], k+" is not an allowed custom field for this app")
+				continue
+			}
+			if k == "" || len(k) > 64 || strings.ContainsAny(k, "[]. $") {
+				v["extensions"] = append(v["extensions"], "invalid field name "+k)
+				continue
+			}
+			if val == nil {
+				delete(d.Extensions, k)
+				continue
+			}
+			if len(*val) > 1024 {
+				v["extensions"] = append(v["extensions"], k+" is too long")
+				continue
+			}
+			d.Extensions[k] = *val
+		}
+		if len(d.Extensions) > MaxExtensions {
+			v["extensions"] = append(v["extensions"], "too many custom fields")
+		}
+	}
+}
+
+// Get returns one dialog as uid sees it.
+func (s *Service) Get(ctx context.Context, appID, uid int64, id string) (*View, error) {
+	d, err := s.store.Dialog(ctx, appID, id)
+	if err != nil {
+		return nil, err
+	}
+	if !d.CanRead(uid) {
+		return nil, ErrNotFound
+	}
+	return s.view(ctx, d, uid)
+}
+
+// Dialog returns a dialog without a viewer (routing).
+func (s *Service) Dialog(ctx context.Context, appID int64, id string) (*Dialog, error) {
+	return s.store.Dialog(ctx, appID, id)
+}
+
+func (s *Service) view(ctx context.Context, d *Dialog, uid int64) (*View, error) {
+	v := &View{Dialog: *d, Notifications: true}
+	if d.LastMessageUserID == uid {
+		v.LastMessageStatus = d.LastStatus
+	}
+	m, err := s.store.Member(ctx, d.AppID, d.ID, uid)
+	switch {
+	case err == nil:
+		v.Unread = max(d.Seq-m.ReadSeq, 0)
+		v.Notifications = m.Notifications
+	case !errors.Is(err, ErrNotFound):
+		return nil, err
+	}
+	return v, nil
+}
+
+// List returns the dialogs uid occupies (and broadcast ones), newest first
+// by default. Limit defaults to 100, capped at 100.
+func (s *Service) List(ctx context.Context, appID, uid int64, q Query) ([]View, int, error) {
+	if q.Limit <= 0 || q.Limit > 100 {
+		q.Limit = 100
+	}
+	return s.store.Dialogs(ctx, appID, uid, q)
+}
+
+// Update changes a dialog on behalf of uid, by the rules: only the owner and
+// admins rename, change other users' membership or pin; only the owner
+// changes admins; anyone may leave (pull themselves).
+func (s *Service) Update(ctx context.Context, appID, uid int64, id string, in Input) (*View, error) {
+	d, err := s.store.Dialog(ctx, appID, id)
+	if err != nil {
+		return nil, err
+	}
+	if !d.CanRead(uid) {
+		return nil, ErrNotFound
+	}
+	admin := d.IsAdmin(uid)
+	meta := in.Name != nil || in.Description != nil || in.Photo != nil || in.Extensions != nil || in.ResetExt || in.AllowPreview != nil
+	others := len(in.PushOccupants) > 0 || len(removeAll(in.PullOccupants, uid)) > 0
+	switch {
+	case d.Type == Private && (meta || others || len(in.PushAdmins)+len(in.PullAdmins) > 0):
+		return nil, ErrForbidden
+	case (meta || others || len(in.PushPinned)+len(in.PullPinned) > 0) && !admin:
+		return nil, ErrForbidden
+	case len(in.PushAdmins)+len(in.PullAdmins) > 0 && uid != d.OwnerID:
+		return nil, ErrForbidden
+	}
+	v := ValidationError{}
+	s.apply(ctx, d, in, v)
+	if len(v) > 0 {
+		return nil, v
+	}
+	added := removeAll(addUnique(nil, in.PushOccupants...), d.Occupants...)
+	if err := s.checkUsers(ctx, appID, added); err != nil {
+		return nil, err
+	}
+	removed := []int64{}
+	for _, p := range in.PullOccupants {
+		if d.HasOccupant(p) && p != d.OwnerID || p == uid && d.HasOccupant(p) {
+			removed = append(removed, p)
+		}
+	}
+	d.Occupants = removeAll(addUnique(d.Occupants, added...), removed...)
+	d.Admins = removeAll(addUnique(d.Admins, in.PushAdmins...), in.PullAdmins...)
+	d.Admins = removeAll(d.Admins, removed...)
+	if len(d.Admins) > MaxAdmins {
+		return nil, ValidationError{"admins_ids": {"at most 5 admins"}}
+	}
+	for _, p := range in.PushPinned {
+		if !slices.Contains(d.Pinned, p) {
+			d.Pinned = append(d.Pinned, p)
+		}
+	}
+	d.Pinned = slices.DeleteFunc(d.Pinned, func(p string) bool { return slices.Contains(in.PullPinned, p) })
+	d.Large = d.Large || len(d.Occupants) >= s.LargeDialog
+	d.UpdatedAt = s.now().UTC().Truncate(time.Second)
+	if err := s.store.UpdateDialog(ctx, d, added, removed); err != nil {
+		return nil, err
+	}
+	return s.view(ctx, d, uid)
+}
+
+// DeleteResult is the answer to a multi-id delete.
+type DeleteResult struct {
+	Deleted, NotFound, WrongPermissions []string
+}
+
+// Delete removes dialogs for uid: for everyone with force (owner only);
+// otherwise private dialogs are hidden until the next message, group dialogs
+// are left and public ones unsubscribed.
+func (s *Service) Delete(ctx context.Context, appID, uid int64, ids []string, force bool) (DeleteResult, error) {
+	var r DeleteResult
+	for _, id := range ids {
+		d, err := s.store.Dialog(ctx, appID, id)
+		if errors.Is(err, ErrNotFound) || err == nil && !d.CanRead(uid) {
+			r.NotFound = append(r.NotFound, id)
+			continue
+		}
+		if err != nil {
+			return r, err
+		}
+		switch {
+		case force:
+			if uid != d.OwnerID {
+				r.WrongPermissions = append(r.WrongPermissions, id)
+				continue
+			}
+			err = s.store.DeleteDialog(ctx, appID, id)
+		case d.Type == Private || d.Type == Broadcast:
+			var m *Member
+			m, err = s.store.Member(ctx, appID, id, uid)
+			if errors.Is(err, ErrNotFound) {
+				m, err = &Member{UserID: uid, Notifications: true}, nil
+			}
+			if err == nil {
+				m.Hidden = true
+				err = s.store.SetMember(ctx, appID, id, m)
+			}
+		default:
+			if !d.HasOccupant(uid) {
+				r.WrongPermissions = append(r.WrongPermissions, id)
+				continue
+			}
+			d.Occupants = removeAll(d.Occupants, uid)
+			d.Admins = removeAll(d.Admins, uid)
+			d.UpdatedAt = s.now().UTC().Truncate(time.Second)
+			err = s.store.UpdateDialog(ctx, d, nil, []int64{uid})
+		}
+		if err != nil {
+			return r, err
+		}
+		r.Deleted = append(r.Deleted, id)
+	}
+	return r, nil
+}
+
+// Subscribe adds uid to a public dialog's occupants.
+func (s *Service) Subscribe(ctx context.Context, appID, uid int64, id string) (*View, error) {
+	d, err := s.store.Dialog(ctx, appID, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.Type != Public {
+		return nil, ValidationError{"base": {"only public dialogs can be subscribed to"}}
+	}
+	if !d.HasOccupant(uid) {
+		d.Occupants = append(d.Occupants, uid)
+		d.Large = d.Large || len(d.Occupants) >= s.LargeDialog
+		if err := s.store.UpdateDialog(ctx, d, []int64{uid}, nil); err != nil {
+			return nil, err
+		}
+	}
+	return s.view(ctx, d, uid)
+}
+
+// Unsubscribe removes uid from a public dialog.
+func (s *Service) Unsubscribe(ctx context.Context, appID, uid int64, id string) error {
+	d, err := s.store.Dialog(ctx, appID, id)
+	if err != nil {
+		return err
+	}
+	if d.Type != Public {
+		return ValidationError{"base": {"only public dialogs can be unsubscribed from"}}
+	}
+	if !d.HasOccupant(uid) {
+		return nil
+	}
+	d.Occupants = removeAll(d.Occupants, uid)
+	d.Admins = removeAll(d.Admins, uid)
+	return s.store.UpdateDialog(ctx, d, nil, []int64{uid})
+}
+
+// Occupants pages a dialog's occupants.
+func (s *Service) Occupants(ctx context.Context, appID, uid int64, id string, limit, skip int) ([]int64, int, error) {
+	d, err := s.store.Dialog(ctx, appID, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !d.CanRead(uid) {
+		return nil, 0, ErrNotFound
+	}
+	if limit <= 0 || limit > 100 {
+		limit = 100
+	}
+	return s.store.Occupants(ctx, appID, id, limit, skip)
+}
+
+// Notifications returns whether uid gets pushes for the dialog.
+func (s *Service) Notifications(ctx context.Context, appID, uid int64, id string) (bool, error) {
+	v, err := s.Get(ctx, appID, uid, id)
+	if err != nil {
+		return false, err
+	}
+	return v.Notifications, nil
+}
+
+// SetNotifications turns pushes for the dialog on or off for uid.
+func (s *Service) SetNotifications(ctx context.Context, appID, uid int64, id string, on bool) error {
+	d, err := s.store.Dialog(ctx, appID, id)
+	if err != nil {
+		return err
+	}
+	if !d.CanRead(uid) {
+		return ErrNotFound
+	}
+	m, err := s.store.Member(ctx, appID, id, uid)
+	if errors.Is(err, ErrNotFound) {
+		m, err = &Member{UserID: uid}, nil
+	}
+	if err != nil {
+		return err
+	}
+	m.Notifications = on
+	return s.store.SetMember(ctx, appID, id, m)
+}
+
+// CreateBroadcast makes a broadcast dialog (operator command): it reaches
+// every user of the app; owner and admins post.
+func (s *Service) CreateBroadcast(ctx context.Context, appID, owner int64, name string) (*Dialog, error) {
+	now := s.now().UTC().Truncate(time.Second)
+	d := &Dialog{ID: NewID(now), AppID: appID, Type: Broadcast, OwnerID: owner, Name: name, Occupants: []int64{owner}, CreatedAt: now, UpdatedAt: now, Large: true}
+	if _, err := s.store.CreateDialog(ctx, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}

@@ -71,15 +71,15 @@ func NewService(store Store, users Users) *Service {
 
 // Input carries dialog fields from a client; nil means "not given".
 type Input struct {
-	Type         *Type
-	Name         *string
-	Description  *string
-	Photo        *string
-	Occupants    []int64
-	Admins       []int64
-	Extensions   map[string]*string // nil value deletes a key
-	ResetExt     bool               // "extensions": null
-	AllowPreview *bool
+	Type                         *Type
+	Name                         *string
+	Description                  *string
+	Photo                        *string
+	Occupants                    []int64
+	Admins                       []int64
+	Extensions                   map[string]*string // nil value deletes a key
+	ResetExt                     bool               // "extensions": null
+	AllowPreview                 *bool
 	PushOccupants, PullOccupants []int64
 	PushAdmins, PullAdmins       []int64
 	PushPinned, PullPinned       []string

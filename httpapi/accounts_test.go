@@ -34,7 +34,7 @@ func newAPI(t *testing.T) *apiEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.New(acc, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(httpapi.New(httpapi.Config{Accounts: acc, Log: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(srv.Close)
 	return &apiEnv{t: t, url: srv.URL, acc: acc, app: app}
 }

@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,18 +16,38 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/history"
 )
 
 // API is the public REST API.
 type API struct {
 	accounts *accounts.Service
+	dialogs  *dialogs.Service
+	history  *history.Archive
+	live     Live
+	muc      string
 	log      *slog.Logger
 	mux      *http.ServeMux
 }
 
+// Config is what the API serves from.
+type Config struct {
+	Accounts  *accounts.Service
+	Dialogs   *dialogs.Service
+	History   *history.Archive
+	Live      Live   // may be nil: REST changes are then not pushed
+	MUCDomain string // room JIDs are <app>_<dialog>@MUCDomain
+	Log       *slog.Logger
+}
+
 // New builds the REST API handler.
-func New(acc *accounts.Service, log *slog.Logger) *API {
-	a := &API{accounts: acc, log: log, mux: http.NewServeMux()}
+func New(cfg Config) *API {
+	a := &API{accounts: cfg.Accounts, dialogs: cfg.Dialogs, history: cfg.History, live: cfg.Live, muc: cfg.MUCDomain,
+		log: cmp.Or(cfg.Log, nopLogger), mux: http.NewServeMux()}
+	if a.dialogs != nil && a.history != nil {
+		a.routesChat()
+	}
 	a.mux.HandleFunc("POST /session.json", a.createSession)
 	a.mux.HandleFunc("GET /session.json", a.withSession(a.getSession))
 	a.mux.HandleFunc("DELETE /session.json", a.withSession(a.deleteSession))
@@ -127,18 +148,41 @@ func (b badRequest) Error() string { return string(b) }
 
 // decodeJSON reads a JSON body; an empty body decodes to nothing.
 func decodeJSON(r *http.Request, v any) error {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
+	body, err := readBody(r)
+	if err != nil || len(body) == 0 {
 		return err
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		return nil
-	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return badRequest("request body is not valid JSON: " + err.Error())
+		return asBadRequest(err)
 	}
 	return nil
 }
+
+// readBody returns the request body, empty when it is only whitespace.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil, nil
+	}
+	return body, nil
+}
+
+// asBadRequest keeps a badRequest from a field decoder, else wraps err.
+func asBadRequest(err error) error {
+	var b badRequest
+	if errors.As(err, &b) {
+		return b
+	}
+	return badRequest("request body is not valid JSON: " + err.Error())
+}
+
+var (
+	jsonUnmarshal = json.Unmarshal
+	jsonMarshal   = json.Marshal
+)
 
 // form returns the request's parameters: the query string, plus a
 // form-encoded body for DELETE, where the SDK puts its parameters.

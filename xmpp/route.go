@@ -81,6 +81,22 @@ func (r *registry) each(k userKey, fn func(*conn)) {
 	sh.RUnlock()
 }
 
+// eachApp calls fn for every session of an app (broadcast dialogs).
+func (r *registry) eachApp(app int64, fn func(*conn)) {
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.RLock()
+		for k, list := range sh.m {
+			if k.app == app {
+				for _, c := range list {
+					fn(c)
+				}
+			}
+		}
+		sh.RUnlock()
+	}
+}
+
 func (r *registry) count() int {
 	n := 0
 	for i := range r.shards {
@@ -110,6 +126,7 @@ func (s *Server) unbind(c *conn) {
 	k := userKey{c.appID, c.userID}
 	s.reg.remove(k, c)
 	s.metrics.sessions.Dec()
+	s.leaveRooms(c)
 	c.mu.Lock()
 	was := c.available
 	c.available = false
@@ -203,6 +220,7 @@ var nsClientBytes = []byte(nsClient)
 // address is a parsed destination.
 type address struct {
 	kind     addrKind
+	local    string
 	user     userKey
 	resource string
 }
@@ -234,7 +252,7 @@ func (s *Server) resolve(to string) address {
 	switch {
 	case strings.EqualFold(domain, s.cfg.Domain):
 	case strings.EqualFold(domain, s.muc):
-		return address{kind: addrMUC, resource: res}
+		return address{kind: addrMUC, local: local, resource: res}
 	default:
 		return address{kind: addrRemote}
 	}
@@ -328,10 +346,22 @@ func (s *Server) routeMessage(c *conn, e *wire.Element) {
 			bounce(errServiceUnavailable) // other tenants do not exist for this one
 			return
 		}
-		out := rewriteFrom(e, c.jid, c.prefixes)
-		if s.deliver(a.user, a.resource, out, kindMessage) == 0 {
+		m := readChat(e)
+		extra, stored, ok := s.chatToUser(c, e, m, a.user)
+		if !ok {
+			return
+		}
+		out := relayBytes(e, c.jid, c.prefixes, m, extra)
+		// A message kept in history is not lost when nobody is online.
+		if s.deliver(a.user, a.resource, out, kindMessage) == 0 && !stored {
 			bounce(errServiceUnavailable)
 		}
+	case addrMUC:
+		if a.local == "" {
+			bounce(errServiceUnavailable)
+			return
+		}
+		s.routeGroup(c, e, a.local)
 	case addrRemote:
 		bounce(errRemoteServer)
 	case addrBad:
@@ -361,6 +391,10 @@ func (s *Server) handlePresence(c *conn, e *wire.Element) {
 	to, _ := e.Attr("to")
 	if to != "" {
 		a := s.resolve(to)
+		if a.kind == addrMUC && a.local != "" {
+			s.handleRoomPresence(c, e, a)
+			return
+		}
 		if a.kind == addrUser && a.user.app == c.appID && (typ == "" || typ == "unavailable") {
 			s.deliver(a.user, a.resource, rewriteFrom(e, c.jid, c.prefixes), kindPresence)
 		}
@@ -444,6 +478,14 @@ func (s *Server) handleIQ(c *conn, e *wire.Element) {
 		})
 		if n == 0 && isRequest {
 			reply(errorStanza("iq", id, to, c.jid, errServiceUnavailable))
+		}
+	case addrMUC:
+		if isRequest {
+			if a.local == "" {
+				reply(errorStanza("iq", id, to, c.jid, errServiceUnavailable))
+				return
+			}
+			reply(s.roomIQ(c, e, a, typ, id, to))
 		}
 	case addrRemote:
 		if isRequest {

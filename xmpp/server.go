@@ -22,6 +22,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/history"
 )
 
 // Config holds the XMPP layer's settings. Zero values take the defaults
@@ -48,6 +51,14 @@ type Config struct {
 	// AllowPlaintext offers SASL on 5222 without STARTTLS (load tests on
 	// loopback only). Off by default.
 	AllowPlaintext bool
+
+	// Dialogs and History give messages the ConnectyCube chat model; nil
+	// leaves Parley a plain router.
+	Dialogs *dialogs.Service
+	History *history.Archive
+	// MUCStrict drops the ConnectyCube SDK's MUC compatibility element
+	// (spec 3.8) from join/leave presence.
+	MUCStrict bool
 }
 
 func (c *Config) defaults() {
@@ -104,6 +115,7 @@ type Server struct {
 	stop      chan struct{}
 	stopOnce  sync.Once
 	muc       string // room domain
+	rooms     rooms
 }
 
 // NewServer builds a server; call the Listen methods to serve.

@@ -22,6 +22,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/xmpp"
@@ -40,6 +42,8 @@ type serveOptions struct {
 	logLevel                    string
 	allowPlaintext              bool
 	shutdownGrace               time.Duration
+	largeDialog                 int
+	mucCompat                   bool
 }
 
 func serveCmd() *cobra.Command {
@@ -78,6 +82,8 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&o.allowPlaintext, "c2s-allow-plaintext", false, "offer SASL on --c2s-addr without STARTTLS (loopback load tests only)")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long streams get to close on SIGTERM")
+	f.IntVar(&o.largeDialog, "large-dialog", 1000, "occupant count from which a group or public dialog keeps no per-member read/delivered ids")
+	f.BoolVar(&o.mucCompat, "muc-sdk-compat", true, "add the ConnectyCube SDK's MUC compatibility element to join/leave presence")
 	return cmd
 }
 
@@ -106,6 +112,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	defer db.Close()
 	acc := accounts.NewService(db)
 	acc.TokenTTL = o.tokenTTL
+	ds := dialogs.NewService(db, db)
+	ds.LargeDialog = o.largeDialog
+	archive := history.NewArchive(db, ds)
 	adminToken, err := bootstrap(ctx, acc, o.data, log)
 	if err != nil {
 		return err
@@ -123,6 +132,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout,
 		ConnRate: o.connRate, LoginRate: o.loginRate,
 		WSSecure: !o.wsTLS, AllowPlaintext: o.allowPlaintext,
+		Dialogs: ds, History: archive, MUCStrict: !o.mucCompat,
 	}, xmpp.NewMetrics(reg))
 
 	listen := func(name, addr string, fn func(string) (net.Addr, error)) error {
@@ -160,7 +170,9 @@ func serve(ctx context.Context, o serveOptions) error {
 		log.Info("listening", "listener", name, "addr", ln.Addr().String())
 		return nil
 	}
-	if err := serveHTTP("http", o.httpAddr, httpapi.New(acc, log)); err != nil {
+	if err := serveHTTP("http", o.httpAddr, httpapi.New(httpapi.Config{
+		Accounts: acc, Dialogs: ds, History: archive, Live: xs, MUCDomain: "muc." + o.domain, Log: log,
+	})); err != nil {
 		return err
 	}
 	admin := &httpapi.Admin{

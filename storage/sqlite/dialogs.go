@@ -284,23 +284,11 @@ func dialogField(f string) (expr string, kind byte, ok bool) {
 	return "", 0, false
 }
 
-// ParseTime accepts unix seconds or an ISO-8601 date.
-func ParseTime(v string) (int64, error) {
-	if n, err := strconv.ParseFloat(v, 64); err == nil {
-		return int64(n), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z07:00", "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t.Unix(), nil
-		}
-	}
-	return 0, fmt.Errorf("%q is neither unix seconds nor an ISO-8601 date", v)
-}
+// FilterError and ParseTime live in the domain; short names for this file.
+type FilterError = dialogs.FilterError
 
-// FilterError is a filter the store cannot apply.
-type FilterError struct{ Msg string }
-
-func (e *FilterError) Error() string { return e.Msg }
+// ParseTime is dialogs.ParseTime.
+var ParseTime = dialogs.ParseTime
 
 // condition renders one filter. Arrays ('a') hold JSON int lists.
 func condition(expr string, kind byte, op string, vals []string) (string, []any, error) {
@@ -309,13 +297,13 @@ func condition(expr string, kind byte, op string, vals []string) (string, []any,
 		case 'i', 'a':
 			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 			if err != nil {
-				return nil, &FilterError{fmt.Sprintf("%q is not an integer", v)}
+				return nil, &FilterError{Msg: fmt.Sprintf("%q is not an integer", v)}
 			}
 			return n, nil
 		case 't':
 			n, err := ParseTime(strings.TrimSpace(v))
 			if err != nil {
-				return nil, &FilterError{err.Error()}
+				return nil, &FilterError{Msg: err.Error()}
 			}
 			return n, nil
 		}
@@ -330,7 +318,7 @@ func condition(expr string, kind byte, op string, vals []string) (string, []any,
 		args = append(args, a)
 	}
 	if len(args) == 0 {
-		return "", nil, &FilterError{"filter without a value"}
+		return "", nil, &FilterError{Msg: "filter without a value"}
 	}
 	if kind == 'a' {
 		member := "EXISTS (SELECT 1 FROM json_each(" + expr + ") WHERE value = ?)"
@@ -354,7 +342,7 @@ func condition(expr string, kind byte, op string, vals []string) (string, []any,
 			}
 			return "(" + strings.Join(parts, " AND ") + ")", args, nil
 		}
-		return "", nil, &FilterError{"operator " + op + " does not apply to an array"}
+		return "", nil, &FilterError{Msg: "operator " + op + " does not apply to an array"}
 	}
 	switch op {
 	case "":
@@ -369,7 +357,7 @@ func condition(expr string, kind byte, op string, vals []string) (string, []any,
 	case "ctn":
 		return expr + " LIKE ? ESCAPE '\\'", []any{"%" + likeEscape(fmt.Sprint(args[0])) + "%"}, nil
 	}
-	return "", nil, &FilterError{"unknown operator " + op}
+	return "", nil, &FilterError{Msg: "unknown operator " + op}
 }
 
 var dialogSorts = map[string]string{"last_message_date_sent": "last_message_date", "created_at": "created_at", "updated_at": "updated_at", "name": "name"}
@@ -382,7 +370,7 @@ func (s *DB) Dialogs(ctx context.Context, app, viewer int64, q dialogs.Query) ([
 	for _, f := range q.Filters {
 		expr, kind, ok := dialogField(f.Field)
 		if !ok {
-			return nil, 0, &FilterError{"unknown filter field " + f.Field}
+			return nil, 0, &FilterError{Msg: "unknown filter field " + f.Field}
 		}
 		c, a, err := condition(expr, kind, f.Op, f.Values)
 		if err != nil {

@@ -157,7 +157,7 @@ func (s *DB) Messages(ctx context.Context, app, viewer int64, dialogID string, q
 		}
 		expr, kind, ok := messageField(f.Field)
 		if !ok {
-			return nil, &FilterError{"unknown filter field " + f.Field}
+			return nil, &FilterError{Msg: "unknown filter field " + f.Field}
 		}
 		c, a, err := condition(expr, kind, f.Op, f.Values)
 		if err != nil {

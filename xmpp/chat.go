@@ -1,0 +1,371 @@
+package xmpp
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"mellium.im/xmpp/stanza"
+
+	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/history"
+	"github.com/parley-chat/parley/xmpp/wire"
+)
+
+// Namespaces of the message extensions the chat model reads.
+const (
+	nsMarkers = "urn:xmpp:chat-markers:0"
+	nsCorrect = "urn:xmpp:message-correct:0"
+	nsDelete  = "urn:xmpp:message-delete:0"
+)
+
+// chatMessage is what Parley reads out of a <message/>.
+type chatMessage struct {
+	typ, id     string
+	body        string
+	hasBody     bool
+	extra       *wire.Child // <extraParams/>
+	save        bool
+	dialogID    string
+	attachments []map[string]string
+	custom      map[string]any
+	markerKind  string // history.Delivered or history.Read
+	markerID    string
+	replaceID   string
+	removeID    string
+	typing      bool
+}
+
+// content reports a message that is stored and counted: text or files.
+func (m *chatMessage) content() bool {
+	return (m.hasBody || len(m.attachments) > 0) && m.replaceID == "" && m.removeID == "" && m.markerKind == ""
+}
+
+// readChat extracts the chat model's parts of e.
+func readChat(e *wire.Element) *chatMessage {
+	m := &chatMessage{}
+	m.typ, _ = e.Attr("type")
+	m.id, _ = e.Attr("id")
+	for i := range e.Children {
+		ch := &e.Children[i]
+		local, ns := string(ch.Local), string(ch.NS)
+		switch {
+		case local == "body" && ns == nsClient:
+			m.body, m.hasBody = innerText(e.Raw[ch.Start:ch.End]), true
+		case local == "extraParams":
+			m.extra = ch
+			m.readExtra(e.Raw[ch.Start:ch.End])
+		case ns == nsMarkers && (local == "received" || local == "displayed"):
+			m.markerKind = history.Delivered
+			if local == "displayed" {
+				m.markerKind = history.Read
+			}
+			m.markerID = attrOf(e.Raw[ch.Start:ch.End], "id")
+		case ns == nsCorrect && local == "replace":
+			m.replaceID = attrOf(e.Raw[ch.Start:ch.End], "id")
+		case ns == nsDelete && local == "remove":
+			m.removeID = attrOf(e.Raw[ch.Start:ch.End], "id")
+		case ns == nsChatSt:
+			m.typing = true
+		}
+	}
+	return m
+}
+
+// readExtra decodes extraParams: save_to_history and dialog_id steer the
+// server, attachments become attribute maps, anything else is kept as a
+// string or, when it has children, a nested map.
+func (m *chatMessage) readExtra(raw []byte) {
+	d := xml.NewDecoder(bytes.NewReader(raw))
+	if _, err := d.Token(); err != nil { // <extraParams>
+		return
+	}
+	for {
+		t, err := d.Token()
+		if err != nil {
+			return
+		}
+		start, ok := t.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		name := start.Name.Local
+		if name == "attachment" {
+			a := map[string]string{}
+			for _, at := range start.Attr {
+				a[at.Name.Local] = at.Value
+			}
+			m.attachments = append(m.attachments, a)
+			d.Skip()
+			continue
+		}
+		v, err := decodeValue(d)
+		if err != nil {
+			return
+		}
+		switch name {
+		case "save_to_history":
+			s, _ := v.(string)
+			m.save = s == "1" || s == "true"
+		case "dialog_id":
+			m.dialogID, _ = v.(string)
+		case "date_sent", "moduleIdentifier":
+			// Stamped by the server / routing only.
+		default:
+			if m.custom == nil {
+				m.custom = map[string]any{}
+			}
+			if v != "" {
+				m.custom[name] = v
+			}
+		}
+	}
+}
+
+// decodeValue reads the rest of an element: its text, or a map of its
+// children.
+func decodeValue(d *xml.Decoder) (any, error) {
+	var text strings.Builder
+	var kids map[string]any
+	for {
+		t, err := d.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch t := t.(type) {
+		case xml.CharData:
+			text.Write(t)
+		case xml.StartElement:
+			v, err := decodeValue(d)
+			if err != nil {
+				return nil, err
+			}
+			if kids == nil {
+				kids = map[string]any{}
+			}
+			kids[t.Name.Local] = v
+		case xml.EndElement:
+			if kids != nil {
+				return kids, nil
+			}
+			return strings.TrimSpace(text.String()), nil
+		}
+	}
+}
+
+// innerText returns the unescaped text content of a simple element.
+func innerText(raw []byte) string {
+	i := bytes.IndexByte(raw, '>')
+	if i < 0 || raw[i-1] == '/' {
+		return ""
+	}
+	j := bytes.LastIndex(raw, []byte("</"))
+	if j <= i {
+		return ""
+	}
+	inner := raw[i+1 : j]
+	if bytes.Contains(inner, []byte("<![CDATA[")) {
+		var s struct {
+			Text string `xml:",chardata"`
+		}
+		xml.Unmarshal(raw, &s)
+		return s.Text
+	}
+	return wire.Unescape(inner)
+}
+
+// attrOf reads one attribute of an element's start tag.
+func attrOf(raw []byte, name string) string {
+	d := xml.NewDecoder(bytes.NewReader(raw))
+	t, err := d.Token()
+	if err != nil {
+		return ""
+	}
+	if s, ok := t.(xml.StartElement); ok {
+		for _, a := range s.Attr {
+			if a.Name.Local == name {
+				return a.Value
+			}
+		}
+	}
+	return ""
+}
+
+// relayBytes copies e for relaying: from replaced, jabber:client explicit,
+// and extra appended inside extraParams (which is created when missing).
+func relayBytes(e *wire.Element, from string, prefixes []byte, m *chatMessage, extra string) []byte {
+	out := rewriteFrom(e, from, prefixes)
+	if extra == "" {
+		return out
+	}
+	// Offsets in out are those of e.Raw shifted by the rewritten start tag.
+	shift := len(out) - len(e.Raw)
+	var b []byte
+	switch {
+	case m.extra != nil && bytes.HasSuffix(e.Raw[m.extra.Start:m.extra.End], []byte("/>")):
+		at := m.extra.End - 2 + shift
+		b = append(append(append(append([]byte{}, out[:at]...), '>'), extra...), "</extraParams>"...)
+		b = append(b, out[at+2:]...)
+	case m.extra != nil:
+		at := bytes.LastIndex(e.Raw[:m.extra.End], []byte("</")) + shift
+		b = append(append(append([]byte{}, out[:at]...), extra...), out[at:]...)
+	default:
+		at := bytes.LastIndex(out, []byte("</"))
+		if at < 0 || e.SelfClosing {
+			return out
+		}
+		b = append(append([]byte{}, out[:at]...), `<extraParams xmlns="jabber:client">`+extra+`</extraParams>`...)
+		b = append(b, out[at:]...)
+	}
+	return b
+}
+
+func elem(name, text string) string {
+	return "<" + name + ">" + xmlEsc(text) + "</" + name + ">"
+}
+
+func (s *Server) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
+}
+
+var errNotOccupant = stanzaErr{stanza.Auth, stanza.Forbidden, "Not occupant"}
+
+// chatError maps a history or dialogs error to a stanza error.
+func chatError(err error) stanzaErr {
+	switch {
+	case errors.Is(err, history.ErrForbidden), errors.Is(err, dialogs.ErrForbidden):
+		return stanzaErr{stanza.Auth, stanza.Forbidden, "You are not allowed to do this."}
+	case errors.Is(err, history.ErrNotFound), errors.Is(err, dialogs.ErrNotFound):
+		return stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such dialog or message."}
+	case errors.Is(err, history.ErrInvalid):
+		return errBadRequest
+	}
+	return errInternal
+}
+
+// chatToUser applies the chat model to a 1-1 message before it is relayed
+// and returns what to add to extraParams, or ok false when it must not be
+// relayed (an error was sent back).
+func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey) (extra string, stored, ok bool) {
+	if s.cfg.History == nil || (m.typ != "chat" && m.typ != "normal" && m.typ != "") {
+		return "", false, true
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	switch {
+	case m.markerKind != "" && m.markerID != "":
+		// Receipts are relayed as sent; a failure to record one is not the
+		// sender's problem.
+		s.cfg.History.Receipt(ctx, c.appID, c.userID, m.dialogID, m.markerKind, []string{m.markerID})
+		return "", false, true
+	case m.replaceID != "":
+		if _, _, err := s.cfg.History.Edit(ctx, c.appID, c.userID, m.dialogID, m.replaceID, m.body); err != nil && !errors.Is(err, history.ErrNotFound) {
+			c.send(errorStanza("message", m.id, "", c.jid, chatError(err)), kindMessage)
+			return "", false, false
+		}
+		return "", false, true
+	case m.removeID != "":
+		if _, _, wrong, err := s.cfg.History.Delete(ctx, c.appID, c.userID, m.dialogID, []string{m.removeID}, true); err != nil || len(wrong) > 0 {
+			c.send(errorStanza("message", m.id, "", c.jid, chatError(cmpErr(err, history.ErrForbidden))), kindMessage)
+			return "", false, false
+		}
+		return "", false, true
+	case !m.content():
+		return "", false, true
+	}
+	posted, err := s.cfg.History.Send(ctx, c.appID, c.userID, history.Post{
+		ID: m.id, DialogID: m.dialogID, RecipientID: to.user, Body: m.body,
+		Attachments: m.attachments, Custom: m.custom, Save: m.save && m.id != "",
+	})
+	if err != nil {
+		c.send(errorStanza("message", m.id, "", c.jid, chatError(err)), kindMessage)
+		return "", false, false
+	}
+	return s.stamp(m, posted), posted.Stored, true
+}
+
+func cmpErr(err, fallback error) error {
+	if err != nil {
+		return err
+	}
+	return fallback
+}
+
+// stamp is the extraParams a relayed content message gains.
+func (s *Server) stamp(m *chatMessage, p *history.Posted) string {
+	var b strings.Builder
+	if m.dialogID == "" {
+		b.WriteString(elem("dialog_id", p.Dialog.ID))
+	}
+	b.WriteString(elem("date_sent", strconv.FormatInt(p.Message.DateSent, 10)))
+	return b.String()
+}
+
+// routeGroup handles a message to a room: the dialog's occupants get it from
+// room/<sender id>, with no join needed.
+func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
+	m := readChat(e)
+	fail := func(se stanzaErr) {
+		if m.typ != "error" {
+			to, _ := e.Attr("to")
+			c.send(errorStanza("message", m.id, to, c.jid, se), kindMessage)
+		}
+	}
+	appID, dialogID, ok := dialogs.ParseRoomLocal(local)
+	if !ok || appID != c.appID || s.cfg.Dialogs == nil {
+		fail(stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such room."})
+		return
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	d, err := s.cfg.Dialogs.Dialog(ctx, appID, dialogID)
+	if err != nil {
+		fail(chatError(err))
+		return
+	}
+	if !d.CanPost(c.userID) {
+		fail(errNotOccupant)
+		return
+	}
+	extra := ""
+	switch {
+	case m.replaceID != "":
+		if _, _, err := s.cfg.History.Edit(ctx, appID, c.userID, d.ID, m.replaceID, m.body); err != nil && !errors.Is(err, history.ErrNotFound) {
+			fail(chatError(err))
+			return
+		}
+	case m.removeID != "":
+		if _, _, wrong, err := s.cfg.History.Delete(ctx, appID, c.userID, d.ID, []string{m.removeID}, true); err != nil || len(wrong) > 0 {
+			fail(chatError(cmpErr(err, history.ErrForbidden)))
+			return
+		}
+	case m.content():
+		m.dialogID = ""
+		posted, err := s.cfg.History.Send(ctx, appID, c.userID, history.Post{ID: m.id, DialogID: d.ID, Body: m.body,
+			Attachments: m.attachments, Custom: m.custom, Save: m.save && m.id != ""})
+		if err != nil {
+			fail(chatError(err))
+			return
+		}
+		extra = s.stamp(m, posted)
+	}
+	from := dialogs.RoomJID(appID, d.ID, s.muc) + "/" + strconv.FormatInt(c.userID, 10)
+	out := relayBytes(e, from, c.prefixes, m, extra)
+	s.fanOut(d, out, kindMessage)
+}
+
+// fanOut queues b to every online resource of every occupant (every user
+// of the app for a broadcast dialog).
+func (s *Server) fanOut(d *dialogs.Dialog, b []byte, k stanzaKind) {
+	if d.Type == dialogs.Broadcast {
+		s.reg.eachApp(d.AppID, func(o *conn) { o.send(b, k) })
+		return
+	}
+	for _, uid := range d.Recipients() {
+		s.reg.each(userKey{d.AppID, uid}, func(o *conn) { o.send(b, k) })
+	}
+}

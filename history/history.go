@@ -129,6 +129,9 @@ type Posted struct {
 	Message *Message
 	Dialog  *dialogs.Dialog
 	Stored  bool // false for an unsaved message or a retried id
+	// Duplicate marks a retry of an id the dialog already holds: it was
+	// delivered the first time and is not relayed again.
+	Duplicate bool
 }
 
 // Send checks that sender may post, stamps the date and stores the message
@@ -175,6 +178,7 @@ func (a *Archive) Send(ctx context.Context, appID, sender int64, p Post) (*Poste
 			return nil, err
 		}
 		out.Stored = stored
+		out.Duplicate = !stored
 		if !stored {
 			// A retry: answer with what was stored the first time.
 			if prev, err := a.store.Message(ctx, appID, d.ID, p.ID); err == nil {

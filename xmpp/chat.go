@@ -285,6 +285,9 @@ func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey
 		c.send(errorStanza("message", m.id, "", c.jid, chatError(err)), kindMessage)
 		return "", false, false
 	}
+	if posted.Duplicate {
+		return "", true, false
+	}
 	return s.stamp(m, posted), posted.Stored, true
 }
 
@@ -349,6 +352,9 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 			Attachments: m.attachments, Custom: m.custom, Save: m.save && m.id != ""})
 		if err != nil {
 			fail(chatError(err))
+			return
+		}
+		if posted.Duplicate {
 			return
 		}
 		extra = s.stamp(m, posted)

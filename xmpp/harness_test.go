@@ -48,6 +48,16 @@ func testTLS(t testing.TB) *tls.Config {
 
 func newEnv(t testing.TB, tweak func(*xmpp.Config)) *env {
 	t.Helper()
+	return newEnvWith(t, func(_ *sqlite.DB, cfg *xmpp.Config) {
+		if tweak != nil {
+			tweak(cfg)
+		}
+	})
+}
+
+// newEnvWith lets the caller wire more onto the store and config.
+func newEnvWith(t testing.TB, tweak func(*sqlite.DB, *xmpp.Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, t.TempDir())
 	if err != nil {
@@ -61,9 +71,7 @@ func newEnv(t testing.TB, tweak func(*xmpp.Config)) *env {
 		t.Fatal(err)
 	}
 	cfg := xmpp.Config{Domain: "localhost", TLS: testTLS(t), Auth: acc, WSSecure: true}
-	if tweak != nil {
-		tweak(&cfg)
-	}
+	tweak(db, &cfg)
 	srv := xmpp.NewServer(cfg, xmpp.NewMetrics(prometheus.NewRegistry()))
 	e := &env{t: t, srv: srv, acc: acc, app: app, domain: "localhost"}
 	a1, err := srv.ListenC2S("127.0.0.1:0")

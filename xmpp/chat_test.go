@@ -247,3 +247,45 @@ func TestPrivateChatCreatesDialog(t *testing.T) {
 	a.send(`<message to="` + bJID + `@localhost" type="chat" id="p2"><body>later</body><extraParams xmlns="jabber:client"><save_to_history>1</save_to_history></extraParams></message>`)
 	a.nothing(300 * time.Millisecond)
 }
+
+func TestMUCJoinLeaveAndOnlineOccupants(t *testing.T) {
+	e := newChatEnv(t)
+	aJID, ua := e.user("ann", "ann-password")
+	bJID, ub := e.user("ben", "ben-password")
+	cJID, _ := e.user("cat", "cat-password")
+	_, d := e.rest(e.token("ann", "ann-password"), "POST", "/chat/Dialog.json", fmt.Sprintf(`{"type":2,"name":"duo","occupants_ids":[%d]}`, ub.ID))
+	room := obj(d)["xmpp_room_jid"].(string)
+	a := e.login(viaWS, aJID, "ann-password")
+	b := e.login(viaWS, bJID, "ben-password")
+	c := e.login(viaWS, cJID, "cat-password")
+
+	a.send(`<presence id="j1:join" to="` + room + `/` + fmt.Sprint(ua.ID) + `"><x xmlns="http://jabber.org/protocol/muc"><history maxstanzas="0"/></x></presence>`)
+	self := a.expect("presence", `id="j1:join"`)
+	for _, want := range []string{`<x xmlns="http://jabber.org/protocol/muc#user"><xmlns><code>110</code></xmlns>`, `<status code="110"/>`, `affiliation="owner"`} {
+		if !strings.Contains(self, want) {
+			t.Fatalf("self-presence %s lacks %s", self, want)
+		}
+	}
+	b.send(`<presence id="j2:join" to="` + room + `/` + fmt.Sprint(ub.ID) + `"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	b.readUntil(`id="j2:join"`)
+	if got := a.expect("presence", room+"/"+fmt.Sprint(ub.ID)); strings.Contains(got, "<xmlns>") {
+		t.Fatalf("occupant presence carries the self-only element: %s", got)
+	}
+	// A non-occupant is refused the way the SDK understands.
+	c.send(`<presence id="j3:join" to="` + room + `/99"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	got := c.expect("presence", `type="error"`)
+	if !strings.Contains(got, `<x xmlns="http://jabber.org/protocol/muc"/><error`) || !strings.Contains(got, `code="403"`) || !strings.Contains(got, "Not occupant") {
+		t.Fatalf("join error %s", got)
+	}
+	// disco#items lists the occupants online now.
+	a.send(`<iq type="get" id="di1" to="` + room + `"><query xmlns="http://jabber.org/protocol/disco#items"/></iq>`)
+	items := a.readUntil(`id="di1"`)
+	if !strings.Contains(items, room+"/"+fmt.Sprint(ua.ID)) || !strings.Contains(items, room+"/"+fmt.Sprint(ub.ID)) {
+		t.Fatalf("disco#items %s", items)
+	}
+	b.send(`<presence type="unavailable" to="` + room + `/` + fmt.Sprint(ub.ID) + `"/>`)
+	if got := b.readUntil(`type="unavailable"`); !strings.Contains(got, "<xmlns><code>110</code></xmlns>") {
+		t.Fatalf("leave answer %s", got)
+	}
+	a.readUntil(`type="unavailable"`)
+}

@@ -97,7 +97,7 @@ func (s *Service) Create(ctx context.Context, appID, uid int64, in Input) (*View
 	if t == Broadcast {
 		return nil, ErrForbidden // created by the operator: parley dialog broadcast
 	}
-	now := s.now().UTC().Truncate(time.Second)
+	now := s.now().UTC()
 	d := &Dialog{AppID: appID, Type: t, OwnerID: uid, CreatedAt: now, UpdatedAt: now}
 	occ := addUnique(nil, in.Occupants...)
 	switch t {
@@ -158,7 +158,7 @@ func (s *Service) EnsurePrivate(ctx context.Context, appID, a, b int64) (*Dialog
 	if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	now := s.now().UTC().Truncate(time.Second)
+	now := s.now().UTC()
 	d = &Dialog{ID: NewID(now), AppID: appID, Type: Private, OwnerID: a, Occupants: []int64{a, b}, CreatedAt: now, UpdatedAt: now}
 	existing, err := s.store.CreateDialog(ctx, d)
 	if existing != nil {
@@ -327,7 +327,7 @@ func (s *Service) Update(ctx context.Context, appID, uid int64, id string, in In
 	}
 	d.Pinned = slices.DeleteFunc(d.Pinned, func(p string) bool { return slices.Contains(in.PullPinned, p) })
 	d.Large = d.Large || len(d.Occupants) >= s.LargeDialog
-	d.UpdatedAt = s.now().UTC().Truncate(time.Second)
+	d.UpdatedAt = s.now().UTC()
 	if err := s.store.UpdateDialog(ctx, d, added, removed); err != nil {
 		return nil, err
 	}
@@ -377,7 +377,7 @@ func (s *Service) Delete(ctx context.Context, appID, uid int64, ids []string, fo
 			}
 			d.Occupants = removeAll(d.Occupants, uid)
 			d.Admins = removeAll(d.Admins, uid)
-			d.UpdatedAt = s.now().UTC().Truncate(time.Second)
+			d.UpdatedAt = s.now().UTC()
 			err = s.store.UpdateDialog(ctx, d, nil, []int64{uid})
 		}
 		if err != nil {
@@ -471,7 +471,7 @@ func (s *Service) SetNotifications(ctx context.Context, appID, uid int64, id str
 // CreateBroadcast makes a broadcast dialog (operator command): it reaches
 // every user of the app; owner and admins post.
 func (s *Service) CreateBroadcast(ctx context.Context, appID, owner int64, name string) (*Dialog, error) {
-	now := s.now().UTC().Truncate(time.Second)
+	now := s.now().UTC()
 	d := &Dialog{ID: NewID(now), AppID: appID, Type: Broadcast, OwnerID: owner, Name: name, Occupants: []int64{owner}, CreatedAt: now, UpdatedAt: now, Large: true}
 	if _, err := s.store.CreateDialog(ctx, d); err != nil {
 		return nil, err

@@ -50,7 +50,7 @@ func scanDialogRow(sc interface{ Scan(...any) error }, extra ...any) (*dialogs.D
 	if ext.Valid {
 		json.Unmarshal([]byte(ext.String), &d.Extensions)
 	}
-	d.CreatedAt, d.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+	d.CreatedAt, d.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
 	return &d, nil
 }
 
@@ -91,7 +91,7 @@ func (s *DB) CreateDialog(ctx context.Context, d *dialogs.Dialog) (*dialogs.Dial
 	res, err := tx.ExecContext(ctx, `INSERT INTO dialogs(app_id, id, type, owner_id, name, description, photo, occupants, occupants_count, admins, pinned,
 		extensions, allow_preview, large, private_key, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
 		d.AppID, d.ID, d.Type, d.OwnerID, d.Name, d.Description, d.Photo, jsonText(d.Occupants), len(d.Occupants), jsonText(d.Admins), jsonText(d.Pinned),
-		extText(d), d.AllowPreview, d.Large, privateKey(d), d.CreatedAt.Unix(), d.UpdatedAt.Unix())
+		extText(d), d.AllowPreview, d.Large, privateKey(d), d.CreatedAt.UnixNano(), d.UpdatedAt.UnixNano())
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (s *DB) UpdateDialog(ctx context.Context, d *dialogs.Dialog, added, removed
 	if err := affectedDialog(tx.ExecContext(ctx, `UPDATE dialogs SET name=?, description=?, photo=?, occupants=?, occupants_count=?, admins=?, pinned=?,
 		extensions=?, allow_preview=?, large=?, updated_at=? WHERE app_id=? AND id=?`,
 		d.Name, d.Description, d.Photo, jsonText(d.Occupants), len(d.Occupants), jsonText(d.Admins), jsonText(d.Pinned),
-		extText(d), d.AllowPreview, d.Large, d.UpdatedAt.Unix(), d.AppID, d.ID)); err != nil {
+		extText(d), d.AllowPreview, d.Large, d.UpdatedAt.UnixNano(), d.AppID, d.ID)); err != nil {
 		return err
 	}
 	if err := addMembers(ctx, tx, d.AppID, d.ID, added); err != nil {
@@ -270,9 +270,9 @@ func dialogField(f string) (expr string, kind byte, ok bool) {
 	case "last_message_date_sent":
 		return "d.last_message_date", 't', true
 	case "created_at":
-		return "d.created_at", 't', true
+		return "(d.created_at / 1000000000)", 't', true
 	case "updated_at":
-		return "d.updated_at", 't', true
+		return "(d.updated_at / 1000000000)", 't', true
 	case "user_id":
 		return "d.owner_id", 'i', true
 	case "occupants_ids":

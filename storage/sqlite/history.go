@@ -90,7 +90,7 @@ func (s *DB) AppendMessage(ctx context.Context, m *history.Message) (bool, error
 		preview = "Attachment"
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE dialogs SET seq=?, last_message=?, last_message_id=?, last_message_user_id=?, last_message_date=?, last_message_status='sent', updated_at=?
-		WHERE app_id=? AND id=?`, m.Seq, preview, m.ID, m.SenderID, m.DateSent, m.DateSent, m.AppID, m.DialogID); err != nil {
+		WHERE app_id=? AND id=?`, m.Seq, preview, m.ID, m.SenderID, m.DateSent, unixNano(m.CreatedAt), m.AppID, m.DialogID); err != nil {
 		return false, err
 	}
 	// Sending implies having read the dialog so far.

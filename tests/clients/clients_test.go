@@ -163,6 +163,7 @@ func TestRealClients(t *testing.T) {
 	n := startNode(t)
 	alice := n.addUser(t, "sdk_alice", "alice-password")
 	bob := n.addUser(t, "sdk_bob", "bob-password")
+	n.addUser(t, "sdk_carol", "carol-password")
 	env := []string{
 		"PARLEY_APP_ID=1", "PARLEY_AUTH_KEY=" + n.authKey, "PARLEY_DOMAIN=localhost",
 		fmt.Sprintf("PARLEY_HTTP=http://127.0.0.1:%d", n.http),

@@ -62,3 +62,63 @@ test('wrong password is refused', async () => {
   await assert.rejects(within(a.chat.connect({ userId: sa.user_id, password: 'wrong-password' }), 10000, 'refusal'));
   try { await a.chat.disconnect(); } catch (_) {}
 });
+
+test('group dialog: send without joining, history, read status, edit, reaction, delete', async () => {
+  const [a, b, c] = [instance(), instance(), instance()];
+  const sa = await a.createSession({ login: 'sdk_alice', password: 'alice-password' });
+  const sb = await b.createSession({ login: 'sdk_bob', password: 'bob-password' });
+  const sc = await c.createSession({ login: 'sdk_carol', password: 'carol-password' });
+  for (const [i, s, pw] of [[a, sa, 'alice-password'], [b, sb, 'bob-password'], [c, sc, 'carol-password']]) {
+    await within(i.chat.connect({ userId: s.user_id, password: pw }), 10000, 'connect');
+  }
+  const dialog = await a.chat.dialog.create({ type: 2, name: 'sdk group', occupants_ids: [sb.user_id, sc.user_id] });
+  assert.equal(dialog.type, 2);
+  assert.deepEqual([...dialog.occupants_ids].sort(), [sa.user_id, sb.user_id, sc.user_id].sort());
+
+  const at = (inst, name) => new Promise((resolve) => {
+    inst.chat[name] = (...args) => resolve(args);
+  });
+  const gotB = at(b, 'onMessageListener');
+  const gotC = at(c, 'onMessageListener');
+  const id = a.chat.send(dialog._id, { type: 'groupchat', body: 'group hi', extension: { save_to_history: 1, dialog_id: dialog._id } });
+  for (const got of [gotB, gotC]) {
+    const [userId, msg] = await within(got, 10000, 'group message');
+    assert.equal(userId, sa.user_id);
+    assert.equal(msg.id, id);
+    assert.equal(msg.dialog_id, dialog._id);
+    assert.equal(msg.body, 'group hi');
+    assert.ok(msg.extension.date_sent, 'server stamps date_sent');
+  }
+
+  const page = await b.chat.message.list({ chat_dialog_id: dialog._id, sort_desc: 'date_sent', limit: 10, mark_as_read: 0 });
+  assert.equal(page.items[0]._id, id);
+  const unread = async (inst) => (await inst.chat.dialog.list({ _id: dialog._id })).items[0].unread_messages_count;
+  assert.equal(await unread(b), 1);
+
+  const readAtA = at(a, 'onReadStatusListener');
+  b.chat.sendReadStatus({ messageId: id, userId: sa.user_id, dialogId: dialog._id });
+  const [readId, readDialog, reader] = await within(readAtA, 10000, 'read status');
+  assert.deepEqual([readId, readDialog, reader], [id, dialog._id, sb.user_id]);
+  assert.equal(await unread(b), 0);
+  assert.equal(await unread(c), 1);
+
+  const updated = at(b, 'onMessageUpdateListener');
+  a.chat.editMessage({ to: dialog._id, dialogId: dialog._id, body: 'group hi (edited)', originMessageId: id, last: true });
+  const [updId, , updBody] = await within(updated, 10000, 'edit');
+  assert.equal(updId, id);
+  assert.equal(updBody, 'group hi (edited)');
+
+  const reacted = at(a, 'onMessageReactionsListener');
+  await b.chat.message.addReaction(id, '👍');
+  const [rId, rUser, rDialog, rAdd] = await within(reacted, 10000, 'reaction');
+  assert.deepEqual([rId, rUser, rDialog, rAdd], [id, sb.user_id, dialog._id, '👍']);
+
+  const deleted = at(c, 'onMessageDeleteListener');
+  a.chat.deleteMessage({ to: dialog._id, dialogId: dialog._id, messageId: id });
+  const [delId, delDialog] = await within(deleted, 10000, 'delete');
+  assert.deepEqual([delId, delDialog], [id, dialog._id]);
+  const after = await c.chat.message.list({ chat_dialog_id: dialog._id, mark_as_read: 0 });
+  assert.equal(after.items.length, 0);
+
+  for (const i of [a, b, c]) await i.chat.disconnect();
+});

@@ -13,12 +13,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/dialogs"
 )
 
 // The idle-session benchmark runs its clients in a child process (this test
@@ -184,13 +187,16 @@ func BenchmarkRouting1to1(b *testing.B) {
 		}
 	}()
 	to := bob + "@localhost"
+	a.nc.SetWriteDeadline(time.Time{}) // the client's send() leaves a 5 s deadline
 	b.ResetTimer()
 	start := time.Now()
 	w := bufio.NewWriterSize(a.nc, 32<<10)
 	for i := 0; i < b.N; i++ {
 		fmt.Fprintf(w, `<message to="%s" type="chat" id="m%d"><body>%d</body></message>`, to, i, time.Now().UnixNano())
 		if i%64 == 63 || i == b.N-1 {
-			w.Flush()
+			if err := w.Flush(); err != nil {
+				b.Fatal(err)
+			}
 		}
 		// Keep the pipe bounded: at most ~2,000 messages in flight.
 		for i-len(lat) > 2000 {
@@ -208,3 +214,112 @@ func BenchmarkRouting1to1(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// BenchmarkGroupStored measures stored group messages to a 100-member
+// dialog: one sender, 99 other members online over TLS on loopback, every
+// message saved to history and fanned out. Reports stored msgs/s, fan-out
+// deliveries/s and p50/p99 delivery latency (send to read by a member).
+func BenchmarkGroupStored(b *testing.B) {
+	const members = 100
+	e := newChatEnv(b)
+	e.acc.Iterations = 1000
+	var jids []string
+	var uids []int64
+	for i := 0; i < members; i++ {
+		jid, u := e.user(fmt.Sprintf("member%03d", i), "member-password")
+		jids = append(jids, jid)
+		uids = append(uids, u.ID)
+	}
+	v, err := e.ds.Create(context.Background(), e.app.ID, uids[0], dialogs.Input{Type: ptrTo(dialogs.Group), Name: ptrTo("hundred"), Occupants: uids[1:]})
+	if err != nil {
+		b.Fatal(err)
+	}
+	room := dialogs.RoomJID(e.app.ID, v.ID, "muc.localhost")
+	sender := e.login(viaTLS, jids[0], "member-password")
+	var mu sync.Mutex
+	var lat []time.Duration
+	received := make([]atomic.Int64, members)
+	var wg sync.WaitGroup
+	for i := 1; i < members; i++ {
+		c := e.login(viaTLS, jids[i], "member-password")
+		wg.Add(1)
+		go func(i int, c *client) {
+			defer wg.Done()
+			for received[i].Load() < int64(b.N) {
+				k, s := c.readUnit(10 * time.Second)
+				if k == 0 {
+					return
+				}
+				at := strings.Index(s, "<body>")
+				if at < 0 {
+					continue
+				}
+				ns, _ := strconv.ParseInt(s[at+6:strings.Index(s, "</body>")], 10, 64)
+				d := time.Since(time.Unix(0, ns))
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+				received[i].Add(1)
+			}
+		}(i, c)
+	}
+	slowest := func() int64 {
+		m := int64(b.N)
+		for i := 1; i < members; i++ {
+			m = min(m, received[i].Load())
+		}
+		return m
+	}
+	// PARLEY_BENCH_RATE paces the sender (messages per second); 0 sends
+	// as fast as the 200-message window allows.
+	rate, _ := strconv.Atoi(os.Getenv("PARLEY_BENCH_RATE"))
+	sender.nc.SetWriteDeadline(time.Time{}) // the client's send() leaves a 5 s deadline
+	b.ResetTimer()
+	start := time.Now()
+	w := bufio.NewWriterSize(sender.nc, 32<<10)
+	for i := 0; i < b.N; i++ {
+		if rate > 0 {
+			if d := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); d > 0 {
+				if err := w.Flush(); err != nil {
+					b.Fatal(err)
+				}
+				time.Sleep(d)
+			}
+		}
+		fmt.Fprintf(w, `<message to="%s" type="groupchat" id="g%08d"><body>%d</body><extraParams xmlns="jabber:client"><save_to_history>1</save_to_history></extraParams></message>`,
+			room, i, time.Now().UnixNano())
+		if i%16 == 15 || i == b.N-1 {
+			if err := w.Flush(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for int64(i)-slowest() > 200 {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if got := slowest(); got < int64(b.N) {
+		var short []string
+		for i := 1; i < members; i++ {
+			if n := received[i].Load(); n < int64(b.N) {
+				short = append(short, fmt.Sprintf("member %d: %d", i, n))
+			}
+		}
+		var last string
+		for k, el := sender.readUnit(2 * time.Second); k != 0; k, el = sender.readUnit(time.Second) {
+			if !strings.Contains(el, "<body>") {
+				last = el
+			}
+		}
+		b.Fatalf("members short of %d messages: %v; sender's last non-message element: %s", b.N, short[:min(len(short), 3)], last)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "stored-msgs/s")
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "deliveries/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+func ptrTo[T any](v T) *T { return &v }

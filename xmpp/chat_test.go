@@ -28,7 +28,7 @@ type chatEnv struct {
 	ds  *dialogs.Service
 }
 
-func newChatEnv(t *testing.T) *chatEnv {
+func newChatEnv(t testing.TB) *chatEnv {
 	var ce chatEnv
 	var ds *dialogs.Service
 	var archive *history.Archive

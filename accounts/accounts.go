@@ -18,7 +18,10 @@ type App struct {
 	// AutoCreateUsers lets POST /session.json create a user that does not exist
 	// yet (ConnectyCube's "create user on the fly"). Off by default.
 	AutoCreateUsers bool
-	CreatedAt       time.Time
+	// DialogExtensions lists the dialog custom fields the app accepts;
+	// empty accepts any name.
+	DialogExtensions []string
+	CreatedAt        time.Time
 }
 
 // User is an account inside one app.

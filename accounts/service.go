@@ -36,10 +36,17 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 // Now is the service's clock.
 func (s *Service) Now() time.Time { return s.now() }
 
-// CreateApp makes a new tenant with a random auth key. autoCreateUsers lets
-// POST /session.json create unknown users on the fly.
-func (s *Service) CreateApp(ctx context.Context, name string, autoCreateUsers bool) (*App, error) {
-	app := &App{Name: name, AuthKey: randomHex(16), AutoCreateUsers: autoCreateUsers, CreatedAt: s.now().UTC()}
+// AppOptions are an app's settings.
+type AppOptions struct {
+	// AutoCreateUsers lets POST /session.json create unknown users.
+	AutoCreateUsers bool
+	// DialogExtensions limits dialog custom fields to these names.
+	DialogExtensions []string
+}
+
+// CreateApp makes a new tenant with a random auth key.
+func (s *Service) CreateApp(ctx context.Context, name string, opt AppOptions) (*App, error) {
+	app := &App{Name: name, AuthKey: randomHex(16), AutoCreateUsers: opt.AutoCreateUsers, DialogExtensions: opt.DialogExtensions, CreatedAt: s.now().UTC()}
 	if err := s.store.CreateApp(ctx, app); err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ func newAPI(t *testing.T) *apiEnv {
 	}
 	t.Cleanup(func() { db.Close() })
 	acc := accounts.NewService(db)
-	app, err := acc.CreateApp(context.Background(), "t", false)
+	app, err := acc.CreateApp(context.Background(), "t", accounts.AppOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func sessionMissing(o map[string]any) bool {
 
 func TestAutoCreateUsersOnlyWhenTheAppAllows(t *testing.T) {
 	e := newAPI(t)
-	open, err := e.acc.CreateApp(context.Background(), "open", true)
+	open, err := e.acc.CreateApp(context.Background(), "open", accounts.AppOptions{AutoCreateUsers: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,13 @@ import (
 	"strings"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/dialogs"
 )
+
+// Broadcasts creates broadcast dialogs (operator only).
+type Broadcasts interface {
+	CreateBroadcast(ctx context.Context, appID, owner int64, name string) (*dialogs.Dialog, error)
+}
 
 // Admin is the operator API on the admin address. Everything but /healthz
 // and /readyz needs "Authorization: Bearer <admin token>".
@@ -24,6 +30,8 @@ type Admin struct {
 	Ready func(ctx context.Context) error
 	// Sessions counts bound XMPP sessions on this node.
 	Sessions func() int
+	// Dialogs creates broadcast dialogs; nil disables the endpoint.
+	Dialogs Broadcasts
 }
 
 // Handler returns the admin API's handler.
@@ -56,6 +64,7 @@ func (ad *Admin) Handler() http.Handler {
 	mux.HandleFunc("POST /api/apps/{app}/users", auth(ad.addUser))
 	mux.HandleFunc("PUT /api/apps/{app}/users/{id}/password", auth(ad.setPassword))
 	mux.HandleFunc("DELETE /api/apps/{app}/users/{id}", auth(ad.deleteUser))
+	mux.HandleFunc("POST /api/apps/{app}/broadcasts", auth(ad.createBroadcast))
 	return mux
 }
 
@@ -71,15 +80,16 @@ func (ad *Admin) authorized(next http.HandlerFunc) http.HandlerFunc {
 }
 
 type appJSON struct {
-	ID              int64  `json:"id"`
-	Name            string `json:"name"`
-	AuthKey         string `json:"auth_key"`
-	AutoCreateUsers bool   `json:"auto_create_users"`
-	CreatedAt       any    `json:"created_at"`
+	ID               int64    `json:"id"`
+	Name             string   `json:"name"`
+	AuthKey          string   `json:"auth_key"`
+	AutoCreateUsers  bool     `json:"auto_create_users"`
+	DialogExtensions []string `json:"dialog_extensions"`
+	CreatedAt        any      `json:"created_at"`
 }
 
 func appOut(a *accounts.App) appJSON {
-	return appJSON{ID: a.ID, Name: a.Name, AuthKey: a.AuthKey, AutoCreateUsers: a.AutoCreateUsers, CreatedAt: iso(a.CreatedAt)}
+	return appJSON{ID: a.ID, Name: a.Name, AuthKey: a.AuthKey, AutoCreateUsers: a.AutoCreateUsers, DialogExtensions: a.DialogExtensions, CreatedAt: iso(a.CreatedAt)}
 }
 
 func (ad *Admin) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -101,8 +111,9 @@ func (ad *Admin) listApps(w http.ResponseWriter, r *http.Request) {
 
 func (ad *Admin) createApp(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Name            string `json:"name"`
-		AutoCreateUsers bool   `json:"auto_create_users"`
+		Name             string   `json:"name"`
+		AutoCreateUsers  bool     `json:"auto_create_users"`
+		DialogExtensions []string `json:"dialog_extensions"`
 	}
 	if err := decodeJSON(r, &req); err != nil {
 		ad.fail(w, r, err)
@@ -112,7 +123,7 @@ func (ad *Admin) createApp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"name": {"is required"}})
 		return
 	}
-	app, err := ad.Accounts.CreateApp(r.Context(), req.Name, req.AutoCreateUsers)
+	app, err := ad.Accounts.CreateApp(r.Context(), req.Name, accounts.AppOptions{AutoCreateUsers: req.AutoCreateUsers, DialogExtensions: req.DialogExtensions})
 	if err != nil {
 		ad.fail(w, r, err)
 		return
@@ -205,4 +216,36 @@ func (ad *Admin) deleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+// createBroadcast makes a broadcast dialog: it reaches every user of the
+// app; its owner (and admins) post to it.
+func (ad *Admin) createBroadcast(w http.ResponseWriter, r *http.Request) {
+	app, ok := pathInt(r, "app")
+	if !ok || ad.Dialogs == nil {
+		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+		return
+	}
+	var req struct {
+		Name  string    `json:"name"`
+		Owner flexInt64 `json:"owner_id"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	if req.Name == "" || req.Owner == 0 {
+		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"base": {"name and owner_id are required"}})
+		return
+	}
+	if _, err := ad.Accounts.User(r.Context(), app, int64(req.Owner)); err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	d, err := ad.Dialogs.CreateBroadcast(r.Context(), app, int64(req.Owner), req.Name)
+	if err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"dialog": map[string]any{"_id": d.ID, "type": int(d.Type), "name": d.Name, "user_id": d.OwnerID}})
 }

@@ -38,7 +38,7 @@ func newChatAPI(t *testing.T, users ...string) *chatAPI {
 	t.Cleanup(func() { db.Close() })
 	acc := accounts.NewService(db)
 	acc.Iterations = 1000
-	app, _ := acc.CreateApp(ctx, "t", false)
+	app, _ := acc.CreateApp(ctx, "t", accounts.AppOptions{})
 	ds := dialogs.NewService(db, db)
 	ds.LargeDialog = 4
 	ar := history.NewArchive(db, ds)
@@ -379,4 +379,16 @@ func TestMessageEndpoints(t *testing.T) {
 			t.Fatalf("unread %v", v)
 		}
 	})
+}
+
+func TestDialogExtensionsWhitelist(t *testing.T) {
+	c := newChatAPI(t, "ann", "ben")
+	c.ds.ExtensionKeys = func(context.Context, int64) []string { return []string{"color", "size"} }
+	if code, _, raw := c.do("ann", "POST", "/chat/Dialog.json", `{"type":2,"name":"x","extensions":{"weight":"9"}}`); code != 422 || !strings.Contains(raw, "weight") {
+		t.Fatalf("unlisted custom field accepted: %d %s", code, raw)
+	}
+	d := c.dialog("ann", `{"type":2,"name":"x","extensions":{"color":"red","size":7}}`)
+	if fmt.Sprint(d["extensions"]) != "map[color:red size:7]" {
+		t.Fatalf("extensions %v", d["extensions"])
+	}
 }

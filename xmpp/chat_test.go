@@ -289,3 +289,27 @@ func TestMUCJoinLeaveAndOnlineOccupants(t *testing.T) {
 	}
 	a.readUntil(`type="unavailable"`)
 }
+
+func TestBroadcastDialog(t *testing.T) {
+	e := newChatEnv(t)
+	aJID, ua := e.user("ann", "ann-password")
+	bJID, _ := e.user("ben", "ben-password")
+	d, err := e.ds.CreateBroadcast(context.Background(), e.app.ID, ua.ID, "News")
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := dialogs.RoomJID(e.app.ID, d.ID, "muc.localhost")
+	a := e.login(viaTLS, aJID, "ann-password")
+	b := e.login(viaWS, bJID, "ben-password")
+	// Ben never joined or subscribed: a broadcast reaches every user.
+	a.send(`<message to="` + room + `" type="groupchat" id="news1"><body>release day</body><extraParams xmlns="jabber:client"><save_to_history>1</save_to_history></extraParams></message>`)
+	b.expect("message", `id="news1"`)
+	b.send(`<message to="` + room + `" type="groupchat" id="news2"><body>me too</body></message>`)
+	if got := b.expect("message", `id="news2"`); !strings.Contains(got, `code="403"`) {
+		t.Fatalf("a reader posted to a broadcast: %s", got)
+	}
+	_, v := e.rest(e.token("ben", "ben-password"), "GET", "/chat/Dialog.json", "")
+	if len(items(v)) != 1 || obj(items(v)[0])["_id"] != d.ID || num(obj(items(v)[0])["unread_messages_count"]) != 1 {
+		t.Fatalf("ben's list %v", v)
+	}
+}

@@ -66,7 +66,7 @@ func newEnvWith(t testing.TB, tweak func(*sqlite.DB, *xmpp.Config)) *env {
 	t.Cleanup(func() { db.Close() })
 	acc := accounts.NewService(db)
 	acc.Iterations = 4096
-	app, err := acc.CreateApp(ctx, "test", false)
+	app, err := acc.CreateApp(ctx, "test", accounts.AppOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

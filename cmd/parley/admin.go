@@ -102,6 +102,7 @@ func appCmd() *cobra.Command {
 	c.flags(cmd)
 	var name string
 	var autoCreate bool
+	var extensions []string
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create an application",
@@ -112,7 +113,7 @@ func appCmd() *cobra.Command {
 			var out struct {
 				App appRow `json:"app"`
 			}
-			if err := c.do("POST", "/api/apps", map[string]any{"name": name, "auto_create_users": autoCreate}, &out); err != nil {
+			if err := c.do("POST", "/api/apps", map[string]any{"name": name, "auto_create_users": autoCreate, "dialog_extensions": extensions}, &out); err != nil {
 				return err
 			}
 			c.print(out.App, func(w io.Writer) {
@@ -123,6 +124,7 @@ func appCmd() *cobra.Command {
 	}
 	create.Flags().StringVar(&name, "name", "", "application name")
 	create.Flags().BoolVar(&autoCreate, "auto-create-users", false, "let POST /session.json create unknown users on the fly")
+	create.Flags().StringSliceVar(&extensions, "dialog-extensions", nil, "dialog custom field names the app accepts (default: any)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List applications",
@@ -271,5 +273,37 @@ func versionCmd() *cobra.Command {
 	}
 	c.flags(cmd)
 	cmd.Flags().BoolVar(&remote, "remote", false, "also ask the node at --server")
+	return cmd
+}
+
+func dialogCmd() *cobra.Command {
+	var c adminClient
+	var app, owner int64
+	var name string
+	cmd := &cobra.Command{Use: "dialog", Short: "Operator dialog commands on a running node"}
+	c.flags(cmd)
+	bc := &cobra.Command{
+		Use:   "broadcast",
+		Short: "Create a broadcast dialog: it reaches every user of the app; the owner posts",
+		RunE: func(*cobra.Command, []string) error {
+			if owner == 0 || name == "" {
+				return errors.New("--owner and --name are required")
+			}
+			var out struct {
+				Dialog map[string]any `json:"dialog"`
+			}
+			if err := c.do("POST", fmt.Sprintf("/api/apps/%d/broadcasts", app), map[string]any{"name": name, "owner_id": owner}, &out); err != nil {
+				return err
+			}
+			c.print(out.Dialog, func(w io.Writer) {
+				fmt.Fprintf(w, "ID\tNAME\tOWNER\n%v\t%v\t%v\n", out.Dialog["_id"], out.Dialog["name"], out.Dialog["user_id"])
+			})
+			return nil
+		},
+	}
+	bc.Flags().Int64Var(&app, "app", 1, "application id")
+	bc.Flags().Int64Var(&owner, "owner", 0, "user id of the owner (who posts)")
+	bc.Flags().StringVar(&name, "name", "", "dialog name")
+	cmd.AddCommand(bc)
 	return cmd
 }

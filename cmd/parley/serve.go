@@ -114,6 +114,12 @@ func serve(ctx context.Context, o serveOptions) error {
 	acc.TokenTTL = o.tokenTTL
 	ds := dialogs.NewService(db, db)
 	ds.LargeDialog = o.largeDialog
+	ds.ExtensionKeys = func(ctx context.Context, appID int64) []string {
+		if app, err := acc.App(ctx, appID); err == nil && len(app.DialogExtensions) > 0 {
+			return app.DialogExtensions
+		}
+		return nil
+	}
 	archive := history.NewArchive(db, ds)
 	adminToken, err := bootstrap(ctx, acc, o.data, log)
 	if err != nil {
@@ -180,6 +186,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Ready:    db.Ping,
 		Sessions: xs.SessionCount,
+		Dialogs:  ds,
 	}
 	if err := serveHTTP("admin", o.adminAddr, admin.Handler()); err != nil {
 		return err
@@ -207,7 +214,7 @@ func bootstrap(ctx context.Context, acc *accounts.Service, dir string, log *slog
 		return "", err
 	}
 	if len(apps) == 0 {
-		app, err := acc.CreateApp(ctx, "default", false)
+		app, err := acc.CreateApp(ctx, "default", accounts.AppOptions{})
 		if err != nil {
 			return "", err
 		}

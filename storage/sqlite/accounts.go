@@ -14,8 +14,8 @@ var _ accounts.Store = (*DB)(nil)
 
 // CreateApp implements accounts.AppStore.
 func (s *DB) CreateApp(ctx context.Context, a *accounts.App) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO apps(name, auth_key, auto_create_users, created_at) VALUES (?,?,?,?)`,
-		a.Name, a.AuthKey, a.AutoCreateUsers, unixNano(a.CreatedAt))
+	res, err := s.db.ExecContext(ctx, `INSERT INTO apps(name, auth_key, auto_create_users, dialog_extensions, created_at) VALUES (?,?,?,?,?)`,
+		a.Name, a.AuthKey, a.AutoCreateUsers, strings.Join(a.DialogExtensions, ","), unixNano(a.CreatedAt))
 	if err != nil {
 		return err
 	}
@@ -25,35 +25,45 @@ func (s *DB) CreateApp(ctx context.Context, a *accounts.App) error {
 
 // App implements accounts.AppStore.
 func (s *DB) App(ctx context.Context, id int64) (*accounts.App, error) {
-	var a accounts.App
-	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, name, auth_key, auto_create_users, created_at FROM apps WHERE id = ?`, id).
-		Scan(&a.ID, &a.Name, &a.AuthKey, &a.AutoCreateUsers, &created)
+	a, err := scanApp(s.db.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, accounts.ErrNotFound
 	}
-	a.CreatedAt = fromNano(created)
-	return &a, err
+	return a, err
 }
 
 // Apps implements accounts.AppStore.
 func (s *DB) Apps(ctx context.Context) ([]accounts.App, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, auth_key, auto_create_users, created_at FROM apps ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+appCols+` FROM apps ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []accounts.App
 	for rows.Next() {
-		var a accounts.App
-		var created int64
-		if err := rows.Scan(&a.ID, &a.Name, &a.AuthKey, &a.AutoCreateUsers, &created); err != nil {
+		a, err := scanApp(rows)
+		if err != nil {
 			return nil, err
 		}
-		a.CreatedAt = fromNano(created)
-		out = append(out, a)
+		out = append(out, *a)
 	}
 	return out, rows.Err()
+}
+
+const appCols = `id, name, auth_key, auto_create_users, dialog_extensions, created_at`
+
+func scanApp(sc interface{ Scan(...any) error }) (*accounts.App, error) {
+	var a accounts.App
+	var created int64
+	var ext string
+	if err := sc.Scan(&a.ID, &a.Name, &a.AuthKey, &a.AutoCreateUsers, &ext, &created); err != nil {
+		return nil, err
+	}
+	if ext != "" {
+		a.DialogExtensions = strings.Split(ext, ",")
+	}
+	a.CreatedAt = fromNano(created)
+	return &a, nil
 }
 
 const userCols = `id, app_id, login, email, full_name, phone, website, custom_data, external_id, tags, created_at, updated_at, last_request_at`

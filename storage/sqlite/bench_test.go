@@ -49,7 +49,7 @@ func BenchmarkHistoryPage(b *testing.B) {
 	n := envInt("PARLEY_BENCH_MESSAGES", 1_000_000)
 	acc := accounts.NewService(db)
 	acc.Iterations = 1000
-	app, _ := acc.CreateApp(ctx, "bench", false)
+	app, _ := acc.CreateApp(ctx, "bench", accounts.AppOptions{})
 	var users []int64
 	for i := 0; i < 3; i++ {
 		login, pw := fmt.Sprintf("user%d", i), "password-x"
@@ -125,7 +125,7 @@ func BenchmarkDialogList(b *testing.B) {
 	n := envInt("PARLEY_BENCH_DIALOGS", 1000)
 	acc := accounts.NewService(db)
 	acc.Iterations = 1000
-	app, _ := acc.CreateApp(ctx, "bench", false)
+	app, _ := acc.CreateApp(ctx, "bench", accounts.AppOptions{})
 	var users []int64
 	for i := 0; i < 20; i++ {
 		login, pw := fmt.Sprintf("user%d", i), "password-x"

@@ -188,6 +188,8 @@ var migrations = []string{
 		INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.pk, old.body);
 		INSERT INTO messages_fts(rowid, body) VALUES (new.pk, new.body);
 	END;`,
+	// 3: per-app whitelist of dialog custom fields.
+	`ALTER TABLE apps ADD COLUMN dialog_extensions TEXT NOT NULL DEFAULT '';`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

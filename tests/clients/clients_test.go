@@ -192,13 +192,16 @@ func TestRealClients(t *testing.T) {
 			}
 			return string(out)
 		}
-		if out := cli("app", "create", "--name", "second", "--json"); !strings.Contains(out, `"id": 2`) {
+		if out := cli("app", "create", "--name", "second", "--dialog-extensions", "color,size", "--json"); !strings.Contains(out, `"id": 2`) || !strings.Contains(out, `"color"`) {
 			t.Fatalf("app create: %s", out)
 		}
 		if out := cli("app", "list"); !strings.Contains(out, "second") {
 			t.Fatalf("app list: %s", out)
 		}
 		cli("user", "add", "--app", "2", "--login", "cli_user", "--password", "cli-password")
+		if out := cli("dialog", "broadcast", "--app", "1", "--owner", fmt.Sprint(alice), "--name", "News", "--json"); !strings.Contains(out, `"type": 4`) {
+			t.Fatalf("dialog broadcast: %s", out)
+		}
 		var users []map[string]any
 		if err := json.Unmarshal([]byte(cli("user", "list", "--app", "2", "--json")), &users); err != nil || len(users) != 1 {
 			t.Fatalf("user list: %v %v", err, users)

@@ -89,11 +89,12 @@ func (c *adminClient) print(v any, table func(w io.Writer)) {
 }
 
 type appRow struct {
-	ID              int64  `json:"id"`
-	Name            string `json:"name"`
-	AuthKey         string `json:"auth_key"`
-	AutoCreateUsers bool   `json:"auto_create_users"`
-	CreatedAt       string `json:"created_at"`
+	ID               int64    `json:"id"`
+	Name             string   `json:"name"`
+	AuthKey          string   `json:"auth_key"`
+	AutoCreateUsers  bool     `json:"auto_create_users"`
+	DialogExtensions []string `json:"dialog_extensions,omitempty"`
+	CreatedAt        string   `json:"created_at"`
 }
 
 func appCmd() *cobra.Command {

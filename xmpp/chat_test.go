@@ -37,7 +37,7 @@ func newChatEnv(t testing.TB) *chatEnv {
 		db = d
 		ds = dialogs.NewService(d, d)
 		archive = history.NewArchive(d, ds)
-		cfg.Dialogs, cfg.History = ds, archive
+		cfg.Dialogs, cfg.History, cfg.Offline = ds, archive, d
 	})
 	ce.ds = ds
 	api := httptest.NewServer(httpapi.New(httpapi.Config{Accounts: ce.acc, Dialogs: ds, History: archive, Live: ce.srv,

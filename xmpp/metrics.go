@@ -17,6 +17,10 @@ type Metrics struct {
 	slow        prometheus.Counter
 	badStanzas  prometheus.Counter
 	refused     prometheus.Counter
+
+	offlineStored    prometheus.Counter
+	offlineDropped   prometheus.Counter
+	offlineDelivered prometheus.Counter
 }
 
 type stanzaKind uint8
@@ -55,6 +59,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		slow:       prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_xmpp_slow_consumers_total", Help: "Connections closed for not reading fast enough."}),
 		badStanzas: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_xmpp_bad_stanzas_total", Help: "Malformed stanzas refused with bad-request."}),
 		refused:    prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_xmpp_connections_refused_total", Help: "Connections refused by the per-IP rate limit."}),
+
+		offlineStored:    prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_offline_stored_total", Help: "Messages queued for users with no session."}),
+		offlineDropped:   prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_offline_dropped_total", Help: "Oldest offline messages dropped because a user's queue was full."}),
+		offlineDelivered: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_offline_delivered_total", Help: "Offline messages delivered at login."}),
 	}
 	in := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_xmpp_stanzas_in_total", Help: "Stanzas received from clients by kind."}, []string{"kind"})
 	out := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_xmpp_stanzas_out_total", Help: "Stanzas queued to clients by kind."}, []string{"kind"})
@@ -65,6 +73,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.loginOK = logins.WithLabelValues("ok")
 	m.loginFail = logins.WithLabelValues("failed")
-	reg.MustRegister(m.connections, m.accepted, m.sessions, in, out, logins, m.routing, m.drops, m.slow, m.badStanzas, m.refused)
+	reg.MustRegister(m.connections, m.accepted, m.sessions, in, out, logins, m.routing, m.drops, m.slow, m.badStanzas, m.refused,
+		m.offlineStored, m.offlineDropped, m.offlineDelivered)
 	return m
 }

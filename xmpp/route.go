@@ -352,10 +352,18 @@ func (s *Server) routeMessage(c *conn, e *wire.Element) {
 			return
 		}
 		out := relayBytes(e, c.jid, c.prefixes, m, extra)
-		// A message kept in history is not lost when nobody is online.
-		if s.deliver(a.user, a.resource, out, kindMessage) == 0 && !stored {
-			bounce(errServiceUnavailable)
+		if s.deliver(a.user, a.resource, out, kindMessage) > 0 || stored {
+			return // a message kept in history is not lost either
 		}
+		if offlineWorthy(typ, e, stored) && s.cfg.Offline != nil {
+			if extra == "" {
+				out = relayBytes(e, c.jid, c.prefixes, m, dateSentExtra(m, extra))
+			}
+			if s.storeOffline(a.user, out) {
+				return
+			}
+		}
+		bounce(errServiceUnavailable)
 	case addrMUC:
 		if a.local == "" {
 			bounce(errServiceUnavailable)
@@ -418,6 +426,9 @@ func (s *Server) handlePresence(c *conn, e *wire.Element) {
 		c.presence = nil
 	}
 	c.mu.Unlock()
+	if initial {
+		defer s.flushOffline(c)
+	}
 	// To every resource of the user, the sender included (RFC 6121 4.2.2);
 	// a new resource also learns about the others.
 	s.reg.each(k, func(o *conn) {

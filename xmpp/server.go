@@ -59,6 +59,11 @@ type Config struct {
 	// MUCStrict drops the ConnectyCube SDK's MUC compatibility element
 	// (spec 3.8) from join/leave presence.
 	MUCStrict bool
+
+	// Offline queues messages for users with no session; nil bounces them.
+	Offline history.OfflineStore
+	// OfflineMax bounds each user's offline queue (oldest dropped); default 1,000.
+	OfflineMax int
 }
 
 func (c *Config) defaults() {
@@ -88,6 +93,9 @@ func (c *Config) defaults() {
 	}
 	if c.ConnBurst <= 0 {
 		c.ConnBurst = 20
+	}
+	if c.OfflineMax <= 0 {
+		c.OfflineMax = defaultOfflineMax
 	}
 	if c.LoginBurst <= 0 {
 		c.LoginBurst = 10
@@ -309,3 +317,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // SessionCount is the number of bound sessions on this node.
 func (s *Server) SessionCount() int { return s.reg.count() }
+
+// SetOfflineMax changes the per-user offline bound (tests and operators).
+func (s *Server) SetOfflineMax(n int) { s.cfg.OfflineMax = n }

@@ -44,6 +44,7 @@ type serveOptions struct {
 	shutdownGrace               time.Duration
 	largeDialog                 int
 	mucCompat                   bool
+	offlineMax                  int
 }
 
 func serveCmd() *cobra.Command {
@@ -83,6 +84,7 @@ func serveCmd() *cobra.Command {
 	f.BoolVar(&o.allowPlaintext, "c2s-allow-plaintext", false, "offer SASL on --c2s-addr without STARTTLS (loopback load tests only)")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long streams get to close on SIGTERM")
 	f.IntVar(&o.largeDialog, "large-dialog", 1000, "occupant count from which a group or public dialog keeps no per-member read/delivered ids")
+	f.IntVar(&o.offlineMax, "offline-max", 1000, "messages kept per user for offline delivery (oldest dropped beyond)")
 	f.BoolVar(&o.mucCompat, "muc-sdk-compat", true, "add the ConnectyCube SDK's MUC compatibility element to join/leave presence")
 	return cmd
 }
@@ -139,6 +141,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		ConnRate: o.connRate, LoginRate: o.loginRate,
 		WSSecure: !o.wsTLS, AllowPlaintext: o.allowPlaintext,
 		Dialogs: ds, History: archive, MUCStrict: !o.mucCompat,
+		Offline: db, OfflineMax: o.offlineMax,
 	}, xmpp.NewMetrics(reg))
 
 	listen := func(name, addr string, fn func(string) (net.Addr, error)) error {

@@ -190,6 +190,32 @@ var migrations = []string{
 	END;`,
 	// 3: per-app whitelist of dialog custom fields.
 	`ALTER TABLE apps ADD COLUMN dialog_extensions TEXT NOT NULL DEFAULT '';`,
+	// 4: offline queues, privacy lists, last activity, push subscriptions.
+	`CREATE TABLE offline (
+		seq INTEGER PRIMARY KEY AUTOINCREMENT,
+		app_id INTEGER NOT NULL, user_id INTEGER NOT NULL,
+		stanza BLOB NOT NULL, at INTEGER NOT NULL
+	);
+	CREATE INDEX offline_user ON offline(app_id, user_id, seq);
+	CREATE TABLE privacy_lists (
+		app_id INTEGER NOT NULL, user_id INTEGER NOT NULL, name TEXT NOT NULL,
+		items TEXT NOT NULL, updated_at INTEGER NOT NULL,
+		PRIMARY KEY (app_id, user_id, name)
+	) WITHOUT ROWID;
+	CREATE TABLE privacy_default (
+		app_id INTEGER NOT NULL, user_id INTEGER NOT NULL, name TEXT NOT NULL,
+		PRIMARY KEY (app_id, user_id)
+	) WITHOUT ROWID;
+	ALTER TABLE users ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;
+	CREATE TABLE push_subscriptions (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		app_id INTEGER NOT NULL, user_id INTEGER NOT NULL,
+		platform TEXT NOT NULL, channel TEXT NOT NULL, device_udid TEXT NOT NULL, token TEXT NOT NULL,
+		environment TEXT NOT NULL DEFAULT 'production', bundle_id TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL,
+		UNIQUE (app_id, user_id, device_udid, channel)
+	);
+	CREATE INDEX push_user ON push_subscriptions(app_id, user_id);`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

@@ -64,6 +64,12 @@ type conn struct {
 	pingAt   atomic.Int64 // when the outstanding server ping was sent; 0 if none
 	bound    atomic.Bool
 	closed   atomic.Bool
+	// Stream management: the state (set at enable, moved on resume), whether
+	// the client closed the stream itself, and whether a resumed stream
+	// took this session over.
+	sm         atomic.Pointer[smState]
+	cleanClose bool
+	superseded atomic.Bool
 
 	// Identity, fixed at bind.
 	appID, userID int64
@@ -182,6 +188,9 @@ func (c *conn) writeNow(parts ...[]byte) error {
 // send queues b for the client. When the queue is over its limit, the
 // connection is closed as a slow consumer and false returned.
 func (c *conn) send(b []byte, k stanzaKind) bool {
+	if st := c.sm.Load(); st != nil && k != kindOther {
+		return st.send(c.srv, b, k)
+	}
 	ok, overflow := c.out.push(b)
 	if ok {
 		c.srv.metrics.out[k].Inc()
@@ -334,8 +343,8 @@ func (c *conn) end() {
 		c.closed.Store(true)
 		// A WebSocket close waits for the peer's close frame: not here.
 		go c.nc.Close()
-		if c.bound.Load() {
-			c.srv.unbind(c)
+		if c.bound.Load() && !c.superseded.Load() && !c.srv.hibernate(c) {
+			c.srv.finalize(c, c.sm.Load())
 		}
 		c.out.close(nil)
 		c.srv.dropConn(c)

@@ -21,6 +21,8 @@ type Metrics struct {
 	offlineStored    prometheus.Counter
 	offlineDropped   prometheus.Counter
 	offlineDelivered prometheus.Counter
+	hibernated       prometheus.Counter
+	resumed          prometheus.Counter
 }
 
 type stanzaKind uint8
@@ -63,6 +65,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		offlineStored:    prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_offline_stored_total", Help: "Messages queued for users with no session."}),
 		offlineDropped:   prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_offline_dropped_total", Help: "Oldest offline messages dropped because a user's queue was full."}),
 		offlineDelivered: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_offline_delivered_total", Help: "Offline messages delivered at login."}),
+		hibernated:       prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_sm_hibernated_total", Help: "Stream-managed sessions kept for resumption after their connection broke."}),
+		resumed:          prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_sm_resumed_total", Help: "Sessions resumed (XEP-0198)."}),
 	}
 	in := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_xmpp_stanzas_in_total", Help: "Stanzas received from clients by kind."}, []string{"kind"})
 	out := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_xmpp_stanzas_out_total", Help: "Stanzas queued to clients by kind."}, []string{"kind"})
@@ -74,6 +78,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.loginOK = logins.WithLabelValues("ok")
 	m.loginFail = logins.WithLabelValues("failed")
 	reg.MustRegister(m.connections, m.accepted, m.sessions, in, out, logins, m.routing, m.drops, m.slow, m.badStanzas, m.refused,
-		m.offlineStored, m.offlineDropped, m.offlineDelivered)
+		m.offlineStored, m.offlineDropped, m.offlineDelivered, m.hibernated, m.resumed)
 	return m
 }

@@ -67,6 +67,18 @@ func (r *rooms) leave(k roomKey, c *conn) (others []*conn, was bool) {
 	return others, true
 }
 
+// move hands old's joined rooms to c (a resumed stream).
+func (r *rooms) move(old, c *conn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, set := range r.joined {
+		if _, ok := set[old]; ok {
+			delete(set, old)
+			set[c] = struct{}{}
+		}
+	}
+}
+
 // roomsOf lists the rooms c joined (for leaving them on disconnect).
 func (r *rooms) roomsOf(c *conn) []roomKey {
 	r.mu.Lock()

@@ -84,6 +84,10 @@ func (c *conn) negotiate() bool {
 					c.fail(stream.PolicyViolation, "too many failed authentication attempts")
 					return false
 				}
+			case authed && local == "resume" && ns == nsSM:
+				if c.resume(&e) {
+					return true
+				}
 			case authed && local == "iq" && ns == nsClient:
 				if child, ok := e.Child("bind", nsBind); ok {
 					return c.bind(&e, child)
@@ -220,7 +224,7 @@ func (c *conn) features(authed bool) []byte {
 		}
 		b = append(b, `</mechanisms>`...)
 	default:
-		b = append(b, `<bind xmlns="`+nsBind+`"/><session xmlns="`+nsSession+`"><optional/></session>`...)
+		b = append(b, `<bind xmlns="`+nsBind+`"/><session xmlns="`+nsSession+`"><optional/></session><sm xmlns="`+nsSM+`"/>`...)
 	}
 	return append(b, `</stream:features>`...)
 }

@@ -28,6 +28,8 @@ const (
 	nsChatSt  = "http://jabber.org/protocol/chatstates"
 )
 
+var streamUndefined = stream.UndefinedCondition
+
 // legacyCodes are the XEP-0086 numeric codes; the ConnectyCube SDK reads only
 // the code attribute and the <text> of an error.
 var legacyCodes = map[stanza.Condition]int{

@@ -50,6 +50,20 @@ func (r *registry) add(k userKey, c *conn) bool {
 	return true
 }
 
+// replace swaps old for c (a resumed stream takes its session over).
+func (r *registry) replace(k userKey, old, c *conn) {
+	sh := &r.shards[r.shard(k)]
+	sh.Lock()
+	defer sh.Unlock()
+	for i, o := range sh.m[k] {
+		if o == old {
+			sh.m[k][i] = c
+			return
+		}
+	}
+	sh.m[k] = append(sh.m[k], c)
+}
+
 func (r *registry) remove(k userKey, c *conn) {
 	sh := &r.shards[r.shard(k)]
 	sh.Lock()
@@ -152,6 +166,7 @@ func (c *conn) readLoop() {
 		case wire.KindSpace:
 			continue
 		case wire.KindStreamClose:
+			c.cleanClose = true
 			c.closeStream(nil)
 			return
 		case wire.KindStreamOpen:
@@ -180,8 +195,13 @@ func (c *conn) handle(b []byte, e *wire.Element) bool {
 	}
 	local, ns := string(e.Local), string(e.NS)
 	if c.framed() && local == "close" && ns == nsFraming {
+		c.cleanClose = true
 		c.closeStream(nil)
 		return false
+	}
+	if ns == nsSM && err == nil {
+		c.handleSM(e)
+		return true
 	}
 	if ns != nsClient {
 		c.fail(stream.UnsupportedStanzaType, "")
@@ -193,6 +213,7 @@ func (c *conn) handle(b []byte, e *wire.Element) bool {
 		return false
 	}
 	c.srv.metrics.in[k].Inc()
+	defer c.countIn()
 	if err != nil {
 		// The stanza is isolated: refuse it alone, keep the stream.
 		c.srv.metrics.badStanzas.Inc()

@@ -64,6 +64,9 @@ type Config struct {
 	Offline history.OfflineStore
 	// OfflineMax bounds each user's offline queue (oldest dropped); default 1,000.
 	OfflineMax int
+	// ResumeTimeout is how long a broken stream-managed session waits to be
+	// resumed (XEP-0198); default 5 minutes.
+	ResumeTimeout time.Duration
 }
 
 func (c *Config) defaults() {
@@ -93,6 +96,9 @@ func (c *Config) defaults() {
 	}
 	if c.ConnBurst <= 0 {
 		c.ConnBurst = 20
+	}
+	if c.ResumeTimeout <= 0 {
+		c.ResumeTimeout = 5 * time.Minute
 	}
 	if c.OfflineMax <= 0 {
 		c.OfflineMax = defaultOfflineMax
@@ -124,6 +130,8 @@ type Server struct {
 	stopOnce  sync.Once
 	muc       string // room domain
 	rooms     rooms
+	smMu      sync.Mutex
+	smByID    map[string]*smState // resumable sessions by stream id
 }
 
 // NewServer builds a server; call the Listen methods to serve.
@@ -138,6 +146,7 @@ func NewServer(cfg Config, m *Metrics) *Server {
 		conns:   map[*conn]struct{}{},
 		stop:    make(chan struct{}),
 		muc:     "muc." + cfg.Domain,
+		smByID:  map[string]*smState{},
 	}
 	s.reg.init()
 	go s.sweep()
@@ -310,6 +319,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		err = ctx.Err()
 	}
+	// Hibernated sessions end now: their unacknowledged messages go offline.
+	s.smMu.Lock()
+	var hib []*smState
+	for _, st := range s.smByID {
+		hib = append(hib, st)
+	}
+	s.smMu.Unlock()
+	for _, st := range hib {
+		st.mu.Lock()
+		c, live := st.prevConn, st.conn != nil
+		st.mu.Unlock()
+		if !live && c != nil {
+			s.expire(st, c)
+		}
+	}
 	s.stopOnce.Do(func() { close(s.stop) })
 	s.wg.Wait()
 	return err
@@ -320,3 +344,6 @@ func (s *Server) SessionCount() int { return s.reg.count() }
 
 // SetOfflineMax changes the per-user offline bound (tests and operators).
 func (s *Server) SetOfflineMax(n int) { s.cfg.OfflineMax = n }
+
+// SetResumeTimeout changes how long broken sessions wait to be resumed.
+func (s *Server) SetResumeTimeout(d time.Duration) { s.cfg.ResumeTimeout = d }

@@ -45,6 +45,7 @@ type serveOptions struct {
 	largeDialog                 int
 	mucCompat                   bool
 	offlineMax                  int
+	resumeTimeout               time.Duration
 }
 
 func serveCmd() *cobra.Command {
@@ -84,6 +85,7 @@ func serveCmd() *cobra.Command {
 	f.BoolVar(&o.allowPlaintext, "c2s-allow-plaintext", false, "offer SASL on --c2s-addr without STARTTLS (loopback load tests only)")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long streams get to close on SIGTERM")
 	f.IntVar(&o.largeDialog, "large-dialog", 1000, "occupant count from which a group or public dialog keeps no per-member read/delivered ids")
+	f.DurationVar(&o.resumeTimeout, "resume-timeout", 5*time.Minute, "how long a broken stream-managed session can be resumed (XEP-0198)")
 	f.IntVar(&o.offlineMax, "offline-max", 1000, "messages kept per user for offline delivery (oldest dropped beyond)")
 	f.BoolVar(&o.mucCompat, "muc-sdk-compat", true, "add the ConnectyCube SDK's MUC compatibility element to join/leave presence")
 	return cmd
@@ -141,7 +143,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		ConnRate: o.connRate, LoginRate: o.loginRate,
 		WSSecure: !o.wsTLS, AllowPlaintext: o.allowPlaintext,
 		Dialogs: ds, History: archive, MUCStrict: !o.mucCompat,
-		Offline: db, OfflineMax: o.offlineMax,
+		Offline: db, OfflineMax: o.offlineMax, ResumeTimeout: o.resumeTimeout,
 	}, xmpp.NewMetrics(reg))
 
 	listen := func(name, addr string, fn func(string) (net.Addr, error)) error {

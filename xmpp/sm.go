@@ -1,0 +1,317 @@
+package xmpp
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley/xmpp/wire"
+)
+
+// Stream management (XEP-0198 v3).
+//
+// An smState outlives its connection: when a resumable stream breaks, the
+// session hibernates for ResumeTimeout, stays reachable, and records what
+// is sent to it; a new connection that resumes takes the state over and
+// gets the unacknowledged stanzas again. If nobody resumes, the
+// unacknowledged messages go to offline storage.
+
+const nsSM = "urn:xmpp:sm:3"
+
+// smState is one stream-managed session.
+type smState struct {
+	mu        sync.Mutex
+	id        string
+	resumable bool
+	in        uint32   // h: stanzas handled from the client
+	out       uint32   // stanzas sent to the client
+	unacked   [][]byte // the last out-acked ones, oldest first
+	bytes     int
+	conn      *conn // the live connection; nil while hibernated
+	timer     *time.Timer
+	lastReq   time.Time
+	done      bool    // finalized: no more recording
+	user      userKey // fixed at enable
+	prevConn  *conn   // the connection that last held the state
+}
+
+// ackEvery is how many unacknowledged stanzas make the server ask for an
+// ack on its own.
+const ackEvery = 5
+
+// send records b and, when a connection is live, queues it there.
+func (st *smState) send(s *Server, b []byte, k stanzaKind) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.done {
+		return false
+	}
+	if st.bytes+len(b) > s.cfg.MaxQueue && len(st.unacked) > 0 {
+		c := st.conn
+		if c == nil {
+			// Hibernated and full: keep the message safe now.
+			st.mu.Unlock()
+			ok := s.storeUnacked(userKeyOf(st), [][]byte{b})
+			st.mu.Lock()
+			return ok
+		}
+		s.metrics.drops.Inc()
+		if c.closed.CompareAndSwap(false, true) {
+			s.metrics.slow.Inc()
+			go c.nc.Close() // it hibernates; nothing is lost
+		}
+	}
+	st.unacked = append(st.unacked, b)
+	st.bytes += len(b)
+	st.out++
+	if c := st.conn; c != nil {
+		if ok, _ := c.out.push(b); ok {
+			s.metrics.out[k].Inc()
+		}
+		if len(st.unacked)%ackEvery == 0 {
+			c.out.push(smR)
+			st.lastReq = time.Now()
+		}
+	}
+	return true
+}
+
+var smR = []byte(`<r xmlns="` + nsSM + `"/>`)
+
+// ack drops what the client has acknowledged; false when h is impossible.
+func (st *smState) ack(h uint32) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	pending := uint32(len(st.unacked))
+	acked := st.out - pending
+	n := h - acked // wraps like the counters (mod 2^32)
+	if n > pending {
+		return false
+	}
+	for i := uint32(0); i < n; i++ {
+		st.bytes -= len(st.unacked[i])
+		st.unacked[i] = nil
+	}
+	st.unacked = st.unacked[n:]
+	if len(st.unacked) == 0 {
+		st.unacked = nil
+	}
+	return true
+}
+
+func userKeyOf(st *smState) userKey { return st.user }
+
+// handleSM processes an SM nonza on a bound stream.
+func (c *conn) handleSM(e *wire.Element) {
+	s := c.srv
+	switch string(e.Local) {
+	case "enable":
+		if c.sm.Load() != nil {
+			c.out.push([]byte(`<failed xmlns="` + nsSM + `"><unexpected-request xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></failed>`))
+			return
+		}
+		v, _ := e.Attr("resume")
+		st := &smState{id: randomID(18), resumable: v == "true" || v == "1", conn: c, prevConn: c, user: userKey{c.appID, c.userID}}
+		if st.resumable {
+			s.smMu.Lock()
+			s.smByID[st.id] = st
+			s.smMu.Unlock()
+		}
+		c.sm.Store(st)
+		b := `<enabled xmlns="` + nsSM + `"`
+		if st.resumable {
+			b += ` id="` + st.id + `" resume="true" max="` + strconv.Itoa(int(s.cfg.ResumeTimeout/time.Second)) + `"`
+		}
+		c.out.push([]byte(b + `/>`))
+	case "r":
+		if st := c.sm.Load(); st != nil {
+			st.mu.Lock()
+			h := st.in
+			st.mu.Unlock()
+			c.out.push([]byte(`<a xmlns="` + nsSM + `" h="` + strconv.FormatUint(uint64(h), 10) + `"/>`))
+		}
+	case "a":
+		st := c.sm.Load()
+		if st == nil {
+			return
+		}
+		v, _ := e.Attr("h")
+		h, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || !st.ack(uint32(h)) {
+			c.fail(streamUndefined, "acknowledged more stanzas than were sent (handled-count-too-high)")
+		}
+	default:
+		c.out.push([]byte(`<failed xmlns="` + nsSM + `"><unexpected-request xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></failed>`))
+	}
+}
+
+// countIn counts a stanza handled from the client.
+func (c *conn) countIn() {
+	if st := c.sm.Load(); st != nil {
+		st.mu.Lock()
+		st.in++
+		st.mu.Unlock()
+	}
+}
+
+// hibernate keeps a broken resumable session for ResumeTimeout. It reports
+// false when the session must end now.
+func (s *Server) hibernate(c *conn) bool {
+	st := c.sm.Load()
+	if st == nil || !st.resumable || c.cleanClose || s.closing.Load() {
+		return false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.conn != c || st.done {
+		return st.conn != c // taken over by a resumed stream: nothing to end
+	}
+	st.conn = nil
+	st.timer = time.AfterFunc(s.cfg.ResumeTimeout, func() { s.expire(st, c) })
+	s.metrics.hibernated.Inc()
+	return true
+}
+
+// expire ends a hibernated session nobody resumed.
+func (s *Server) expire(st *smState, c *conn) {
+	st.mu.Lock()
+	if st.conn != nil || st.done {
+		st.mu.Unlock()
+		return
+	}
+	st.done = true
+	st.mu.Unlock()
+	s.finalize(c, st)
+}
+
+// finalize ends a session for good: unacknowledged messages go offline,
+// then the session leaves the registry.
+func (s *Server) finalize(c *conn, st *smState) {
+	if st != nil {
+		s.smMu.Lock()
+		delete(s.smByID, st.id)
+		s.smMu.Unlock()
+		st.mu.Lock()
+		st.done = true
+		pending := st.unacked
+		st.unacked, st.bytes = nil, 0
+		st.mu.Unlock()
+		if len(pending) > 0 {
+			s.storeUnacked(st.user, pending)
+		}
+	}
+	s.unbind(c)
+}
+
+// storeUnacked moves unacknowledged messages to the user's offline queue,
+// by the same rule as offline delivery (history keeps saved ones).
+func (s *Server) storeUnacked(k userKey, pending [][]byte) bool {
+	var p wire.Parser
+	p.DefaultNS = nsClientBytes
+	var e wire.Element
+	ok := true
+	for _, b := range pending {
+		if p.Parse(b, &e) != nil || string(e.Local) != "message" {
+			continue
+		}
+		typ, _ := e.Attr("type")
+		if typ == "error" || chatStateOnly(&e) || savedToHistory(&e) {
+			continue
+		}
+		if !s.storeOffline(k, b) {
+			ok = false
+		}
+	}
+	return ok
+}
+
+// savedToHistory reports a relayed message the chat model stored.
+func savedToHistory(e *wire.Element) bool {
+	x, ok := e.Child("extraParams", "")
+	if !ok {
+		return false
+	}
+	m := &chatMessage{}
+	m.readExtra(e.Raw[x.Start:x.End])
+	return m.save && containsDateSent(e.Raw[x.Start:x.End])
+}
+
+func containsDateSent(b []byte) bool {
+	return indexOf(b, "<date_sent>") >= 0
+}
+
+func indexOf(b []byte, s string) int {
+	for i := 0; i+len(s) <= len(b); i++ {
+		if string(b[i:i+len(s)]) == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// resume takes over a hibernated (or still attached) session after SASL.
+func (c *conn) resume(e *wire.Element) bool {
+	s := c.srv
+	previd, _ := e.Attr("previd")
+	hv, _ := e.Attr("h")
+	h, err := strconv.ParseUint(hv, 10, 32)
+	s.smMu.Lock()
+	st := s.smByID[previd]
+	s.smMu.Unlock()
+	failed := func() bool {
+		c.writeNow([]byte(`<failed xmlns="` + nsSM + `"><item-not-found xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></failed>`))
+		return false
+	}
+	if st == nil || err != nil || st.user != (userKey{c.appID, c.userID}) {
+		return failed()
+	}
+	st.mu.Lock()
+	if st.done {
+		st.mu.Unlock()
+		return failed()
+	}
+	old := st.conn
+	if st.timer != nil {
+		st.timer.Stop()
+	}
+	// Acknowledge what the client got before the break.
+	pending := uint32(len(st.unacked))
+	n := uint32(h) - (st.out - pending)
+	if n > pending {
+		st.mu.Unlock()
+		c.fail(streamUndefined, "h is larger than the number of stanzas sent")
+		return false
+	}
+	for i := uint32(0); i < n; i++ {
+		st.bytes -= len(st.unacked[i])
+	}
+	st.unacked = st.unacked[n:]
+	prev := st.prevConn
+	if old != nil {
+		prev = old
+	}
+	c.resource, c.jid, c.bare = prev.resource, prev.jid, prev.bare
+	c.out.init(s.cfg.MaxQueue)
+	go c.writeLoop()
+	c.sm.Store(st)
+	st.conn = c
+	st.prevConn = c
+	c.out.push([]byte(`<resumed xmlns="` + nsSM + `" previd="` + st.id + `" h="` + strconv.FormatUint(uint64(st.in), 10) + `"/>`))
+	for _, b := range st.unacked {
+		c.out.push(b)
+	}
+	st.mu.Unlock()
+	prev.mu.Lock()
+	c.available, c.presence = prev.available, prev.presence
+	prev.mu.Unlock()
+	s.reg.replace(userKey{c.appID, c.userID}, prev, c)
+	s.rooms.move(prev, c)
+	if old != nil {
+		// The client came back before its old stream was seen to break.
+		old.superseded.Store(true)
+		old.nc.Close()
+	}
+	c.bound.Store(true)
+	s.metrics.resumed.Inc()
+	return true
+}

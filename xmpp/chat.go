@@ -361,7 +361,22 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 	}
 	from := dialogs.RoomJID(appID, d.ID, s.muc) + "/" + strconv.FormatInt(c.userID, 10)
 	out := relayBytes(e, from, c.prefixes, m, extra)
-	s.fanOut(d, out, kindMessage)
+	s.fanOutFrom(d, c.userID, out, kindMessage)
+}
+
+// fanOutFrom is fanOut that skips members whose privacy list blocks the
+// sender in groups: their copies are silently not delivered.
+func (s *Server) fanOutFrom(d *dialogs.Dialog, sender int64, b []byte, k stanzaKind) {
+	if s.cfg.Privacy == nil || d.Type == dialogs.Broadcast {
+		s.fanOut(d, b, k)
+		return
+	}
+	for _, uid := range d.Recipients() {
+		if s.groupBlocks(d.AppID, uid, sender) {
+			continue
+		}
+		s.reg.each(userKey{d.AppID, uid}, func(o *conn) { o.send(b, k) })
+	}
 }
 
 // fanOut queues b to every online resource of every occupant (every user

@@ -16,6 +16,7 @@ import (
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
+	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/xmpp"
 )
@@ -38,6 +39,7 @@ func newChatEnv(t testing.TB) *chatEnv {
 		ds = dialogs.NewService(d, d)
 		archive = history.NewArchive(d, ds)
 		cfg.Dialogs, cfg.History, cfg.Offline = ds, archive, d
+		cfg.Privacy = privacy.NewService(d, "localhost", "muc.localhost")
 	})
 	ce.ds = ds
 	api := httptest.NewServer(httpapi.New(httpapi.Config{Accounts: ce.acc, Dialogs: ds, History: archive, Live: ce.srv,

@@ -30,7 +30,7 @@ func (s *Server) toDialog(d *dialogs.Dialog, uid int64, build func(typ, from, to
 		return
 	}
 	room := dialogs.RoomJID(d.AppID, d.ID, s.muc)
-	s.fanOut(d, build("groupchat", room+"/"+strconv.FormatInt(uid, 10), room), kindMessage)
+	s.fanOutFrom(d, uid, build("groupchat", room+"/"+strconv.FormatInt(uid, 10), room), kindMessage)
 }
 
 func dialogExtra(d *dialogs.Dialog, more string) string {

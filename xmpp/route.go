@@ -367,6 +367,10 @@ func (s *Server) routeMessage(c *conn, e *wire.Element) {
 			bounce(errServiceUnavailable) // other tenants do not exist for this one
 			return
 		}
+		if s.blocked(c, a.user, to) {
+			bounce(errBlocked) // typing notifications are dropped quietly
+			return
+		}
 		m := readChat(e)
 		extra, stored, ok := s.chatToUser(c, e, m, a.user)
 		if !ok {
@@ -536,7 +540,8 @@ func (s *Server) handleIQ(c *conn, e *wire.Element) {
 
 const discoInfo = `<query xmlns="` + nsDiscoI + `"><identity category="server" type="im" name="Parley"/>` +
 	`<feature var="` + nsDiscoI + `"/><feature var="` + nsDiscoIt + `"/><feature var="` + nsPing + `"/>` +
-	`<feature var="` + nsVersion + `"/></query>`
+	`<feature var="` + nsVersion + `"/><feature var="` + nsPrivacy + `"/><feature var="` + nsBlocking + `"/>` +
+	`<feature var="` + nsSM + `"/></query>`
 
 // serverIQ answers a request addressed to the server itself.
 func (s *Server) serverIQ(c *conn, e *wire.Element, typ, id, to string) []byte {
@@ -546,6 +551,12 @@ func (s *Server) serverIQ(c *conn, e *wire.Element, typ, id, to string) []byte {
 		from = s.cfg.Domain
 	}
 	key := string(ch.NS) + " " + string(ch.Local)
+	switch string(ch.NS) {
+	case nsPrivacy:
+		return s.privacyIQ(c, e, typ, id)
+	case nsBlocking:
+		return s.blockingIQ(c, e, typ, id)
+	}
 	switch {
 	case typ == "get" && key == nsPing+" ping":
 		return iqResult(id, from, c.jid, "")
@@ -573,6 +584,10 @@ func (s *Server) userIQ(c *conn, e *wire.Element, a address, typ, id, to string)
 	ch := e.Children[0]
 	if typ == "get" && string(ch.NS) == nsPing && string(ch.Local) == "ping" {
 		return iqResult(id, to, c.jid, "")
+	}
+	if a.user == (userKey{c.appID, c.userID}) {
+		// Requests to one's own bare JID are the server's to answer.
+		return s.serverIQ(c, e, typ, id, "")
 	}
 	return errorStanza("iq", id, to, c.jid, errServiceUnavailable)
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
+	"github.com/parley-chat/parley/privacy"
 )
 
 // Config holds the XMPP layer's settings. Zero values take the defaults
@@ -64,6 +65,8 @@ type Config struct {
 	Offline history.OfflineStore
 	// OfflineMax bounds each user's offline queue (oldest dropped); default 1,000.
 	OfflineMax int
+	// Privacy enforces users' default privacy lists; nil enforces nothing.
+	Privacy *privacy.Service
 	// ResumeTimeout is how long a broken stream-managed session waits to be
 	// resumed (XEP-0198); default 5 minutes.
 	ResumeTimeout time.Duration

@@ -25,6 +25,7 @@ import (
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
+	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/xmpp"
 )
@@ -144,6 +145,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		WSSecure: !o.wsTLS, AllowPlaintext: o.allowPlaintext,
 		Dialogs: ds, History: archive, MUCStrict: !o.mucCompat,
 		Offline: db, OfflineMax: o.offlineMax, ResumeTimeout: o.resumeTimeout,
+		Privacy: privacy.NewService(db, o.domain, "muc."+o.domain),
 	}, xmpp.NewMetrics(reg))
 
 	listen := func(name, addr string, fn func(string) (net.Addr, error)) error {

@@ -268,6 +268,16 @@ func (s *Service) setPassword(ctx context.Context, u *User, password string, old
 	return s.store.SetCredentials(ctx, u.AppID, u.ID, &nc)
 }
 
+// SetLastSeen records the end of a user's last session (XEP-0012).
+func (s *Service) SetLastSeen(ctx context.Context, appID, userID int64, at time.Time) error {
+	return s.store.SetLastSeen(ctx, appID, userID, at)
+}
+
+// LastSeen returns when the user was last online; zero when never.
+func (s *Service) LastSeen(ctx context.Context, appID, userID int64) (time.Time, error) {
+	return s.store.LastSeen(ctx, appID, userID)
+}
+
 // User returns one user.
 func (s *Service) User(ctx context.Context, appID, id int64) (*User, error) {
 	return s.store.User(ctx, appID, id)

@@ -23,6 +23,10 @@ type UserStore interface {
 	DeleteUser(ctx context.Context, appID, id int64) error
 	Users(ctx context.Context, appID int64, q UserQuery) ([]User, int, error)
 	Credentials(ctx context.Context, appID, userID int64) (*Credentials, error)
+	// SetLastSeen records when the user's last session ended; LastSeen reads
+	// it (zero when never).
+	SetLastSeen(ctx context.Context, appID, userID int64, at time.Time) error
+	LastSeen(ctx context.Context, appID, userID int64) (time.Time, error)
 	SetCredentials(ctx context.Context, appID, userID int64, c *Credentials) error
 }
 

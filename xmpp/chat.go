@@ -361,6 +361,14 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 	}
 	from := dialogs.RoomJID(appID, d.ID, s.muc) + "/" + strconv.FormatInt(c.userID, 10)
 	out := relayBytes(e, from, c.prefixes, m, extra)
+	if m.typing && !m.content() {
+		for _, uid := range d.Recipients() {
+			if uid != c.userID && !s.groupBlocks(d.AppID, uid, c.userID) {
+				s.deliverTyping(userKey{d.AppID, uid}, "", out)
+			}
+		}
+		return
+	}
 	s.fanOutFrom(d, c.userID, out, kindMessage)
 }
 

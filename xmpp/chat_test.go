@@ -40,6 +40,7 @@ func newChatEnv(t testing.TB) *chatEnv {
 		archive = history.NewArchive(d, ds)
 		cfg.Dialogs, cfg.History, cfg.Offline = ds, archive, d
 		cfg.Privacy = privacy.NewService(d, "localhost", "muc.localhost")
+		cfg.Accounts = accounts.NewService(d)
 	})
 	ce.ds = ds
 	api := httptest.NewServer(httpapi.New(httpapi.Config{Accounts: ce.acc, Dialogs: ds, History: archive, Live: ce.srv,

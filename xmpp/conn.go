@@ -68,6 +68,8 @@ type conn struct {
 	// the client closed the stream itself, and whether a resumed stream
 	// took this session over.
 	sm         atomic.Pointer[smState]
+	inactive   atomic.Bool // CSI or mobile#v2: no typing, counts as away
+	carbons    atomic.Bool
 	cleanClose bool
 	superseded atomic.Bool
 

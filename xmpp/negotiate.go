@@ -224,7 +224,7 @@ func (c *conn) features(authed bool) []byte {
 		}
 		b = append(b, `</mechanisms>`...)
 	default:
-		b = append(b, `<bind xmlns="`+nsBind+`"/><session xmlns="`+nsSession+`"><optional/></session><sm xmlns="`+nsSM+`"/>`...)
+		b = append(b, `<bind xmlns="`+nsBind+`"/><session xmlns="`+nsSession+`"><optional/></session><sm xmlns="`+nsSM+`"/><csi xmlns="`+nsCSI+`"/>`...)
 	}
 	return append(b, `</stream:features>`...)
 }

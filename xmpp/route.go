@@ -141,6 +141,8 @@ func (s *Server) unbind(c *conn) {
 	s.reg.remove(k, c)
 	s.metrics.sessions.Dec()
 	s.leaveRooms(c)
+	s.watch.drop(c)
+	defer s.wentOffline(c)
 	c.mu.Lock()
 	was := c.available
 	c.available = false
@@ -201,6 +203,10 @@ func (c *conn) handle(b []byte, e *wire.Element) bool {
 	}
 	if ns == nsSM && err == nil {
 		c.handleSM(e)
+		return true
+	}
+	if ns == nsCSI && err == nil {
+		c.inactive.Store(local == "inactive")
 		return true
 	}
 	if ns != nsClient {
@@ -344,6 +350,16 @@ func (s *Server) deliver(k userKey, resource string, b []byte, kind stanzaKind) 
 	return n
 }
 
+// deliverTyping relays a chat state to active sessions only; it is never
+// stored or bounced.
+func (s *Server) deliverTyping(k userKey, resource string, b []byte) {
+	s.reg.each(k, func(o *conn) {
+		if !o.inactive.Load() && (resource == "" || o.resource == resource) {
+			o.send(b, kindMessage)
+		}
+	})
+}
+
 // routeMessage handles a <message/> from c.
 func (s *Server) routeMessage(c *conn, e *wire.Element) {
 	typ, _ := e.Attr("type")
@@ -377,6 +393,14 @@ func (s *Server) routeMessage(c *conn, e *wire.Element) {
 			return
 		}
 		out := relayBytes(e, c.jid, c.prefixes, m, extra)
+		if m.typing && !m.content() {
+			s.deliverTyping(a.user, a.resource, out)
+			return
+		}
+		if typ == "chat" {
+			s.sentCarbons(c, e, out)
+			s.receivedCarbons(a.user, a.resource, e, out)
+		}
 		if s.deliver(a.user, a.resource, out, kindMessage) > 0 || stored {
 			return // a message kept in history is not lost either
 		}
@@ -453,6 +477,7 @@ func (s *Server) handlePresence(c *conn, e *wire.Element) {
 	c.mu.Unlock()
 	if initial {
 		defer s.flushOffline(c)
+		defer s.announce(k, true)
 	}
 	// To every resource of the user, the sender included (RFC 6121 4.2.2);
 	// a new resource also learns about the others.
@@ -541,7 +566,7 @@ func (s *Server) handleIQ(c *conn, e *wire.Element) {
 const discoInfo = `<query xmlns="` + nsDiscoI + `"><identity category="server" type="im" name="Parley"/>` +
 	`<feature var="` + nsDiscoI + `"/><feature var="` + nsDiscoIt + `"/><feature var="` + nsPing + `"/>` +
 	`<feature var="` + nsVersion + `"/><feature var="` + nsPrivacy + `"/><feature var="` + nsBlocking + `"/>` +
-	`<feature var="` + nsSM + `"/></query>`
+	`<feature var="` + nsSM + `"/><feature var="` + nsCarbons + `"/><feature var="` + nsLast + `"/><feature var="` + nsCSI + `"/></query>`
 
 // serverIQ answers a request addressed to the server itself.
 func (s *Server) serverIQ(c *conn, e *wire.Element, typ, id, to string) []byte {
@@ -556,6 +581,18 @@ func (s *Server) serverIQ(c *conn, e *wire.Element, typ, id, to string) []byte {
 		return s.privacyIQ(c, e, typ, id)
 	case nsBlocking:
 		return s.blockingIQ(c, e, typ, id)
+	case nsStatusSub:
+		if typ == "set" {
+			return s.statusIQ(c, e, id)
+		}
+	case nsMobile:
+		if typ == "set" {
+			return s.mobileIQ(c, e, id)
+		}
+	case nsCarbons:
+		if typ == "set" {
+			return s.carbonsIQ(c, e, id)
+		}
 	}
 	switch {
 	case typ == "get" && key == nsPing+" ping":
@@ -584,6 +621,9 @@ func (s *Server) userIQ(c *conn, e *wire.Element, a address, typ, id, to string)
 	ch := e.Children[0]
 	if typ == "get" && string(ch.NS) == nsPing && string(ch.Local) == "ping" {
 		return iqResult(id, to, c.jid, "")
+	}
+	if typ == "get" && string(ch.NS) == nsLast && string(ch.Local) == "query" {
+		return s.lastIQ(c, a, id)
 	}
 	if a.user == (userKey{c.appID, c.userID}) {
 		// Requests to one's own bare JID are the server's to answer.

@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/privacy"
@@ -65,6 +66,8 @@ type Config struct {
 	Offline history.OfflineStore
 	// OfflineMax bounds each user's offline queue (oldest dropped); default 1,000.
 	OfflineMax int
+	// Accounts answers last-activity questions and records logouts.
+	Accounts *accounts.Service
 	// Privacy enforces users' default privacy lists; nil enforces nothing.
 	Privacy *privacy.Service
 	// ResumeTimeout is how long a broken stream-managed session waits to be
@@ -135,6 +138,7 @@ type Server struct {
 	rooms     rooms
 	smMu      sync.Mutex
 	smByID    map[string]*smState // resumable sessions by stream id
+	watch     watchers            // status-streaming subscriptions
 }
 
 // NewServer builds a server; call the Listen methods to serve.

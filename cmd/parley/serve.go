@@ -145,7 +145,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		WSSecure: !o.wsTLS, AllowPlaintext: o.allowPlaintext,
 		Dialogs: ds, History: archive, MUCStrict: !o.mucCompat,
 		Offline: db, OfflineMax: o.offlineMax, ResumeTimeout: o.resumeTimeout,
-		Privacy: privacy.NewService(db, o.domain, "muc."+o.domain),
+		Privacy: privacy.NewService(db, o.domain, "muc."+o.domain), Accounts: acc,
 	}, xmpp.NewMetrics(reg))
 
 	listen := func(name, addr string, fn func(string) (net.Addr, error)) error {

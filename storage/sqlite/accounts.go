@@ -248,6 +248,22 @@ func (s *DB) SetCredentials(ctx context.Context, appID, userID int64, c *account
 		c.Salt, c.Iter, c.Keys.SHA1.Stored, c.Keys.SHA1.Server, c.Keys.SHA256.Stored, c.Keys.SHA256.Server, appID, userID))
 }
 
+// SetLastSeen implements accounts.UserStore.
+func (s *DB) SetLastSeen(ctx context.Context, appID, userID int64, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE users SET last_seen=? WHERE app_id=? AND id=?`, unixNano(at), appID, userID)
+	return err
+}
+
+// LastSeen implements accounts.UserStore.
+func (s *DB) LastSeen(ctx context.Context, appID, userID int64) (time.Time, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT last_seen FROM users WHERE app_id=? AND id=?`, appID, userID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, accounts.ErrNotFound
+	}
+	return fromNano(n), err
+}
+
 // CreateSession implements accounts.SessionStore.
 func (s *DB) CreateSession(ctx context.Context, se *accounts.Session) error {
 	res, err := s.db.ExecContext(ctx, `INSERT INTO sessions(app_id, user_id, token_hash, sha1_stored, sha1_server, sha256_stored, sha256_server, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?)`,

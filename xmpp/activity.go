@@ -1,0 +1,250 @@
+package xmpp
+
+import (
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"mellium.im/xmpp/stanza"
+
+	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/privacy"
+	"github.com/parley-chat/parley/xmpp/wire"
+)
+
+// Last activity (XEP-0012), the ConnectyCube status-streaming
+// subscription, client state (XEP-0352 CSI and Tigase mobile#v2) and
+// carbons (XEP-0280).
+
+const (
+	nsLast      = "jabber:iq:last"
+	nsStatusSub = "https://connectycube.com/protocol/status_streaming"
+	nsCSI       = "urn:xmpp:csi:0"
+	nsMobile    = "http://tigase.org/protocol/mobile#v2"
+	nsCarbons   = "urn:xmpp:carbons:2"
+	nsForward   = "urn:xmpp:forward:0"
+)
+
+// watchers maps a user to the sessions subscribed to its status.
+type watchers struct {
+	mu  sync.Mutex
+	by  map[userKey]map[*conn]struct{}
+	rev map[*conn][]userKey
+}
+
+func (w *watchers) add(target userKey, c *conn) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.by == nil {
+		w.by, w.rev = map[userKey]map[*conn]struct{}{}, map[*conn][]userKey{}
+	}
+	if w.by[target] == nil {
+		w.by[target] = map[*conn]struct{}{}
+	}
+	if _, ok := w.by[target][c]; !ok {
+		w.by[target][c] = struct{}{}
+		w.rev[c] = append(w.rev[c], target)
+	}
+}
+
+func (w *watchers) remove(target userKey, c *conn) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.by[target], c)
+	if len(w.by[target]) == 0 {
+		delete(w.by, target)
+	}
+}
+
+// drop forgets every subscription of c (its session ended).
+func (w *watchers) drop(c *conn) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, t := range w.rev[c] {
+		delete(w.by[t], c)
+		if len(w.by[t]) == 0 {
+			delete(w.by, t)
+		}
+	}
+	delete(w.rev, c)
+}
+
+func (w *watchers) of(target userKey) []*conn {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]*conn, 0, len(w.by[target]))
+	for c := range w.by[target] {
+		out = append(out, c)
+	}
+	return out
+}
+
+// online reports whether the user has a bound session on this node.
+func (s *Server) online(k userKey) bool {
+	on := false
+	s.reg.each(k, func(*conn) { on = true })
+	return on
+}
+
+// lastIQ answers jabber:iq:last for a user: 0 while online, else the
+// seconds since the last session ended. from is the user's bare JID (the
+// SDK reads the user id from it). A user who blocks the asker is not told.
+func (s *Server) lastIQ(c *conn, a address, id string) []byte {
+	target := s.userJID(a.user.app, a.user.user)
+	if s.cfg.Privacy != nil && a.user != (userKey{c.appID, c.userID}) {
+		ctx, cancel := s.ctx()
+		blocked := s.cfg.Privacy.BlocksInbound(ctx, a.user.app, a.user.user, privacy.Target{UserID: c.userID, JID: c.jid}, privacy.IQ)
+		cancel()
+		if blocked {
+			return errorStanza("iq", id, target, c.jid, stanzaErr{stanza.Auth, stanza.Forbidden, "Not allowed."})
+		}
+	}
+	secs, err := s.lastSeconds(a.user)
+	if err != nil {
+		if errors.Is(err, accounts.ErrNotFound) {
+			return errorStanza("iq", id, target, c.jid, stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such user."})
+		}
+		return errorStanza("iq", id, target, c.jid, errInternal)
+	}
+	return iqResult(id, target, c.jid, `<query xmlns="`+nsLast+`" seconds="`+strconv.FormatInt(secs, 10)+`"/>`)
+}
+
+func (s *Server) lastSeconds(k userKey) (int64, error) {
+	if s.online(k) {
+		return 0, nil
+	}
+	if s.cfg.Accounts == nil {
+		return 0, accounts.ErrNotFound
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	at, err := s.cfg.Accounts.LastSeen(ctx, k.app, k.user)
+	if err != nil {
+		return 0, err
+	}
+	if at.IsZero() {
+		return 0, accounts.ErrNotFound
+	}
+	return max(int64(time.Since(at).Seconds()), 1), nil
+}
+
+// statusIQ handles the status-streaming subscription (spec 3.12).
+func (s *Server) statusIQ(c *conn, e *wire.Element, id string) []byte {
+	ch := e.Children[0]
+	raw := e.Raw[ch.Start:ch.End]
+	target := s.resolve(attrOf(raw, "user_jid"))
+	if target.kind != addrUser || target.user.app != c.appID {
+		return errorStanza("iq", id, "", c.jid, errBadRequest)
+	}
+	if attrOf(raw, "enable") == "false" {
+		s.watch.remove(target.user, c)
+	} else {
+		s.watch.add(target.user, c)
+	}
+	return iqResult(id, "", c.jid, "")
+}
+
+// announce pushes a user's status to its subscribers: seconds 0 when it
+// comes online, the seconds since it left otherwise (at least 1).
+func (s *Server) announce(k userKey, online bool) {
+	subs := s.watch.of(k)
+	if len(subs) == 0 {
+		return
+	}
+	secs := "1"
+	if online {
+		secs = "0"
+	}
+	from := s.userJID(k.app, k.user)
+	for _, w := range subs {
+		if s.cfg.Privacy != nil {
+			ctx, cancel := s.ctx()
+			blocked := s.cfg.Privacy.BlocksInbound(ctx, k.app, k.user, privacy.Target{UserID: w.userID, JID: w.jid}, privacy.IQ)
+			cancel()
+			if blocked {
+				continue
+			}
+		}
+		w.send(iqResult(randomID(10), from, w.jid, `<query xmlns="`+nsLast+`" seconds="`+secs+`"/>`), kindIQ)
+	}
+}
+
+// wentOffline runs when a user's last session on this node ends.
+func (s *Server) wentOffline(c *conn) {
+	k := userKey{c.appID, c.userID}
+	if s.online(k) {
+		return
+	}
+	if s.cfg.Accounts != nil {
+		ctx, cancel := s.ctx()
+		s.cfg.Accounts.SetLastSeen(ctx, k.app, k.user, time.Now().UTC())
+		cancel()
+	}
+	s.announce(k, false)
+}
+
+// mobileIQ handles Tigase mobile#v2: enable="true" marks the client
+// inactive (it wants pushes while connected), "false" active.
+func (s *Server) mobileIQ(c *conn, e *wire.Element, id string) []byte {
+	ch := e.Children[0]
+	c.inactive.Store(attrOf(e.Raw[ch.Start:ch.End], "enable") == "true")
+	return iqResult(id, "", c.jid, "")
+}
+
+// carbonsIQ enables or disables carbons for this session.
+func (s *Server) carbonsIQ(c *conn, e *wire.Element, id string) []byte {
+	switch string(e.Children[0].Local) {
+	case "enable":
+		c.carbons.Store(true)
+	case "disable":
+		c.carbons.Store(false)
+	default:
+		return errorStanza("iq", id, "", c.jid, errBadRequest)
+	}
+	return iqResult(id, "", c.jid, "")
+}
+
+// noCopy reports a message its sender marked private to carbons.
+func noCopy(e *wire.Element) bool {
+	_, private := e.Child("private", nsCarbons)
+	_, nocopy := e.Child("no-copy", "urn:xmpp:hints")
+	return private || nocopy
+}
+
+// carbon wraps a relayed message for another resource of the same user.
+func carbon(kind, bare, to string, inner []byte) []byte {
+	b := appendOpen(make([]byte, 0, len(inner)+256), "message", "chat", "", bare, to)
+	b = append(b, `><`+kind+` xmlns="`+nsCarbons+`"><forwarded xmlns="`+nsForward+`">`...)
+	b = append(b, inner...)
+	return append(b, `</forwarded></`+kind+`></message>`...)
+}
+
+// sentCarbons copies c's outgoing chat message to its other resources that
+// enabled carbons.
+func (s *Server) sentCarbons(c *conn, e *wire.Element, out []byte) {
+	if noCopy(e) {
+		return
+	}
+	s.reg.each(userKey{c.appID, c.userID}, func(o *conn) {
+		if o != c && o.carbons.Load() {
+			o.send(carbon("sent", c.bare, o.jid, out), kindMessage)
+		}
+	})
+}
+
+// receivedCarbons copies a message addressed to one full JID to the
+// recipient's other resources that enabled carbons. A bare-JID message
+// already reaches every resource, so it gets none (the SDK mis-parses
+// received carbons, spec 3.5).
+func (s *Server) receivedCarbons(k userKey, resource string, e *wire.Element, out []byte) {
+	if resource == "" || noCopy(e) {
+		return
+	}
+	bare := s.userJID(k.app, k.user)
+	s.reg.each(k, func(o *conn) {
+		if o.resource != resource && o.carbons.Load() {
+			o.send(carbon("received", bare, o.jid, out), kindMessage)
+		}
+	})
+}

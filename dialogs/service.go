@@ -25,6 +25,8 @@ type Store interface {
 	Member(ctx context.Context, appID int64, id string, uid int64) (*Member, error)
 	SetMember(ctx context.Context, appID int64, id string, m *Member) error
 	Occupants(ctx context.Context, appID int64, id string, limit, skip int) ([]int64, int, error)
+	// Muted lists the members who turned notifications off.
+	Muted(ctx context.Context, appID int64, id string) ([]int64, error)
 }
 
 // Users answers whether user ids exist in an app.
@@ -466,6 +468,11 @@ func (s *Service) SetNotifications(ctx context.Context, appID, uid int64, id str
 	}
 	m.Notifications = on
 	return s.store.SetMember(ctx, appID, id, m)
+}
+
+// Muted lists the members of a dialog who turned notifications off.
+func (s *Service) Muted(ctx context.Context, appID int64, id string) ([]int64, error) {
+	return s.store.Muted(ctx, appID, id)
 }
 
 // CreateBroadcast makes a broadcast dialog (operator command): it reaches

@@ -18,6 +18,7 @@ import (
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
+	"github.com/parley-chat/parley/push"
 )
 
 // API is the public REST API.
@@ -26,6 +27,7 @@ type API struct {
 	dialogs  *dialogs.Service
 	history  *history.Archive
 	live     Live
+	push     *push.Service
 	muc      string
 	log      *slog.Logger
 	mux      *http.ServeMux
@@ -36,7 +38,8 @@ type Config struct {
 	Accounts  *accounts.Service
 	Dialogs   *dialogs.Service
 	History   *history.Archive
-	Live      Live   // may be nil: REST changes are then not pushed
+	Live      Live // may be nil: REST changes are then not pushed
+	Push      *push.Service
 	MUCDomain string // room JIDs are <app>_<dialog>@MUCDomain
 	Log       *slog.Logger
 }
@@ -47,6 +50,10 @@ func New(cfg Config) *API {
 		log: cmp.Or(cfg.Log, nopLogger), mux: http.NewServeMux()}
 	if a.dialogs != nil && a.history != nil {
 		a.routesChat()
+	}
+	if cfg.Push != nil {
+		a.push = cfg.Push
+		a.routesPush()
 	}
 	a.mux.HandleFunc("POST /session.json", a.createSession)
 	a.mux.HandleFunc("GET /session.json", a.withSession(a.getSession))

@@ -38,6 +38,8 @@ type chatMessage struct {
 	replaceID   string
 	removeID    string
 	typing      bool
+	// postedDialog is the dialog the chat model filed the message in.
+	postedDialog string
 }
 
 // content reports a message that is stored and counted: text or files.
@@ -251,6 +253,11 @@ func chatError(err error) stanzaErr {
 // and returns what to add to extraParams, or ok false when it must not be
 // relayed (an error was sent back).
 func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey) (extra string, stored, ok bool) {
+	defer func() {
+		if m.dialogID == "" && m.postedDialog != "" {
+			m.dialogID = m.postedDialog
+		}
+	}()
 	if s.cfg.History == nil || (m.typ != "chat" && m.typ != "normal" && m.typ != "") {
 		return "", false, true
 	}
@@ -288,6 +295,7 @@ func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey
 	if posted.Duplicate {
 		return "", true, false
 	}
+	m.postedDialog = posted.Dialog.ID
 	return s.stamp(m, posted), posted.Stored, true
 }
 
@@ -370,6 +378,9 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 		return
 	}
 	s.fanOutFrom(d, c.userID, out, kindMessage)
+	if m.content() {
+		s.pushGroup(c, d, m)
+	}
 }
 
 // fanOutFrom is fanOut that skips members whose privacy list blocks the

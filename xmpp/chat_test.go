@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
 	"github.com/parley-chat/parley/privacy"
+	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/xmpp"
 )
@@ -25,8 +27,27 @@ import (
 // one SQLite store.
 type chatEnv struct {
 	*env
-	api string
-	ds  *dialogs.Service
+	api    string
+	ds     *dialogs.Service
+	sender *lazySender
+}
+
+// lazySender lets a test plug a push sender in after the node started.
+type lazySender struct {
+	mu sync.Mutex
+	to push.Sender
+}
+
+func (l *lazySender) Send(ev push.Event) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.to != nil && l.to.Send(ev)
+}
+
+func (l *lazySender) set(s push.Sender) {
+	l.mu.Lock()
+	l.to = s
+	l.mu.Unlock()
 }
 
 func newChatEnv(t testing.TB) *chatEnv {
@@ -34,6 +55,8 @@ func newChatEnv(t testing.TB) *chatEnv {
 	var ds *dialogs.Service
 	var archive *history.Archive
 	var db *sqlite.DB
+	var pushes *push.Service
+	ce.sender = &lazySender{}
 	ce.env = newEnvWith(t, func(d *sqlite.DB, cfg *xmpp.Config) {
 		db = d
 		ds = dialogs.NewService(d, d)
@@ -41,9 +64,11 @@ func newChatEnv(t testing.TB) *chatEnv {
 		cfg.Dialogs, cfg.History, cfg.Offline = ds, archive, d
 		cfg.Privacy = privacy.NewService(d, "localhost", "muc.localhost")
 		cfg.Accounts = accounts.NewService(d)
+		pushes = push.NewService(d, ce.sender)
+		cfg.Push = pushes
 	})
 	ce.ds = ds
-	api := httptest.NewServer(httpapi.New(httpapi.Config{Accounts: ce.acc, Dialogs: ds, History: archive, Live: ce.srv,
+	api := httptest.NewServer(httpapi.New(httpapi.Config{Accounts: ce.acc, Dialogs: ds, History: archive, Live: ce.srv, Push: pushes,
 		MUCDomain: "muc.localhost", Log: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(api.Close)
 	ce.api = api.URL

@@ -401,6 +401,9 @@ func (s *Server) routeMessage(c *conn, e *wire.Element) {
 			s.sentCarbons(c, e, out)
 			s.receivedCarbons(a.user, a.resource, e, out)
 		}
+		if m.content() || typ == "headline" {
+			defer s.pushOne(c, a.user, typ, m)
+		}
 		if s.deliver(a.user, a.resource, out, kindMessage) > 0 || stored {
 			return // a message kept in history is not lost either
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
 	"github.com/parley-chat/parley/privacy"
+	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/xmpp"
 )
@@ -47,6 +48,7 @@ type serveOptions struct {
 	mucCompat                   bool
 	offlineMax                  int
 	resumeTimeout               time.Duration
+	pushURL, pushSecret         string
 }
 
 func serveCmd() *cobra.Command {
@@ -86,6 +88,8 @@ func serveCmd() *cobra.Command {
 	f.BoolVar(&o.allowPlaintext, "c2s-allow-plaintext", false, "offer SASL on --c2s-addr without STARTTLS (loopback load tests only)")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long streams get to close on SIGTERM")
 	f.IntVar(&o.largeDialog, "large-dialog", 1000, "occupant count from which a group or public dialog keeps no per-member read/delivered ids")
+	f.StringVar(&o.pushURL, "push-webhook-url", "", "POST push events (JSON, HMAC-signed) to this URL; empty disables pushes")
+	f.StringVar(&o.pushSecret, "push-webhook-secret", "", "shared secret for the X-Parley-Signature HMAC")
 	f.DurationVar(&o.resumeTimeout, "resume-timeout", 5*time.Minute, "how long a broken stream-managed session can be resumed (XEP-0198)")
 	f.IntVar(&o.offlineMax, "offline-max", 1000, "messages kept per user for offline delivery (oldest dropped beyond)")
 	f.BoolVar(&o.mucCompat, "muc-sdk-compat", true, "add the ConnectyCube SDK's MUC compatibility element to join/leave presence")
@@ -136,6 +140,13 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 
 	reg := prometheus.NewRegistry()
+	var sender push.Sender
+	if o.pushURL != "" {
+		wh := push.NewWebhook(push.WebhookConfig{URL: o.pushURL, Secret: o.pushSecret, Log: log}, reg)
+		defer wh.Close()
+		sender = wh
+	}
+	pushes := push.NewService(db, sender)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	xs := xmpp.NewServer(xmpp.Config{
 		Domain: o.domain, TLS: tlsCfg, Auth: acc, Logger: log,
@@ -145,7 +156,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		WSSecure: !o.wsTLS, AllowPlaintext: o.allowPlaintext,
 		Dialogs: ds, History: archive, MUCStrict: !o.mucCompat,
 		Offline: db, OfflineMax: o.offlineMax, ResumeTimeout: o.resumeTimeout,
-		Privacy: privacy.NewService(db, o.domain, "muc."+o.domain), Accounts: acc,
+		Privacy: privacy.NewService(db, o.domain, "muc."+o.domain), Accounts: acc, Push: pushes,
 	}, xmpp.NewMetrics(reg))
 
 	listen := func(name, addr string, fn func(string) (net.Addr, error)) error {
@@ -184,7 +195,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		return nil
 	}
 	if err := serveHTTP("http", o.httpAddr, httpapi.New(httpapi.Config{
-		Accounts: acc, Dialogs: ds, History: archive, Live: xs, MUCDomain: "muc." + o.domain, Log: log,
+		Accounts: acc, Dialogs: ds, History: archive, Live: xs, Push: pushes, MUCDomain: "muc." + o.domain, Log: log,
 	})); err != nil {
 		return err
 	}

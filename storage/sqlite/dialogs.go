@@ -227,6 +227,22 @@ func (s *DB) Occupants(ctx context.Context, app int64, id string, limit, skip in
 	return out, total, rows.Err()
 }
 
+// Muted implements dialogs.Store.
+func (s *DB) Muted(ctx context.Context, app int64, id string) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT user_id FROM dialog_members WHERE app_id=? AND dialog_id=? AND notifications=0`, app, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var u int64
+		rows.Scan(&u)
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
 // MissingUsers implements dialogs.Users.
 func (s *DB) MissingUsers(ctx context.Context, app int64, ids []int64) ([]int64, error) {
 	if len(ids) == 0 {

@@ -122,3 +122,69 @@ test('group dialog: send without joining, history, read status, edit, reaction, 
 
   for (const i of [a, b, c]) await i.chat.disconnect();
 });
+
+test('privacy lists, last activity and its subscription, typing', async () => {
+  const [a, b] = [instance(), instance()];
+  const sa = await a.createSession({ login: 'sdk_alice', password: 'alice-password' });
+  const sb = await b.createSession({ login: 'sdk_bob', password: 'bob-password' });
+  await within(a.chat.connect({ userId: sa.user_id, password: 'alice-password' }), 10000, 'connect a');
+  await within(b.chat.connect({ userId: sb.user_id, password: 'bob-password' }), 10000, 'connect b');
+  const at = (inst, name) => new Promise((resolve) => { inst.chat[name] = (...args) => resolve(args); });
+
+  // Typing reaches the peer's listener.
+  const typing = at(b, 'onMessageTypingListener');
+  a.chat.sendIsTypingStatus(sb.user_id);
+  const [isTyping, typer] = await within(typing, 10000, 'typing');
+  assert.equal(isTyping, true);
+  assert.equal(typer, sa.user_id);
+
+  // Privacy: Alice blocks Bob; his message bounces to onMessageErrorListener.
+  await a.chat.privacylist.create({ name: 'no-bob', items: [{ user_id: sb.user_id, action: 'deny' }] });
+  await a.chat.privacylist.setAsDefault('no-bob');
+  const list = await a.chat.privacylist.getList('no-bob');
+  assert.equal(list.items.length, 1);
+  assert.equal(Number(list.items[0].user_id), sb.user_id);
+  assert.equal(list.items[0].action, 'deny');
+  const names = await a.chat.privacylist.getNames();
+  assert.equal(names.default, 'no-bob');
+  assert.ok(names.names.includes('no-bob'));
+  const bounced = at(b, 'onMessageErrorListener');
+  const blockedId = b.chat.send(sa.user_id, { type: 'chat', body: 'let me in' });
+  const [errId, err] = await within(bounced, 10000, 'blocked message error');
+  assert.equal(errId, blockedId);
+  assert.equal(err.code, 503);
+  await a.chat.privacylist.setAsDefault(null);
+  await a.chat.privacylist.delete('no-bob');
+  assert.ok(!(await a.chat.privacylist.getNames()).names.includes('no-bob'));
+
+  // Last activity: 0 while online; the subscription fires when Bob logs out.
+  const act = await a.chat.getLastUserActivity(sb.user_id);
+  assert.equal(act.userId, sb.user_id);
+  assert.equal(act.seconds, 0);
+  a.chat.subscribeToUserLastActivityStatus(sb.user_id);
+  await new Promise((r) => setTimeout(r, 200));
+  const changed = at(a, 'onLastUserActivityListener');
+  await b.chat.disconnect();
+  const [who, seconds] = await within(changed, 10000, 'last activity push');
+  assert.equal(who, sb.user_id);
+  assert.ok(seconds > 0, `seconds after logout: ${seconds}`);
+  await a.chat.disconnect();
+});
+
+test('stream management: onSentMessageCallback reports a sent message', async () => {
+  const a = new CB.ConnectyCube();
+  a.init({ appId, authKey }, { ...config, chat: { ...config.chat, streamManagement: { enable: true } } });
+  const b = instance();
+  const sa = await a.createSession({ login: 'sdk_carol', password: 'carol-password' });
+  const sb = await b.createSession({ login: 'sdk_bob', password: 'bob-password' });
+  await within(a.chat.connect({ userId: sa.user_id, password: 'carol-password' }), 10000, 'connect');
+  await within(b.chat.connect({ userId: sb.user_id, password: 'bob-password' }), 10000, 'connect b');
+  const sent = new Promise((resolve, reject) => {
+    a.chat.onSentMessageCallback = (lost, ok) => (ok ? resolve(ok) : reject(new Error('reported lost: ' + JSON.stringify(lost))));
+  });
+  const id = a.chat.send(sb.user_id, { type: 'chat', body: 'acked', extension: { save_to_history: 1 } });
+  const ok = await within(sent, 15000, 'onSentMessageCallback');
+  assert.equal(ok.id, id);
+  await a.chat.disconnect();
+  await b.chat.disconnect();
+});

@@ -266,6 +266,20 @@ func (c *conn) resume(e *wire.Element) bool {
 		return failed()
 	}
 	st.mu.Lock()
+	if old := st.conn; old != nil && !st.done {
+		// The client is back before its old stream was seen to break. That
+		// stream's reader may still be handling stanzas the client sent
+		// before the cut: stop it and let it finish, or h would miss them
+		// and the client would send them twice.
+		old.superseded.Store(true)
+		st.mu.Unlock()
+		old.nc.Close()
+		select {
+		case <-old.done:
+		case <-time.After(5 * time.Second):
+		}
+		st.mu.Lock()
+	}
 	if st.done {
 		st.mu.Unlock()
 		return failed()
@@ -306,11 +320,6 @@ func (c *conn) resume(e *wire.Element) bool {
 	prev.mu.Unlock()
 	s.reg.replace(userKey{c.appID, c.userID}, prev, c)
 	s.rooms.move(prev, c)
-	if old != nil {
-		// The client came back before its old stream was seen to break.
-		old.superseded.Store(true)
-		old.nc.Close()
-	}
 	c.bound.Store(true)
 	s.metrics.resumed.Inc()
 	return true

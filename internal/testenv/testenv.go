@@ -1,0 +1,115 @@
+// Package testenv starts the real servers tests talk to: a MongoDB-wire
+// server (FerretDB built by scripts/ferretdb.sh, or MONGO_URI) and
+// redis-server, each on a free loopback port, stopped when the test ends.
+package testenv
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Root is the module's directory.
+func Root(t testing.TB) string {
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testenv: go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func freePort(t testing.TB) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func waitPort(t testing.TB, addr string, log func() string) {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("testenv: nothing listens on %s:\n%s", addr, log())
+}
+
+type logBuf struct{ b []byte }
+
+func (l *logBuf) Write(p []byte) (int, error) { l.b = append(l.b, p...); return len(p), nil }
+
+// MongoURI returns MONGO_URI when set, else starts a FerretDB on SQLite for
+// this test. Each call gets a database name of its own.
+func MongoURI(t testing.TB) (uri, db string) {
+	db = "parley_" + randomHex(6)
+	if u := os.Getenv("MONGO_URI"); u != "" {
+		return u, db
+	}
+	bin := filepath.Join(Root(t), ".cache", "ferretdb")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("testenv: %s is missing: run scripts/ferretdb.sh (make test does), or set MONGO_URI", bin)
+	}
+	port := freePort(t)
+	dir := t.TempDir()
+	logs := &logBuf{}
+	cmd := exec.Command(bin, "--handler=sqlite", "--sqlite-url=file:"+dir+"/", "--listen-addr=127.0.0.1:"+strconv.Itoa(port),
+		"--telemetry=disable", "--log-level=warn", "--debug-addr=127.0.0.1:"+strconv.Itoa(freePort(t)), "--state-dir="+dir)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("ferretdb log:\n%s", logs.b)
+		}
+	})
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	waitPort(t, addr, func() string { return string(logs.b) })
+	return "mongodb://" + addr + "/", db
+}
+
+// Redis starts redis-server on a free loopback port without persistence
+// and returns its address.
+func Redis(t testing.TB) string {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatal("testenv: redis-server is not installed (make test installs it)")
+	}
+	port := freePort(t)
+	logs := &logBuf{}
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	waitPort(t, addr, func() string { return string(logs.b) })
+	return addr
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

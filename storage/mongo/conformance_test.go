@@ -1,0 +1,32 @@
+package mongo_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/internal/testenv"
+	"github.com/parley-chat/parley/storage/mongo"
+	"github.com/parley-chat/parley/storage/storetest"
+)
+
+// opener starts one MongoDB-wire server for a top-level test and gives each
+// subtest a database of its own.
+func opener(t *testing.T) func(t *testing.T) *mongo.DB {
+	uri, _ := testenv.MongoURI(t)
+	n := 0
+	return func(t *testing.T) *mongo.DB {
+		n++
+		db, err := mongo.Open(context.Background(), uri, "parley_conf_"+string(rune('a'+n%26))+randSuffix(), mongo.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Drop(context.Background()); db.Close() })
+		return db
+	}
+}
+
+func TestConformanceAccounts(t *testing.T) {
+	open := opener(t)
+	storetest.Accounts(t, func(t *testing.T) accounts.Store { return open(t) })
+}

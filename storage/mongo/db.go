@@ -1,0 +1,126 @@
+// Package mongo is Parley's clustered store on MongoDB (go.mongodb.org/
+// mongo-driver/v2). It implements the same interfaces as storage/sqlite and
+// passes the same conformance suite (storage/storetest), against real
+// MongoDB and against FerretDB. It uses no transactions, text indexes or
+// change streams: multi-document changes are ordered so that a crash leaves
+// nothing a reader would misread, and uniqueness comes from _id claims.
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+)
+
+// DB is the MongoDB store.
+type DB struct {
+	client *mongo.Client
+	db     *mongo.Database
+}
+
+// Options tune the connection.
+type Options struct {
+	// WriteConcern: "majority" (default) or a number of nodes.
+	WriteConcern string
+	// ReadPreference: "primary" (default), "primaryPreferred", "nearest", ...
+	ReadPreference string
+}
+
+// Open connects to uri, uses database name, and creates the indexes.
+func Open(ctx context.Context, uri, name string, o Options) (*DB, error) {
+	opts := options.Client().ApplyURI(uri).SetConnectTimeout(10 * time.Second).SetServerSelectionTimeout(10 * time.Second)
+	switch o.WriteConcern {
+	case "", "majority":
+		opts.SetWriteConcern(writeconcern.Majority())
+	default:
+		var n int
+		if _, err := fmt.Sscan(o.WriteConcern, &n); err != nil || n < 0 {
+			return nil, fmt.Errorf("mongo: write concern %q: use majority or a number", o.WriteConcern)
+		}
+		opts.SetWriteConcern(&writeconcern.WriteConcern{W: n})
+	}
+	if o.ReadPreference != "" {
+		mode, err := readpref.ModeFromString(o.ReadPreference)
+		if err != nil {
+			return nil, fmt.Errorf("mongo: read preference: %w", err)
+		}
+		rp, err := readpref.New(mode)
+		if err != nil {
+			return nil, err
+		}
+		opts.SetReadPreference(rp)
+	}
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("mongo: connect: %w", err)
+	}
+	s := &DB{client: client, db: client.Database(name)}
+	if err := s.Migrate(ctx); err != nil {
+		client.Disconnect(context.Background())
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close disconnects.
+func (s *DB) Close() error { return s.client.Disconnect(context.Background()) }
+
+// Ping reports whether the server answers.
+func (s *DB) Ping(ctx context.Context) error { return s.client.Ping(ctx, nil) }
+
+func (s *DB) c(name string) *mongo.Collection { return s.db.Collection(name) }
+
+// indexes every query of the API and of routing is served by.
+var indexes = map[string][]mongo.IndexModel{
+	"users":    {{Keys: bson.D{{Key: "app_id", Value: 1}, {Key: "_id", Value: 1}}}},
+	"sessions": {{Keys: bson.D{{Key: "token_hash", Value: 1}}, Options: options.Index().SetUnique(true)}, {Keys: bson.D{{Key: "app_id", Value: 1}, {Key: "user_id", Value: 1}, {Key: "expires_at", Value: 1}}}, {Keys: bson.D{{Key: "expires_at", Value: 1}}}},
+}
+
+// Migrate creates collections' indexes (idempotent; parley migrate runs it).
+func (s *DB) Migrate(ctx context.Context) error {
+	for coll, models := range indexes {
+		if _, err := s.c(coll).Indexes().CreateMany(ctx, models); err != nil {
+			return fmt.Errorf("mongo: indexes on %s: %w", coll, err)
+		}
+	}
+	return nil
+}
+
+// nextID returns the next value of a named counter (ids for apps, users,
+// sessions, ...). findOneAndUpdate with $inc is atomic.
+func (s *DB) nextID(ctx context.Context, name string) (int64, error) {
+	var doc struct {
+		N int64 `bson:"n"`
+	}
+	err := s.c("counters").FindOneAndUpdate(ctx, bson.M{"_id": name}, bson.M{"$inc": bson.M{"n": int64(1)}},
+		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&doc)
+	return doc.N, err
+}
+
+func isDup(err error) bool { return mongo.IsDuplicateKeyError(err) }
+
+func notFound(err error) bool { return errors.Is(err, mongo.ErrNoDocuments) }
+
+func nano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// Drop deletes the database (tests).
+func (s *DB) Drop(ctx context.Context) error { return s.db.Drop(ctx) }

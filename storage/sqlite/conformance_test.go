@@ -1,0 +1,23 @@
+package sqlite_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/storage/sqlite"
+	"github.com/parley-chat/parley/storage/storetest"
+)
+
+func open(t *testing.T) *sqlite.DB {
+	db, err := sqlite.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestConformanceAccounts(t *testing.T) {
+	storetest.Accounts(t, func(t *testing.T) accounts.Store { return open(t) })
+}

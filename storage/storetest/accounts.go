@@ -1,0 +1,141 @@
+// Package storetest is the conformance suite every store runs: the same
+// tests against storage/sqlite and storage/mongo, through the domain
+// services so the rules and the store are checked together.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/accounts"
+)
+
+// Accounts checks an accounts.Store.
+func Accounts(t *testing.T, open func(t *testing.T) accounts.Store) {
+	ctx := context.Background()
+	str := func(s string) *string { return &s }
+	t.Run("apps", func(t *testing.T) {
+		svc := accounts.NewService(open(t))
+		a1, err := svc.CreateApp(ctx, "one", accounts.AppOptions{DialogExtensions: []string{"color"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a2, _ := svc.CreateApp(ctx, "two", accounts.AppOptions{AutoCreateUsers: true})
+		if a1.ID == a2.ID || a1.AuthKey == a2.AuthKey {
+			t.Fatal("apps share an id or key")
+		}
+		got, err := svc.App(ctx, a1.ID)
+		if err != nil || got.Name != "one" || len(got.DialogExtensions) != 1 {
+			t.Fatalf("app %+v %v", got, err)
+		}
+		if _, err := svc.App(ctx, 999999); !errors.Is(err, accounts.ErrNotFound) {
+			t.Fatalf("missing app: %v", err)
+		}
+		if apps, _ := svc.Apps(ctx); len(apps) != 2 || apps[0].ID != a1.ID || !apps[1].AutoCreateUsers {
+			t.Fatalf("apps %+v", apps)
+		}
+	})
+	t.Run("users", func(t *testing.T) {
+		svc := accounts.NewService(open(t))
+		svc.Iterations = 1000
+		app, _ := svc.CreateApp(ctx, "a", accounts.AppOptions{})
+		other, _ := svc.CreateApp(ctx, "b", accounts.AppOptions{})
+		alice, err := svc.CreateUser(ctx, app.ID, accounts.UserInput{Login: str("alice"), Email: str("alice@example.com"), Password: str("alice-password"), FullName: str("Alice Liddell")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.CreateUser(ctx, app.ID, accounts.UserInput{Login: str("alice"), Password: str("another-pass")}); !isValidation(err, "login") {
+			t.Fatalf("duplicate login: %v", err)
+		}
+		if _, err := svc.CreateUser(ctx, app.ID, accounts.UserInput{Login: str("alice2"), Email: str("alice@example.com"), Password: str("another-pass")}); !isValidation(err, "email") {
+			t.Fatalf("duplicate email: %v", err)
+		}
+		// Logins are per app.
+		if _, err := svc.CreateUser(ctx, other.ID, accounts.UserInput{Login: str("alice"), Password: str("another-pass")}); err != nil {
+			t.Fatalf("same login in another app: %v", err)
+		}
+		bob, _ := svc.CreateUser(ctx, app.ID, accounts.UserInput{Login: str("bob"), Password: str("bob-password"), FullName: str("Bob")})
+		if err := svc.CheckPassword(ctx, app.ID, alice.ID, "alice-password"); err != nil {
+			t.Fatalf("password: %v", err)
+		}
+		if err := svc.CheckPassword(ctx, app.ID, alice.ID, "wrong-password"); !errors.Is(err, accounts.ErrUnauthorized) {
+			t.Fatalf("wrong password: %v", err)
+		}
+		// Renaming frees the old login.
+		if _, err := svc.UpdateUser(ctx, app.ID, bob.ID, accounts.UserInput{Login: str("robert")}, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.CreateUser(ctx, app.ID, accounts.UserInput{Login: str("bob"), Password: str("new-bob-pass")}); err != nil {
+			t.Fatalf("freed login: %v", err)
+		}
+		if _, err := svc.UpdateUser(ctx, app.ID, bob.ID, accounts.UserInput{Login: str("alice")}, true); !isValidation(err, "login") {
+			t.Fatalf("rename onto a taken login: %v", err)
+		}
+		list, total, err := svc.Users(ctx, app.ID, accounts.UserQuery{FullName: "alice", Limit: 10})
+		if err != nil || total != 1 || list[0].ID != alice.ID {
+			t.Fatalf("full_name search %v %d %v", list, total, err)
+		}
+		list, total, _ = svc.Users(ctx, app.ID, accounts.UserQuery{SortField: "login", SortDesc: true, Limit: 2})
+		if total != 3 || len(list) != 2 || list[0].Login != "robert" {
+			t.Fatalf("sorted page %+v %d", list, total)
+		}
+		list, _, _ = svc.Users(ctx, app.ID, accounts.UserQuery{IDs: []int64{alice.ID, bob.ID}, Limit: 10})
+		if len(list) != 2 {
+			t.Fatalf("ids filter %+v", list)
+		}
+		if err := svc.SetLastSeen(ctx, app.ID, alice.ID, time.Unix(1700000000, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if at, _ := svc.LastSeen(ctx, app.ID, alice.ID); at.Unix() != 1700000000 {
+			t.Fatalf("last seen %v", at)
+		}
+		if err := svc.DeleteUser(ctx, app.ID, alice.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.User(ctx, app.ID, alice.ID); !errors.Is(err, accounts.ErrNotFound) {
+			t.Fatalf("deleted user: %v", err)
+		}
+		if _, err := svc.CreateUser(ctx, app.ID, accounts.UserInput{Login: str("alice"), Password: str("alice-again!")}); err != nil {
+			t.Fatalf("login of a deleted user: %v", err)
+		}
+	})
+	t.Run("sessions", func(t *testing.T) {
+		svc := accounts.NewService(open(t))
+		svc.Iterations = 1000
+		app, _ := svc.CreateApp(ctx, "a", accounts.AppOptions{})
+		u, _ := svc.CreateUser(ctx, app.ID, accounts.UserInput{Login: str("carol"), Password: str("carol-password")})
+		sess, token, _, err := svc.CreateSession(ctx, app.ID, app.AuthKey, &accounts.Login{Login: "carol", Password: "carol-password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := svc.SessionByToken(ctx, token); err != nil || got.ID != sess.ID || got.UserID != u.ID {
+			t.Fatalf("by token %+v %v", got, err)
+		}
+		if err := svc.CheckPassword(ctx, app.ID, u.ID, token); err != nil {
+			t.Fatalf("token as password: %v", err)
+		}
+		if _, _, pairs, err := svc.ScramSecrets(ctx, app.ID, u.ID, "SCRAM-SHA-256"); err != nil || len(pairs) != 2 {
+			t.Fatalf("scram secrets %d %v", len(pairs), err)
+		}
+		svc.SetClock(func() time.Time { return time.Now().Add(3 * time.Hour) })
+		if _, err := svc.SessionByToken(ctx, token); !errors.Is(err, accounts.ErrSessionExpired) {
+			t.Fatalf("expired: %v", err)
+		}
+		if n, err := svc.PruneSessions(ctx); err != nil || n != 1 {
+			t.Fatalf("pruned %d %v", n, err)
+		}
+		svc.SetClock(time.Now)
+		_, token2, _, _ := svc.CreateSession(ctx, app.ID, app.AuthKey, &accounts.Login{Login: "carol", Password: "carol-password"})
+		svc.DeleteUser(ctx, app.ID, u.ID)
+		if _, err := svc.SessionByToken(ctx, token2); !errors.Is(err, accounts.ErrUnauthorized) {
+			t.Fatalf("session of a deleted user: %v", err)
+		}
+	})
+}
+
+func isValidation(err error, field string) bool {
+	var v accounts.ValidationError
+	return errors.As(err, &v) && len(v[field]) > 0
+}

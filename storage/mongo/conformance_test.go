@@ -30,3 +30,8 @@ func TestConformanceAccounts(t *testing.T) {
 	open := opener(t)
 	storetest.Accounts(t, func(t *testing.T) accounts.Store { return open(t) })
 }
+
+func TestConformanceChat(t *testing.T) {
+	open := opener(t)
+	storetest.Chat(t, func(t *testing.T) storetest.ChatStore { return open(t) })
+}

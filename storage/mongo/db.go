@@ -77,15 +77,28 @@ func (s *DB) Ping(ctx context.Context) error { return s.client.Ping(ctx, nil) }
 
 func (s *DB) c(name string) *mongo.Collection { return s.db.Collection(name) }
 
-// indexes every query of the API and of routing is served by.
-var indexes = map[string][]mongo.IndexModel{
-	"users":    {{Keys: bson.D{{Key: "app_id", Value: 1}, {Key: "_id", Value: 1}}}},
-	"sessions": {{Keys: bson.D{{Key: "token_hash", Value: 1}}, Options: options.Index().SetUnique(true)}, {Keys: bson.D{{Key: "app_id", Value: 1}, {Key: "user_id", Value: 1}, {Key: "expires_at", Value: 1}}}, {Keys: bson.D{{Key: "expires_at", Value: 1}}}},
+// mongoIndex is an ascending compound index: its field names in order.
+type mongoIndex []string
+
+// indexes every query of the API and of routing is served by (lookups by
+// _id need none); each file adds its collections' in init.
+var indexes = map[string][]mongoIndex{
+	"users":    {{"app_id", "full_name"}},
+	"sessions": {{"token_hash"}, {"app_id", "user_id", "expires_at"}, {"expires_at"}},
 }
 
-// Migrate creates collections' indexes (idempotent; parley migrate runs it).
+// Migrate creates the collections' indexes (idempotent; parley migrate runs
+// it).
 func (s *DB) Migrate(ctx context.Context) error {
-	for coll, models := range indexes {
+	for coll, list := range indexes {
+		var models []mongo.IndexModel
+		for _, fields := range list {
+			keys := bson.D{}
+			for _, f := range fields {
+				keys = append(keys, bson.E{Key: f, Value: 1})
+			}
+			models = append(models, mongo.IndexModel{Keys: keys})
+		}
 		if _, err := s.c(coll).Indexes().CreateMany(ctx, models); err != nil {
 			return fmt.Errorf("mongo: indexes on %s: %w", coll, err)
 		}

@@ -21,3 +21,7 @@ func open(t *testing.T) *sqlite.DB {
 func TestConformanceAccounts(t *testing.T) {
 	storetest.Accounts(t, func(t *testing.T) accounts.Store { return open(t) })
 }
+
+func TestConformanceChat(t *testing.T) {
+	storetest.Chat(t, func(t *testing.T) storetest.ChatStore { return open(t) })
+}

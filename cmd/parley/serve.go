@@ -27,7 +27,6 @@ import (
 	"github.com/parley-chat/parley/httpapi"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/push"
-	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/xmpp"
 )
 
@@ -49,6 +48,7 @@ type serveOptions struct {
 	offlineMax                  int
 	resumeTimeout               time.Duration
 	pushURL, pushSecret         string
+	store                       storeOptions
 }
 
 func serveCmd() *cobra.Command {
@@ -88,6 +88,7 @@ func serveCmd() *cobra.Command {
 	f.BoolVar(&o.allowPlaintext, "c2s-allow-plaintext", false, "offer SASL on --c2s-addr without STARTTLS (loopback load tests only)")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long streams get to close on SIGTERM")
 	f.IntVar(&o.largeDialog, "large-dialog", 1000, "occupant count from which a group or public dialog keeps no per-member read/delivered ids")
+	o.store.flags(cmd)
 	f.StringVar(&o.pushURL, "push-webhook-url", "", "POST push events (JSON, HMAC-signed) to this URL; empty disables pushes")
 	f.StringVar(&o.pushSecret, "push-webhook-secret", "", "shared secret for the X-Parley-Signature HMAC")
 	f.DurationVar(&o.resumeTimeout, "resume-timeout", 5*time.Minute, "how long a broken stream-managed session can be resumed (XEP-0198)")
@@ -114,11 +115,13 @@ func serve(ctx context.Context, o serveOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	db, err := sqlite.Open(ctx, o.data)
+	o.store.data = o.data
+	db, kind, err := o.store.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	log.Info("store", "backend", kind)
 	acc := accounts.NewService(db)
 	acc.TokenTTL = o.tokenTTL
 	ds := dialogs.NewService(db, db)

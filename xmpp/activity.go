@@ -84,7 +84,7 @@ func (w *watchers) of(target userKey) []*conn {
 func (s *Server) online(k userKey) bool {
 	on := false
 	s.reg.each(k, func(*conn) { on = true })
-	return on
+	return on || s.cluster != nil && s.remoteOnline(k)
 }
 
 // lastIQ answers jabber:iq:last for a user: 0 while online, else the

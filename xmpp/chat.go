@@ -370,10 +370,19 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 	from := dialogs.RoomJID(appID, d.ID, s.muc) + "/" + strconv.FormatInt(c.userID, 10)
 	out := relayBytes(e, from, c.prefixes, m, extra)
 	if m.typing && !m.content() {
+		var to []int64
 		for _, uid := range d.Recipients() {
 			if uid != c.userID && !s.groupBlocks(d.AppID, uid, c.userID) {
-				s.deliverTyping(userKey{d.AppID, uid}, "", out)
+				to = append(to, uid)
+				s.reg.each(userKey{d.AppID, uid}, func(o *conn) {
+					if !o.inactive.Load() {
+						o.send(out, kindMessage)
+					}
+				})
 			}
+		}
+		if s.cluster != nil {
+			s.sendRemote(d.AppID, to, "", out, kindMessage, true)
 		}
 		return
 	}
@@ -390,11 +399,23 @@ func (s *Server) fanOutFrom(d *dialogs.Dialog, sender int64, b []byte, k stanzaK
 		s.fanOut(d, b, k)
 		return
 	}
+	to := make([]int64, 0, len(d.Recipients()))
 	for _, uid := range d.Recipients() {
-		if s.groupBlocks(d.AppID, uid, sender) {
-			continue
+		if !s.groupBlocks(d.AppID, uid, sender) {
+			to = append(to, uid)
 		}
-		s.reg.each(userKey{d.AppID, uid}, func(o *conn) { o.send(b, k) })
+	}
+	s.toUsers(d.AppID, to, b, k)
+}
+
+// toUsers queues b to every session of the users, here and on other nodes
+// (one delivery per node).
+func (s *Server) toUsers(app int64, users []int64, b []byte, k stanzaKind) {
+	for _, uid := range users {
+		s.reg.each(userKey{app, uid}, func(o *conn) { o.send(b, k) })
+	}
+	if s.cluster != nil {
+		s.sendRemote(app, users, "", b, k, false)
 	}
 }
 
@@ -405,7 +426,5 @@ func (s *Server) fanOut(d *dialogs.Dialog, b []byte, k stanzaKind) {
 		s.reg.eachApp(d.AppID, func(o *conn) { o.send(b, k) })
 		return
 	}
-	for _, uid := range d.Recipients() {
-		s.reg.each(userKey{d.AppID, uid}, func(o *conn) { o.send(b, k) })
-	}
+	s.toUsers(d.AppID, d.Recipients(), b, k)
 }

@@ -16,7 +16,8 @@ func (s *Server) away(k userKey) bool {
 			away = false
 		}
 	})
-	return away
+	// A session on another node counts as active.
+	return away && !(s.cluster != nil && s.remoteOnline(k))
 }
 
 func silent(m *chatMessage) bool {

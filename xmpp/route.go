@@ -132,6 +132,7 @@ func (s *Server) bind(c *conn, result []byte) bool {
 	c.send(result, kindIQ)
 	c.bound.Store(true)
 	s.metrics.sessions.Inc()
+	s.clusterBind(c)
 	return true
 }
 
@@ -139,6 +140,7 @@ func (s *Server) bind(c *conn, result []byte) bool {
 func (s *Server) unbind(c *conn) {
 	k := userKey{c.appID, c.userID}
 	s.reg.remove(k, c)
+	s.clusterUnbind(c)
 	s.metrics.sessions.Dec()
 	s.leaveRooms(c)
 	s.watch.drop(c)
@@ -338,6 +340,9 @@ func (s *Server) deliver(k userKey, resource string, b []byte, kind stanzaKind) 
 				n++
 			}
 		})
+		if n == 0 && s.cluster != nil {
+			n = s.sendRemote(k.app, []int64{k.user}, resource, b, kind, false)
+		}
 		if n > 0 {
 			return n
 		}
@@ -347,6 +352,9 @@ func (s *Server) deliver(k userKey, resource string, b []byte, kind stanzaKind) 
 			n++
 		}
 	})
+	if s.cluster != nil {
+		n += s.sendRemote(k.app, []int64{k.user}, "", b, kind, false)
+	}
 	return n
 }
 
@@ -358,6 +366,9 @@ func (s *Server) deliverTyping(k userKey, resource string, b []byte) {
 			o.send(b, kindMessage)
 		}
 	})
+	if s.cluster != nil {
+		s.sendRemote(k.app, []int64{k.user}, resource, b, kindMessage, true)
+	}
 }
 
 // routeMessage handles a <message/> from c.

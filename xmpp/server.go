@@ -142,6 +142,7 @@ type Server struct {
 	smMu      sync.Mutex
 	smByID    map[string]*smState // resumable sessions by stream id
 	watch     watchers            // status-streaming subscriptions
+	cluster   Cluster             // nil on a single node
 }
 
 // NewServer builds a server; call the Listen methods to serve.

@@ -91,19 +91,49 @@ var indexes = map[string][]mongoIndex{
 // it).
 func (s *DB) Migrate(ctx context.Context) error {
 	for coll, list := range indexes {
-		var models []mongo.IndexModel
+		// Only the missing ones, one at a time: FerretDB v1 fails a
+		// createIndexes that names existing indexes.
+		have, err := s.indexNames(ctx, coll)
+		if err != nil {
+			return fmt.Errorf("mongo: indexes on %s: %w", coll, err)
+		}
 		for _, fields := range list {
 			keys := bson.D{}
+			name := ""
 			for _, f := range fields {
 				keys = append(keys, bson.E{Key: f, Value: 1})
+				if name != "" {
+					name += "_"
+				}
+				name += f + "_1"
 			}
-			models = append(models, mongo.IndexModel{Keys: keys})
-		}
-		if _, err := s.c(coll).Indexes().CreateMany(ctx, models); err != nil {
-			return fmt.Errorf("mongo: indexes on %s: %w", coll, err)
+			if have[name] {
+				continue
+			}
+			if _, err := s.c(coll).Indexes().CreateOne(ctx, mongo.IndexModel{Keys: keys, Options: options.Index().SetName(name)}); err != nil {
+				return fmt.Errorf("mongo: index %s on %s: %w", name, coll, err)
+			}
 		}
 	}
 	return nil
+}
+
+func (s *DB) indexNames(ctx context.Context, coll string) (map[string]bool, error) {
+	cur, err := s.c(coll).Indexes().List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var docs []struct {
+		Name string `bson:"name"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, d := range docs {
+		out[d.Name] = true
+	}
+	return out, nil
 }
 
 // nextID returns the next value of a named counter (ids for apps, users,

@@ -1,0 +1,99 @@
+package xmpp
+
+import (
+	"context"
+
+	"github.com/parley-chat/parley/cluster"
+)
+
+// Cluster reaches sessions on other nodes (package cluster over Redis).
+// Without one, a node routes in process only.
+type Cluster interface {
+	Bind(ctx context.Context, app, user int64, resource string) error
+	Unbind(ctx context.Context, app, user int64, resource string) error
+	Sessions(ctx context.Context, app int64, users []int64) (map[int64][]cluster.Session, error)
+	Send(node string, d cluster.Delivery) bool
+}
+
+// SetCluster attaches the node to a cluster (before serving).
+func (s *Server) SetCluster(c Cluster) { s.cluster = c }
+
+// Receive hands a delivery from another node to the local sessions.
+func (s *Server) Receive(d cluster.Delivery) {
+	k := stanzaKind(d.Kind)
+	if k >= kindCount {
+		return
+	}
+	for _, t := range d.Targets {
+		s.reg.each(userKey{t.App, t.User}, func(o *conn) {
+			if (t.Resource == "" || o.resource == t.Resource) && !(d.Typing && o.inactive.Load()) {
+				o.send(d.Data, k)
+			}
+		})
+	}
+}
+
+func (s *Server) clusterBind(c *conn) {
+	if s.cluster == nil {
+		return
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if err := s.cluster.Bind(ctx, c.appID, c.userID, c.resource); err != nil {
+		s.log.Error("cluster: presence not recorded", "jid", c.jid, "err", err)
+	}
+}
+
+func (s *Server) clusterUnbind(c *conn) {
+	if s.cluster == nil {
+		return
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if err := s.cluster.Unbind(ctx, c.appID, c.userID, c.resource); err != nil {
+		s.log.Error("cluster: presence not removed", "jid", c.jid, "err", err)
+	}
+}
+
+// remote returns users' sessions on other nodes.
+func (s *Server) remote(app int64, users []int64) map[int64][]cluster.Session {
+	if s.cluster == nil || len(users) == 0 {
+		return nil
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	m, err := s.cluster.Sessions(ctx, app, users)
+	if err != nil {
+		s.log.Error("cluster: presence lookup failed", "err", err)
+		return nil
+	}
+	return m
+}
+
+// sendRemote delivers b to the users' sessions on other nodes (all of a
+// user's sessions, or the one named by resource), one delivery per node.
+// It returns how many sessions it was sent to.
+func (s *Server) sendRemote(app int64, users []int64, resource string, b []byte, k stanzaKind, typing bool) int {
+	byNode := map[string][]cluster.Target{}
+	n := 0
+	for uid, sessions := range s.remote(app, users) {
+		for _, r := range sessions {
+			if resource != "" && r.Resource != resource {
+				continue
+			}
+			byNode[r.Node] = append(byNode[r.Node], cluster.Target{App: app, User: uid, Resource: r.Resource})
+			n++
+		}
+	}
+	for node, targets := range byNode {
+		if !s.cluster.Send(node, cluster.Delivery{Targets: targets, Kind: uint8(k), Typing: typing, Data: b}) {
+			n -= len(targets)
+		}
+	}
+	return n
+}
+
+// remoteOnline reports a user with a session on another live node.
+func (s *Server) remoteOnline(k userKey) bool {
+	return len(s.remote(k.app, []int64{k.user})[k.user]) > 0
+}

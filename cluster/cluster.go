@@ -35,7 +35,12 @@ type Delivery struct {
 	Targets []Target `json:"t"`
 	Kind    uint8    `json:"k"`
 	Typing  bool     `json:"y,omitempty"` // chat state: skip inactive sessions
-	Data    []byte   `json:"d"`
+	Data    []byte   `json:"d,omitempty"`
+	// Control deliveries carry no stanza: Status tells a node to push a
+	// target's status to its watchers (1 online, 2 offline); Forget tells
+	// it to drop the targets' cached privacy lists.
+	Status uint8 `json:"s,omitempty"`
+	Forget bool  `json:"f,omitempty"`
 }
 
 // Session is a bound session somewhere in the cluster.
@@ -241,6 +246,48 @@ func (r *Redis) isAlive(ctx context.Context, node string) bool {
 	r.alive[node] = aliveAt{alive, time.Now()}
 	r.mu.Unlock()
 	return alive
+}
+
+func watchKey(app, user int64) string {
+	return prefix + "watch:" + strconv.FormatInt(app, 10) + ":" + strconv.FormatInt(user, 10)
+}
+
+// Watch records that this node has sessions following user's status.
+func (r *Redis) Watch(ctx context.Context, app, user int64) error {
+	p := r.rdb.Pipeline()
+	p.SAdd(ctx, watchKey(app, user), r.node)
+	p.Expire(ctx, watchKey(app, user), 24*time.Hour)
+	_, err := p.Exec(ctx)
+	return err
+}
+
+// Watchers lists the live nodes, other than this one, following user.
+func (r *Redis) Watchers(ctx context.Context, app, user int64) ([]string, error) {
+	nodes, err := r.rdb.SMembers(ctx, watchKey(app, user)).Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range nodes {
+		if n != r.node && r.isAlive(ctx, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// Broadcast sends d to every other live node.
+func (r *Redis) Broadcast(ctx context.Context, d Delivery) error {
+	nodes, err := r.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if n.Node != r.node {
+			r.Send(n.Node, d)
+		}
+	}
+	return nil
 }
 
 // Send queues d for node; deliveries to one node are published in batches.

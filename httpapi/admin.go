@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/cluster"
 	"github.com/parley-chat/parley/dialogs"
 )
 
@@ -32,6 +33,13 @@ type Admin struct {
 	Sessions func() int
 	// Dialogs creates broadcast dialogs; nil disables the endpoint.
 	Dialogs Broadcasts
+	// Cluster lists live nodes; nil on a single node.
+	Cluster ClusterStatus
+}
+
+// ClusterStatus lists the live nodes of a cluster.
+type ClusterStatus interface {
+	Nodes(ctx context.Context) ([]cluster.NodeStatus, error)
 }
 
 // Handler returns the admin API's handler.
@@ -65,6 +73,22 @@ func (ad *Admin) Handler() http.Handler {
 	mux.HandleFunc("PUT /api/apps/{app}/users/{id}/password", auth(ad.setPassword))
 	mux.HandleFunc("DELETE /api/apps/{app}/users/{id}", auth(ad.deleteUser))
 	mux.HandleFunc("POST /api/apps/{app}/broadcasts", auth(ad.createBroadcast))
+	mux.HandleFunc("GET /api/cluster", auth(func(w http.ResponseWriter, r *http.Request) {
+		if ad.Cluster == nil {
+			n := 0
+			if ad.Sessions != nil {
+				n = ad.Sessions()
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"mode": "single", "nodes": []cluster.NodeStatus{{Node: "local", Sessions: n}}})
+			return
+		}
+		nodes, err := ad.Cluster.Nodes(r.Context())
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, []string{"redis: " + err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"mode": "cluster", "nodes": nodes})
+	}))
 	return mux
 }
 

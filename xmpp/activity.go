@@ -9,6 +9,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/cluster"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/xmpp/wire"
 )
@@ -141,6 +142,11 @@ func (s *Server) statusIQ(c *conn, e *wire.Element, id string) []byte {
 		s.watch.remove(target.user, c)
 	} else {
 		s.watch.add(target.user, c)
+		if s.cluster != nil {
+			ctx, cancel := s.ctx()
+			s.cluster.Watch(ctx, target.user.app, target.user.user)
+			cancel()
+		}
 	}
 	return iqResult(id, "", c.jid, "")
 }
@@ -148,6 +154,27 @@ func (s *Server) statusIQ(c *conn, e *wire.Element, id string) []byte {
 // announce pushes a user's status to its subscribers: seconds 0 when it
 // comes online, the seconds since it left otherwise (at least 1).
 func (s *Server) announce(k userKey, online bool) {
+	s.announceLocal(k, online)
+	if s.cluster == nil {
+		return
+	}
+	ctx, cancel := s.ctx()
+	nodes, err := s.cluster.Watchers(ctx, k.app, k.user)
+	cancel()
+	if err != nil {
+		return
+	}
+	st := uint8(2)
+	if online {
+		st = 1
+	}
+	for _, n := range nodes {
+		s.cluster.Send(n, cluster.Delivery{Targets: []cluster.Target{{App: k.app, User: k.user}}, Status: st})
+	}
+}
+
+// announceLocal pushes k's status to the watchers on this node.
+func (s *Server) announceLocal(k userKey, online bool) {
 	subs := s.watch.of(k)
 	if len(subs) == 0 {
 		return

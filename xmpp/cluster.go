@@ -13,6 +13,9 @@ type Cluster interface {
 	Unbind(ctx context.Context, app, user int64, resource string) error
 	Sessions(ctx context.Context, app int64, users []int64) (map[int64][]cluster.Session, error)
 	Send(node string, d cluster.Delivery) bool
+	Watch(ctx context.Context, app, user int64) error
+	Watchers(ctx context.Context, app, user int64) ([]string, error)
+	Broadcast(ctx context.Context, d cluster.Delivery) error
 }
 
 // SetCluster attaches the node to a cluster (before serving).
@@ -20,6 +23,20 @@ func (s *Server) SetCluster(c Cluster) { s.cluster = c }
 
 // Receive hands a delivery from another node to the local sessions.
 func (s *Server) Receive(d cluster.Delivery) {
+	switch {
+	case d.Status != 0:
+		for _, t := range d.Targets {
+			s.announceLocal(userKey{t.App, t.User}, d.Status == 1)
+		}
+		return
+	case d.Forget:
+		for _, t := range d.Targets {
+			if s.cfg.Privacy != nil {
+				s.cfg.Privacy.Forget(t.App, t.User)
+			}
+		}
+		return
+	}
 	k := stanzaKind(d.Kind)
 	if k >= kindCount {
 		return
@@ -91,6 +108,16 @@ func (s *Server) sendRemote(app int64, users []int64, resource string, b []byte,
 		}
 	}
 	return n
+}
+
+// privacyChanged makes every node drop its cached copy of c's lists.
+func (s *Server) privacyChanged(c *conn) {
+	if s.cluster == nil {
+		return
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	s.cluster.Broadcast(ctx, cluster.Delivery{Targets: []cluster.Target{{App: c.appID, User: c.userID}}, Forget: true})
 }
 
 // remoteOnline reports a user with a session on another live node.

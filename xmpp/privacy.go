@@ -121,6 +121,7 @@ func (s *Server) privacyIQ(c *conn, e *wire.Element, typ, id string) []byte {
 	if err != nil {
 		return fail(err)
 	}
+	s.privacyChanged(c)
 	return iqResult(id, "", c.jid, "")
 }
 
@@ -202,6 +203,7 @@ func (s *Server) blockingIQ(c *conn, e *wire.Element, typ, id string) []byte {
 	if err != nil {
 		return errorStanza("iq", id, "", c.jid, errInternal)
 	}
+	s.privacyChanged(c)
 	return iqResult(id, "", c.jid, "")
 }
 

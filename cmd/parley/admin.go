@@ -308,3 +308,34 @@ func dialogCmd() *cobra.Command {
 	cmd.AddCommand(bc)
 	return cmd
 }
+
+func clusterCmd() *cobra.Command {
+	var c adminClient
+	cmd := &cobra.Command{Use: "cluster", Short: "Cluster commands on a running node"}
+	c.flags(cmd)
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "List live nodes and their session counts",
+		RunE: func(*cobra.Command, []string) error {
+			var out struct {
+				Mode  string `json:"mode"`
+				Nodes []struct {
+					Node     string `json:"node"`
+					Sessions int    `json:"sessions"`
+				} `json:"nodes"`
+			}
+			if err := c.do("GET", "/api/cluster", nil, &out); err != nil {
+				return err
+			}
+			c.print(out, func(w io.Writer) {
+				fmt.Fprintf(w, "MODE\t%s\nNODE\tSESSIONS\n", out.Mode)
+				for _, n := range out.Nodes {
+					fmt.Fprintf(w, "%s\t%d\n", n.Node, n.Sessions)
+				}
+			})
+			return nil
+		},
+	}
+	cmd.AddCommand(status)
+	return cmd
+}

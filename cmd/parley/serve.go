@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/cluster"
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
@@ -49,6 +50,11 @@ type serveOptions struct {
 	resumeTimeout               time.Duration
 	pushURL, pushSecret         string
 	store                       storeOptions
+	redisAddr, redisPassword    string
+	redisTLS                    bool
+	redisSentinels              []string
+	redisMaster, nodeID         string
+	heartbeatTTL                time.Duration
 }
 
 func serveCmd() *cobra.Command {
@@ -89,6 +95,14 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long streams get to close on SIGTERM")
 	f.IntVar(&o.largeDialog, "large-dialog", 1000, "occupant count from which a group or public dialog keeps no per-member read/delivered ids")
 	o.store.flags(cmd)
+	host, _ := os.Hostname()
+	f.StringVar(&o.redisAddr, "redis-addr", "", "Redis address (cluster mode: presence and cross-node routing); empty keeps everything in process")
+	f.StringVar(&o.redisPassword, "redis-password", "", "Redis password")
+	f.BoolVar(&o.redisTLS, "redis-tls", false, "connect to Redis over TLS")
+	f.StringSliceVar(&o.redisSentinels, "redis-sentinels", nil, "Redis Sentinel addresses (with --redis-master)")
+	f.StringVar(&o.redisMaster, "redis-master", "", "Redis Sentinel master name")
+	f.StringVar(&o.nodeID, "node-id", host, "this node's id in the cluster (default: the host name)")
+	f.DurationVar(&o.heartbeatTTL, "heartbeat-ttl", 10*time.Second, "a node that misses heartbeats this long is treated as gone and its users as offline")
 	f.StringVar(&o.pushURL, "push-webhook-url", "", "POST push events (JSON, HMAC-signed) to this URL; empty disables pushes")
 	f.StringVar(&o.pushSecret, "push-webhook-secret", "", "shared secret for the X-Parley-Signature HMAC")
 	f.DurationVar(&o.resumeTimeout, "resume-timeout", 5*time.Minute, "how long a broken stream-managed session can be resumed (XEP-0198)")
@@ -151,6 +165,8 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	pushes := push.NewService(db, sender)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var rc *cluster.Redis
+	ready := db.Ping
 	xs := xmpp.NewServer(xmpp.Config{
 		Domain: o.domain, TLS: tlsCfg, Auth: acc, Logger: log,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
@@ -162,6 +178,25 @@ func serve(ctx context.Context, o serveOptions) error {
 		Privacy: privacy.NewService(db, o.domain, "muc."+o.domain), Accounts: acc, Push: pushes,
 	}, xmpp.NewMetrics(reg))
 
+	if o.redisAddr != "" || len(o.redisSentinels) > 0 {
+		rc, err = cluster.Join(ctx, cluster.Config{Addr: o.redisAddr, Password: o.redisPassword, TLS: o.redisTLS,
+			Sentinels: o.redisSentinels, Master: o.redisMaster, Node: o.nodeID, TTL: o.heartbeatTTL, Log: log}, xs.Receive)
+		if err != nil {
+			return err
+		}
+		xs.SetCluster(rc)
+		go rc.Heartbeat(ctx, xs.SessionCount)
+		ready = func(ctx context.Context) error {
+			if err := db.Ping(ctx); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			if err := rc.Ping(ctx); err != nil {
+				return fmt.Errorf("redis: %w", err)
+			}
+			return nil
+		}
+		log.Info("cluster mode", "node", o.nodeID, "redis", o.redisAddr)
+	}
 	listen := func(name, addr string, fn func(string) (net.Addr, error)) error {
 		if disabled(addr) {
 			return nil
@@ -205,9 +240,12 @@ func serve(ctx context.Context, o serveOptions) error {
 	admin := &httpapi.Admin{
 		Accounts: acc, Token: adminToken, Version: xmpp.Version, Log: log,
 		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		Ready:    db.Ping,
+		Ready:    ready,
 		Sessions: xs.SessionCount,
 		Dialogs:  ds,
+	}
+	if rc != nil {
+		admin.Cluster = rc
 	}
 	if err := serveHTTP("admin", o.adminAddr, admin.Handler()); err != nil {
 		return err
@@ -224,6 +262,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	if err := xs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("xmpp shutdown", "err", err)
+	}
+	if rc != nil {
+		rc.Leave(context.Background())
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func startNode(t *testing.T) *node {
+func startNode(t *testing.T, extra ...string) *node {
 	bin := os.Getenv("PARLEY_BIN")
 	if bin == "" {
 		t.Fatal("PARLEY_BIN is not set: run through `make test`")
@@ -50,6 +50,7 @@ func startNode(t *testing.T) *node {
 	n.cmd = exec.Command(bin, "serve", "--data", n.data, "--domain", "localhost",
 		"--c2s-addr", addr(n.c2s), "--c2s-tls-addr", addr(n.tls), "--ws-addr", addr(n.ws),
 		"--http-addr", addr(n.http), "--admin-addr", addr(n.admin), "--log-level", "debug")
+	n.cmd.Args = append(n.cmd.Args, extra...)
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -81,6 +82,9 @@ func startNode(t *testing.T) *node {
 		t.Fatalf("admin-token mode %v, want 0600", st.Mode().Perm())
 	}
 	n.adminToken = strings.TrimSpace(string(tok))
+	if len(extra) > 0 {
+		return n // a cluster node: the caller reads the app from the first node
+	}
 	var apps struct {
 		Items []struct {
 			ID      int64  `json:"id"`

@@ -1,0 +1,134 @@
+//go:build clients
+
+package clients
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/testenv"
+)
+
+// roundRobin forwards each new TCP connection to the next backend, so
+// clients that all use one URL land on different nodes.
+func roundRobin(t *testing.T, backends []int) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var next atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			port := backends[int(next.Add(1)-1)%len(backends)]
+			go func() {
+				defer c.Close()
+				b, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+				if err != nil {
+					return
+				}
+				defer b.Close()
+				go io.Copy(b, c)
+				io.Copy(c, b)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func TestClusterOfThree(t *testing.T) {
+	uri, db := testenv.MongoURI(t)
+	redis := testenv.Redis(t)
+	args := func(id string) []string {
+		return []string{"--mongo-uri", uri, "--mongo-db", db, "--mongo-write-concern", "1", "--redis-addr", redis, "--node-id", id, "--heartbeat-ttl", "3s"}
+	}
+	var nodes []*node
+	for _, id := range []string{"n1", "n2", "n3"} {
+		nodes = append(nodes, startNode(t, args(id)...)) // one after another: the first creates app 1
+	}
+	first := nodes[0]
+	var apps struct {
+		Items []struct {
+			ID      int64  `json:"id"`
+			AuthKey string `json:"auth_key"`
+		} `json:"items"`
+	}
+	first.adminToken = readToken(t, first)
+	first.admin_(t, "GET", "/api/apps", nil, &apps)
+	if len(apps.Items) != 1 {
+		t.Fatalf("apps in the shared store: %+v", apps.Items)
+	}
+	first.authKey = apps.Items[0].AuthKey
+	alice := first.addUser(t, "sdk_alice", "alice-password")
+	bob := first.addUser(t, "sdk_bob", "bob-password")
+	first.addUser(t, "sdk_carol", "carol-password")
+
+	status := func() []string {
+		out, err := exec.Command(os.Getenv("PARLEY_BIN"), "cluster", "status", "--json", "--server", fmt.Sprintf("http://127.0.0.1:%d", first.admin), "--admin-token", first.adminToken).CombinedOutput()
+		if err != nil {
+			t.Fatalf("cluster status: %v %s", err, out)
+		}
+		var s struct {
+			Nodes []struct {
+				Node string `json:"node"`
+			} `json:"nodes"`
+		}
+		json.Unmarshal(out, &s)
+		var ids []string
+		for _, n := range s.Nodes {
+			ids = append(ids, n.Node)
+		}
+		return ids
+	}
+	if got := status(); len(got) != 3 {
+		t.Fatalf("live nodes %v", got)
+	}
+
+	ws := roundRobin(t, []int{nodes[0].ws, nodes[1].ws, nodes[2].ws})
+	env := []string{
+		"PARLEY_APP_ID=1", "PARLEY_AUTH_KEY=" + first.authKey, "PARLEY_DOMAIN=localhost",
+		fmt.Sprintf("PARLEY_HTTP=http://127.0.0.1:%d", nodes[1].http),
+		fmt.Sprintf("PARLEY_WS=ws://127.0.0.1:%d/ws", ws),
+	}
+	t.Run("connectycube SDK suite across three nodes", func(t *testing.T) {
+		run(t, "node", env, "node", "--test", "--test-force-exit", "sdk.test.cjs")
+	})
+
+	// kill -9 of one node: it drops out of the live nodes within the
+	// heartbeat TTL, and the others stay ready.
+	nodes[2].cmd.Process.Signal(syscall.SIGKILL)
+	time.Sleep(4 * time.Second)
+	if got := status(); len(got) != 2 || strings.Contains(strings.Join(got, ","), "n3") {
+		t.Fatalf("after kill -9 of n3, live nodes %v", got)
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", nodes[0].admin))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("n1 not ready after n3 died: %v", err)
+	}
+	_ = alice
+	_ = bob
+	nodes[0].stop(t)
+	nodes[1].stop(t)
+}
+
+func readToken(t *testing.T, n *node) string {
+	b, err := os.ReadFile(n.data + "/admin-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need=()
 /usr/bin/python3 -c 'import slixmpp' 2>/dev/null || python3 -c 'import slixmpp' 2>/dev/null || need+=(python3-slixmpp)
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v docker-compose >/dev/null || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive

@@ -201,8 +201,9 @@ func (s *Server) roomIQ(c *conn, e *wire.Element, a address, typ, id, to string)
 	case typ == "get" && string(ch.NS) == nsDiscoIt:
 		var b strings.Builder
 		b.WriteString(`<query xmlns="` + nsDiscoIt + `">`)
+		remote := s.remote(appID, d.Occupants)
 		for _, uid := range d.Occupants {
-			online := false
+			online := len(remote[uid]) > 0
 			s.reg.each(userKey{appID, uid}, func(*conn) { online = true })
 			if online {
 				b.WriteString(`<item jid="` + xmlEsc(room) + "/" + strconv.FormatInt(uid, 10) + `"/>`)

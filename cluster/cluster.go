@@ -41,6 +41,9 @@ type Delivery struct {
 	// it to drop the targets' cached privacy lists.
 	Status uint8 `json:"s,omitempty"`
 	Forget bool  `json:"f,omitempty"`
+	// Release asks the node to let go of a stream-managed session that a
+	// client is resuming elsewhere.
+	Release string `json:"rel,omitempty"`
 }
 
 // Session is a bound session somewhere in the cluster.
@@ -68,6 +71,7 @@ type Redis struct {
 	ttl     time.Duration
 	log     *slog.Logger
 	handler func(Delivery)
+	lost    func(Delivery) // a delivery no node was listening for
 
 	mu     sync.Mutex
 	queues map[string]chan Delivery
@@ -129,6 +133,9 @@ func Join(ctx context.Context, cfg Config, handle func(Delivery)) (*Redis, error
 	go r.receive(sub)
 	return r, nil
 }
+
+// OnLost sets what happens to deliveries that reached no node.
+func (r *Redis) OnLost(fn func(Delivery)) { r.lost = fn }
 
 // Node is this node's id.
 func (r *Redis) Node() string { return r.node }
@@ -333,10 +340,19 @@ func (r *Redis) flush(node string, q chan Delivery) {
 			}
 			b, _ := json.Marshal(batch)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err := r.rdb.Publish(ctx, ch, b).Err()
+			listeners, err := r.rdb.Publish(ctx, ch, b).Result()
 			cancel()
-			if err != nil {
-				r.log.Warn("cluster: publish failed", "node", node, "err", err)
+			if err != nil || listeners == 0 {
+				// The node is gone (or Redis is): the recipients are not
+				// reachable there, so their messages must be kept elsewhere.
+				if err != nil {
+					r.log.Warn("cluster: publish failed", "node", node, "err", err)
+				}
+				if r.lost != nil {
+					for _, d := range batch {
+						r.lost(d)
+					}
+				}
 				continue
 			}
 			r.Published.add(int64(len(batch)), int64(len(b)))

@@ -2,6 +2,7 @@ package xmpp
 
 import (
 	"context"
+	"time"
 
 	"github.com/parley-chat/parley/cluster"
 )
@@ -16,14 +17,41 @@ type Cluster interface {
 	Watch(ctx context.Context, app, user int64) error
 	Watchers(ctx context.Context, app, user int64) ([]string, error)
 	Broadcast(ctx context.Context, d cluster.Delivery) error
+
+	// Stream-management state mirrored for resumption on another node.
+	SMSave(ctx context.Context, id string, st cluster.SMState, ttl time.Duration) error
+	SMPush(ctx context.Context, id string, b []byte, out uint32, ttl time.Duration) error
+	SMAck(ctx context.Context, id string, n int) error
+	SMIn(ctx context.Context, id string, in uint32) error
+	SMOwner(ctx context.Context, id string) (string, error)
+	SMTake(ctx context.Context, id string) (*cluster.SMState, error)
+	SMDrop(ctx context.Context, id string) error
+	SMReleased(ctx context.Context, id string) error
+	SMWaitRelease(ctx context.Context, owner, id string, wait time.Duration) bool
+	IsAlive(ctx context.Context, node string) bool
+	Node() string
 }
 
 // SetCluster attaches the node to a cluster (before serving).
 func (s *Server) SetCluster(c Cluster) { s.cluster = c }
 
+// Lost keeps messages that were published to a node that turned out to be
+// gone: they go to the recipients' offline queues.
+func (s *Server) Lost(d cluster.Delivery) {
+	if stanzaKind(d.Kind) != kindMessage || d.Typing {
+		return
+	}
+	for _, t := range d.Targets {
+		s.storeUnacked(userKey{t.App, t.User}, [][]byte{d.Data})
+	}
+}
+
 // Receive hands a delivery from another node to the local sessions.
 func (s *Server) Receive(d cluster.Delivery) {
 	switch {
+	case d.Release != "":
+		s.releaseSM(d.Release)
+		return
 	case d.Status != 0:
 		for _, t := range d.Targets {
 			s.announceLocal(userKey{t.App, t.User}, d.Status == 1)

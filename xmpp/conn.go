@@ -345,7 +345,7 @@ func (c *conn) end() {
 		c.closed.Store(true)
 		// A WebSocket close waits for the peer's close frame: not here.
 		go c.nc.Close()
-		if c.bound.Load() && !c.superseded.Load() && !c.srv.hibernate(c) {
+		if c.bound.Load() && !c.superseded.Load() && !c.srv.crashed.Load() && !c.srv.hibernate(c) {
 			c.srv.finalize(c, c.sm.Load())
 		}
 		c.out.close(nil)

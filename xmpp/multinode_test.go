@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"mellium.im/sasl"
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/cluster"
@@ -44,6 +45,7 @@ func startNode(t *testing.T, id, uri, dbName, redisAddr string, ttl time.Duratio
 		t.Fatal(err)
 	}
 	srv.SetCluster(rc)
+	rc.OnLost(srv.Lost)
 	hctx, stop := context.WithCancel(ctx)
 	go rc.Heartbeat(hctx, srv.SessionCount)
 	n := &node{env: &env{t: t, srv: srv, acc: acc, domain: "localhost"}, rc: rc, ds: ds}
@@ -143,4 +145,74 @@ func TestThreeNodes(t *testing.T) {
 	if got := b2.readUntil(`id="after-crash"`); !strings.Contains(got, "urn:xmpp:delay") {
 		t.Fatalf("offline delivery after the crash: %s", got)
 	}
+}
+
+// TestResumeOnAnotherNodeAfterCrash: a stream-managed client of a node that
+// dies resumes on another node and gets exactly its unacknowledged
+// stanzas; what was sent to it after the crash waits as offline messages.
+func TestResumeOnAnotherNodeAfterCrash(t *testing.T) {
+	uri, dbName := testenv.MongoURI(t)
+	redisAddr := testenv.Redis(t)
+	const ttl = 2 * time.Second
+	n1 := startNode(t, "n1", uri, dbName, redisAddr, ttl)
+	n2 := startNode(t, "n2", uri, dbName, redisAddr, ttl)
+	app, _ := n1.acc.CreateApp(context.Background(), "cluster", accounts.AppOptions{})
+	n1.app, n2.app = app, app
+	aJID, _ := n1.user("ann", "ann-password")
+	bJID, _ := n1.user("ben", "ben-password")
+	a := n2.login(viaTLS, aJID, "ann-password")
+	b, id := smLogin(n1.env, viaTLS, bJID, "ben-password")
+	to := bJID + "@localhost"
+	for i := 1; i <= 3; i++ {
+		a.send(fmt.Sprintf(`<message to="%s" type="chat" id="r%d"><body>%d</body></message>`, to, i, i))
+		b.readUntil(fmt.Sprintf(`id="r%d"`, i))
+	}
+	b.send(`<a xmlns="urn:xmpp:sm:3" h="2"/>`) // presence echo + r1
+	time.Sleep(100 * time.Millisecond)
+
+	n1.rc.Crash() // kill -9: no goodbye reaches anyone
+	n1.srv.Crash()
+	a.send(`<message to="` + to + `" type="chat" id="r4"><body>4</body></message>`) // sent into the crash window
+	time.Sleep(ttl + 1500*time.Millisecond)
+	a.send(`<message to="` + to + `" type="chat" id="r5"><body>5</body></message>`) // after the node is known dead
+	a.nothing(300 * time.Millisecond)
+
+	n := n2.dial(viaTLS)
+	if s, ok := n.auth(sasl.Plain, bJID, "ben-password"); !ok {
+		t.Fatal(s)
+	}
+	n.open("localhost")
+	n.expect("features", "urn:xmpp:sm:3")
+	n.send(`<resume xmlns="urn:xmpp:sm:3" previd="` + id + `" h="2"/>`)
+	n.expect("resumed", `previd="`+id+`"`)
+	var replayed []string
+	for {
+		k, s := n.readUnit(500 * time.Millisecond)
+		if k == 0 {
+			break
+		}
+		if strings.HasPrefix(s, "<message") {
+			replayed = append(replayed, attr(s, "id"))
+		}
+	}
+	if fmt.Sprint(replayed) != "[r2 r3]" {
+		t.Fatalf("replayed on the new node: %v, want [r2 r3]", replayed)
+	}
+	n.send(`<presence/>`)
+	var offline []string
+	for {
+		k, s := n.readUnit(700 * time.Millisecond)
+		if k == 0 {
+			break
+		}
+		if strings.HasPrefix(s, "<message") {
+			offline = append(offline, attr(s, "id"))
+		}
+	}
+	if fmt.Sprint(offline) != "[r4 r5]" {
+		t.Fatalf("after the crash: %v, want [r4 r5] as offline messages", offline)
+	}
+	// The resumed session is live on n2.
+	a.send(`<message to="` + to + `" type="chat" id="r6"><body>6</body></message>`)
+	n.readUntil(`id="r6"`)
 }

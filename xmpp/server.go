@@ -143,6 +143,7 @@ type Server struct {
 	smByID    map[string]*smState // resumable sessions by stream id
 	watch     watchers            // status-streaming subscriptions
 	cluster   Cluster             // nil on a single node
+	crashed   atomic.Bool         // Crash: drop everything, clean nothing up
 }
 
 // NewServer builds a server; call the Listen methods to serve.

@@ -33,6 +33,8 @@ type smState struct {
 	done      bool    // finalized: no more recording
 	user      userKey // fixed at enable
 	prevConn  *conn   // the connection that last held the state
+	mirror    bool    // written through to the cluster (resumable elsewhere)
+	trim      func(n int)
 }
 
 // ackEvery is how many unacknowledged stanzas make the server ask for an
@@ -64,6 +66,13 @@ func (st *smState) send(s *Server, b []byte, k stanzaKind) bool {
 	st.unacked = append(st.unacked, b)
 	st.bytes += len(b)
 	st.out++
+	if st.mirror {
+		ctx, cancel := s.mirrorCtx()
+		if err := s.cluster.SMPush(ctx, st.id, b, st.out, s.smTTL()); err != nil {
+			s.log.Warn("cluster: stanza not mirrored", "err", err)
+		}
+		cancel()
+	}
 	if c := st.conn; c != nil {
 		if ok, _ := c.out.push(b); ok {
 			s.metrics.out[k].Inc()
@@ -80,13 +89,29 @@ var smR = []byte(`<r xmlns="` + nsSM + `"/>`)
 
 // ack drops what the client has acknowledged; false when h is impossible.
 func (st *smState) ack(h uint32) bool {
+	n, ok := st.ackN(h)
+	if ok && n > 0 && st.mirror {
+		st.mirrorAck(n)
+	}
+	return ok
+}
+
+// mirrorAck is set when the state is mirrored: it trims the mirror.
+func (st *smState) mirrorAck(n int) {
+	if st.trim != nil {
+		st.trim(n)
+	}
+}
+
+// ackN drops acknowledged stanzas and returns how many.
+func (st *smState) ackN(h uint32) (int, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	pending := uint32(len(st.unacked))
 	acked := st.out - pending
 	n := h - acked // wraps like the counters (mod 2^32)
 	if n > pending {
-		return false
+		return 0, false
 	}
 	for i := uint32(0); i < n; i++ {
 		st.bytes -= len(st.unacked[i])
@@ -96,7 +121,7 @@ func (st *smState) ack(h uint32) bool {
 	if len(st.unacked) == 0 {
 		st.unacked = nil
 	}
-	return true
+	return int(n), true
 }
 
 func userKeyOf(st *smState) userKey { return st.user }
@@ -118,6 +143,15 @@ func (c *conn) handleSM(e *wire.Element) {
 			s.smMu.Unlock()
 		}
 		c.sm.Store(st)
+		s.mirrorEnable(c, st)
+		if st.mirror {
+			id := st.id
+			st.trim = func(n int) {
+				ctx, cancel := s.mirrorCtx()
+				s.cluster.SMAck(ctx, id, n)
+				cancel()
+			}
+		}
 		b := `<enabled xmlns="` + nsSM + `"`
 		if st.resumable {
 			b += ` id="` + st.id + `" resume="true" max="` + strconv.Itoa(int(s.cfg.ResumeTimeout/time.Second)) + `"`
@@ -150,7 +184,13 @@ func (c *conn) countIn() {
 	if st := c.sm.Load(); st != nil {
 		st.mu.Lock()
 		st.in++
+		in, mirror := st.in, st.mirror
 		st.mu.Unlock()
+		if mirror {
+			ctx, cancel := c.srv.mirrorCtx()
+			c.srv.cluster.SMIn(ctx, st.id, in)
+			cancel()
+		}
 	}
 }
 
@@ -195,9 +235,16 @@ func (s *Server) finalize(c *conn, st *smState) {
 		st.done = true
 		pending := st.unacked
 		st.unacked, st.bytes = nil, 0
+		mirror := st.mirror
+		st.mirror = false
 		st.mu.Unlock()
 		if len(pending) > 0 {
 			s.storeUnacked(st.user, pending)
+		}
+		if mirror {
+			ctx, cancel := s.mirrorCtx()
+			s.cluster.SMDrop(ctx, st.id)
+			cancel()
 		}
 	}
 	s.unbind(c)
@@ -258,6 +305,9 @@ func (c *conn) resume(e *wire.Element) bool {
 	s.smMu.Lock()
 	st := s.smByID[previd]
 	s.smMu.Unlock()
+	if st == nil && s.cluster != nil && err == nil {
+		return c.resumeRemote(previd, uint32(h))
+	}
 	failed := func() bool {
 		c.writeNow([]byte(`<failed xmlns="` + nsSM + `"><item-not-found xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></failed>`))
 		return false
@@ -300,6 +350,9 @@ func (c *conn) resume(e *wire.Element) bool {
 		st.bytes -= len(st.unacked[i])
 	}
 	st.unacked = st.unacked[n:]
+	if st.mirror && n > 0 {
+		st.mirrorAck(int(n))
+	}
 	prev := st.prevConn
 	if old != nil {
 		prev = old

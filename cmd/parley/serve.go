@@ -185,6 +185,7 @@ func serve(ctx context.Context, o serveOptions) error {
 			return err
 		}
 		xs.SetCluster(rc)
+		rc.OnLost(xs.Lost)
 		go rc.Heartbeat(ctx, xs.SessionCount)
 		ready = func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {

@@ -44,6 +44,8 @@ type Delivery struct {
 	// Release asks the node to let go of a stream-managed session that a
 	// client is resuming elsewhere.
 	Release string `json:"rel,omitempty"`
+	// Kick ends every session of the targets on the receiving node.
+	Kick bool `json:"kick,omitempty"`
 }
 
 // Session is a bound session somewhere in the cluster.

@@ -35,6 +35,8 @@ type Admin struct {
 	Dialogs Broadcasts
 	// Cluster lists live nodes; nil on a single node.
 	Cluster ClusterStatus
+	// Kick ends a user's sessions on every node; nil disables it.
+	Kick func(app, user int64) int
 }
 
 // ClusterStatus lists the live nodes of a cluster.
@@ -72,6 +74,17 @@ func (ad *Admin) Handler() http.Handler {
 	mux.HandleFunc("POST /api/apps/{app}/users", auth(ad.addUser))
 	mux.HandleFunc("PUT /api/apps/{app}/users/{id}/password", auth(ad.setPassword))
 	mux.HandleFunc("DELETE /api/apps/{app}/users/{id}", auth(ad.deleteUser))
+	mux.HandleFunc("DELETE /api/apps/{app}/users/{id}/sessions", auth(func(w http.ResponseWriter, r *http.Request) {
+		app, id, ok := appUser(w, r)
+		if !ok {
+			return
+		}
+		n := 0
+		if ad.Kick != nil {
+			n = ad.Kick(app, id)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"kicked_here": n})
+	}))
 	mux.HandleFunc("POST /api/apps/{app}/broadcasts", auth(ad.createBroadcast))
 	mux.HandleFunc("GET /api/cluster", auth(func(w http.ResponseWriter, r *http.Request) {
 		if ad.Cluster == nil {
@@ -238,6 +251,9 @@ func (ad *Admin) deleteUser(w http.ResponseWriter, r *http.Request) {
 	if err := ad.Accounts.DeleteUser(r.Context(), app, id); err != nil {
 		ad.fail(w, r, err)
 		return
+	}
+	if ad.Kick != nil {
+		ad.Kick(app, id) // a deleted user keeps no open session
 	}
 	writeJSON(w, http.StatusOK, map[string]any{})
 }

@@ -57,6 +57,11 @@ func (s *Server) Receive(d cluster.Delivery) {
 			s.announceLocal(userKey{t.App, t.User}, d.Status == 1)
 		}
 		return
+	case d.Kick:
+		for _, t := range d.Targets {
+			s.kickLocal(userKey{t.App, t.User})
+		}
+		return
 	case d.Forget:
 		for _, t := range d.Targets {
 			if s.cfg.Privacy != nil {

@@ -216,3 +216,23 @@ func TestResumeOnAnotherNodeAfterCrash(t *testing.T) {
 	a.send(`<message to="` + to + `" type="chat" id="r6"><body>6</body></message>`)
 	n.readUntil(`id="r6"`)
 }
+
+func TestKickAcrossNodes(t *testing.T) {
+	uri, dbName := testenv.MongoURI(t)
+	redisAddr := testenv.Redis(t)
+	n1 := startNode(t, "n1", uri, dbName, redisAddr, 2*time.Second)
+	n2 := startNode(t, "n2", uri, dbName, redisAddr, 2*time.Second)
+	app, _ := n1.acc.CreateApp(context.Background(), "cluster", accounts.AppOptions{})
+	n1.app, n2.app = app, app
+	bJID, ub := n1.user("ben", "ben-password")
+	b1 := n1.login(viaTLS, bJID, "ben-password")
+	b2, _ := smLogin(n2.env, viaTLS, bJID, "ben-password")
+	if n := n1.srv.Kick(app.ID, ub.ID); n != 1 {
+		t.Fatalf("kicked %d here", n)
+	}
+	for _, c := range []*client{b1, b2} {
+		if got := c.readUntil("stream:error"); !strings.Contains(got, "policy-violation") {
+			t.Fatalf("kick: %s", got)
+		}
+	}
+}

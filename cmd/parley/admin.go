@@ -244,7 +244,18 @@ func userCmd() *cobra.Command {
 		},
 	}
 	del.Flags().Int64Var(&id, "id", 0, "user id")
-	cmd.AddCommand(add, list, passwd, del)
+	kick := &cobra.Command{
+		Use:   "kick",
+		Short: "End every session of a user, on every node",
+		RunE: func(*cobra.Command, []string) error {
+			if id == 0 {
+				return errors.New("--id is required")
+			}
+			return c.do("DELETE", fmt.Sprintf("/api/apps/%d/users/%d/sessions", app, id), nil, nil)
+		},
+	}
+	kick.Flags().Int64Var(&id, "id", 0, "user id")
+	cmd.AddCommand(add, list, passwd, del, kick)
 	return cmd
 }
 

@@ -244,6 +244,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		Ready:    ready,
 		Sessions: xs.SessionCount,
 		Dialogs:  ds,
+		Kick:     xs.Kick,
 	}
 	if rc != nil {
 		admin.Cluster = rc

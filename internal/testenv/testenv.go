@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -91,6 +92,13 @@ func MongoURI(t testing.TB) (uri, db string) {
 // Redis starts redis-server on a free loopback port without persistence
 // and returns its address.
 func Redis(t testing.TB) string {
+	addr, _ := RedisStoppable(t)
+	return addr
+}
+
+// RedisStoppable is Redis with a function that stops the server early
+// (tests of Redis outages).
+func RedisStoppable(t testing.TB) (string, func()) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatal("testenv: redis-server is not installed (make test installs it)")
@@ -102,10 +110,12 @@ func Redis(t testing.TB) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var once sync.Once
+	stop := func() { once.Do(func() { cmd.Process.Kill(); cmd.Wait() }) }
+	t.Cleanup(stop)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	waitPort(t, addr, func() string { return string(logs.b) })
-	return addr
+	return addr, stop
 }
 
 func randomHex(n int) string {

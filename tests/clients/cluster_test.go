@@ -52,7 +52,7 @@ func roundRobin(t *testing.T, backends []int) int {
 
 func TestClusterOfThree(t *testing.T) {
 	uri, db := testenv.MongoURI(t)
-	redis := testenv.Redis(t)
+	redis, stopRedis := testenv.RedisStoppable(t)
 	args := func(id string) []string {
 		return []string{"--mongo-uri", uri, "--mongo-db", db, "--mongo-write-concern", "1", "--redis-addr", redis, "--node-id", id, "--heartbeat-ttl", "3s"}
 	}
@@ -118,6 +118,22 @@ func TestClusterOfThree(t *testing.T) {
 	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", nodes[0].admin))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("n1 not ready after n3 died: %v", err)
+	}
+	// /readyz fails while Redis is unreachable.
+	stopRedis()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", nodes[0].admin))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz still ready with Redis down")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	_ = alice
 	_ = bob

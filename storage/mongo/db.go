@@ -167,3 +167,6 @@ func fromNano(n int64) time.Time {
 
 // Drop deletes the database (tests).
 func (s *DB) Drop(ctx context.Context) error { return s.db.Drop(ctx) }
+
+// RawDatabase exposes the database handle (tests and diagnostics).
+func RawDatabase(s *DB) *mongo.Database { return s.db }

@@ -46,7 +46,7 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 			t.Fatalf("%s: %v", q.name, err)
 		}
 		plan := fmt.Sprint(out["queryPlanner"])
-		if info, ok := out["serverInfo"].(bson.M); ok && info["ferretdbVersion"] != nil {
+		if strings.Contains(fmt.Sprint(out["serverInfo"]), "ferretdbVersion") {
 			ferret = true
 			t.Logf("%s on FerretDB: %s", q.name, plan)
 			continue

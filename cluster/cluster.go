@@ -17,6 +17,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,8 +51,10 @@ type Delivery struct {
 
 // Session is a bound session somewhere in the cluster.
 type Session struct {
-	Node     string
-	Resource string
+	Node      string
+	Resource  string
+	Available bool // sent available presence
+	Priority  int
 }
 
 // Config configures a Redis-backed node.
@@ -204,9 +207,18 @@ func presKey(app, user int64) string {
 	return prefix + "pres:" + strconv.FormatInt(app, 10) + ":" + strconv.FormatInt(user, 10)
 }
 
-// Bind records a session of this node.
+// Bind records a session of this node (not yet available).
 func (r *Redis) Bind(ctx context.Context, app, user int64, resource string) error {
-	return r.rdb.HSet(ctx, presKey(app, user), resource, r.node).Err()
+	return r.rdb.HSet(ctx, presKey(app, user), resource, r.node+"|0|0").Err()
+}
+
+// SetPresence records a session's availability and priority.
+func (r *Redis) SetPresence(ctx context.Context, app, user int64, resource string, available bool, priority int) error {
+	a := "0"
+	if available {
+		a = "1"
+	}
+	return r.rdb.HSet(ctx, presKey(app, user), resource, r.node+"|"+a+"|"+strconv.Itoa(priority)).Err()
 }
 
 // Unbind removes a session of this node.
@@ -227,7 +239,9 @@ func (r *Redis) Sessions(ctx context.Context, app int64, users []int64) (map[int
 	}
 	out := map[int64][]Session{}
 	for i, c := range cmds {
-		for res, node := range c.Val() {
+		for res, v := range c.Val() {
+			parts := strings.SplitN(v, "|", 3)
+			node := parts[0]
 			if node == r.node {
 				continue
 			}
@@ -235,7 +249,12 @@ func (r *Redis) Sessions(ctx context.Context, app int64, users []int64) (map[int
 				r.rdb.HDel(ctx, presKey(app, users[i]), res) // a dead node's leftovers
 				continue
 			}
-			out[users[i]] = append(out[users[i]], Session{Node: node, Resource: res})
+			s := Session{Node: node, Resource: res}
+			if len(parts) == 3 {
+				s.Available = parts[1] == "1"
+				s.Priority, _ = strconv.Atoi(parts[2])
+			}
+			out[users[i]] = append(out[users[i]], s)
 		}
 	}
 	return out, nil

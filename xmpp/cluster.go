@@ -12,6 +12,7 @@ import (
 type Cluster interface {
 	Bind(ctx context.Context, app, user int64, resource string) error
 	Unbind(ctx context.Context, app, user int64, resource string) error
+	SetPresence(ctx context.Context, app, user int64, resource string, available bool, priority int) error
 	Sessions(ctx context.Context, app int64, users []int64) (map[int64][]cluster.Session, error)
 	Send(node string, d cluster.Delivery) bool
 	Watch(ctx context.Context, app, user int64) error

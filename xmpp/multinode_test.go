@@ -236,3 +236,23 @@ func TestKickAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+func TestPresenceOfOwnResourcesAcrossNodes(t *testing.T) {
+	uri, dbName := testenv.MongoURI(t)
+	redisAddr := testenv.Redis(t)
+	n1 := startNode(t, "n1", uri, dbName, redisAddr, 2*time.Second)
+	n2 := startNode(t, "n2", uri, dbName, redisAddr, 2*time.Second)
+	app, _ := n1.acc.CreateApp(context.Background(), "cluster", accounts.AppOptions{})
+	n1.app, n2.app = app, app
+	aJID, ua := n1.user("ann", "ann-password")
+	phone := n1.login(viaTLS, aJID, "ann-password")
+	desk := n2.login(viaTLS, aJID, "ann-password")
+	desk.send(`<presence><priority>5</priority><status>at my desk</status></presence>`)
+	if got := phone.readUntil("at my desk"); !strings.Contains(got, `from="`+desk.jid+`"`) {
+		t.Fatalf("presence across nodes: %s", got)
+	}
+	sessions, err := n1.rc.Sessions(context.Background(), app.ID, []int64{ua.ID})
+	if err != nil || len(sessions[ua.ID]) != 1 || !sessions[ua.ID][0].Available || sessions[ua.ID][0].Priority != 5 || sessions[ua.ID][0].Node != "n2" {
+		t.Fatalf("presence in Redis: %+v %v", sessions, err)
+	}
+}

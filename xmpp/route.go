@@ -493,6 +493,13 @@ func (s *Server) handlePresence(c *conn, e *wire.Element) {
 		defer s.flushOffline(c)
 		defer s.announce(k, true)
 	}
+	if s.cluster != nil {
+		ctx, cancel := s.ctx()
+		s.cluster.SetPresence(ctx, c.appID, c.userID, c.resource, typ == "", presencePriority(e))
+		cancel()
+		// The user's resources on other nodes see it too.
+		s.sendRemote(c.appID, []int64{c.userID}, "", out, kindPresence, false)
+	}
 	// To every resource of the user, the sender included (RFC 6121 4.2.2);
 	// a new resource also learns about the others.
 	s.reg.each(k, func(o *conn) {
@@ -506,6 +513,16 @@ func (s *Server) handlePresence(c *conn, e *wire.Element) {
 			}
 		}
 	})
+}
+
+// presencePriority reads <priority/> (RFC 6121), 0 when absent or bad.
+func presencePriority(e *wire.Element) int {
+	if ch, ok := e.Child("priority", nsClient); ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(innerText(e.Raw[ch.Start:ch.End]))); err == nil && n >= -128 && n <= 127 {
+			return n
+		}
+	}
+	return 0
 }
 
 // handleIQ answers IQs to the server and routes IQs to users.

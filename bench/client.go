@@ -1,0 +1,309 @@
+// Package bench is Parley's load generator: it speaks plain XMPP to any
+// server (Parley, ejabberd, Prosody) and measures logins, throughput and
+// delivery latency, plus the server process' own memory and CPU from /proc.
+// It only ever targets loopback addresses, and every loop is bounded in
+// count and time.
+package bench
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"mellium.im/sasl"
+
+	"github.com/parley-chat/parley/xmpp/wire"
+)
+
+// Target describes the server and how to log in.
+type Target struct {
+	Addr      string // host:port, loopback only
+	Domain    string
+	Transport string // "tcp" (plain, no TLS), "starttls", "tls", "ws", "wss"
+	Mechanism string // "PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256"
+	// UserPattern and PasswordPattern make user i's name and password;
+	// %d is the index (e.g. "bench%d" / "pw%d"). Parley users look like
+	// "<userId>-<appId>".
+	UserPattern, PasswordPattern string
+	FirstUser                    int
+}
+
+// ErrNotLoopback refuses any target that is not on this machine.
+var ErrNotLoopback = errors.New("bench: only loopback addresses (127.0.0.0/8, ::1, localhost) may be load targets")
+
+// CheckLoopback enforces that addr is a loopback address.
+func CheckLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.IsLoopback() {
+		return ErrNotLoopback
+	}
+	return nil
+}
+
+func (t *Target) user(i int) string { return fmt.Sprintf(t.UserPattern, t.FirstUser+i) }
+func (t *Target) pass(i int) string {
+	if strings.Contains(t.PasswordPattern, "%d") {
+		return fmt.Sprintf(t.PasswordPattern, t.FirstUser+i)
+	}
+	return t.PasswordPattern
+}
+
+// Client is one XMPP session.
+type Client struct {
+	nc     net.Conn
+	wc     *websocket.Conn
+	split  wire.Splitter
+	buf    []byte
+	JID    string
+	wmu    sync.Mutex
+	framed bool
+	smID   string
+}
+
+func (c *Client) write(s string) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.wc != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return c.wc.Write(ctx, websocket.MessageText, []byte(s))
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_, err := c.nc.Write([]byte(s))
+	return err
+}
+
+// Next reads one top-level element (or stream header) with a deadline.
+func (c *Client) Next(d time.Duration) (string, error) {
+	tmp := make([]byte, 16<<10)
+	for {
+		if len(c.buf) > 0 {
+			n, k, err := c.split.Next(c.buf)
+			if err != nil {
+				return "", err
+			}
+			if n > 0 {
+				s := string(c.buf[:n])
+				c.buf = append(c.buf[:0], c.buf[n:]...)
+				if k == wire.KindSpace {
+					continue
+				}
+				return s, nil
+			}
+		}
+		if c.wc != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), d)
+			_, b, err := c.wc.Read(ctx)
+			cancel()
+			if err != nil {
+				return "", err
+			}
+			c.buf = append(c.buf, b...)
+			continue
+		}
+		c.nc.SetReadDeadline(time.Now().Add(d))
+		n, err := c.nc.Read(tmp)
+		c.buf = append(c.buf, tmp[:n]...)
+		if err != nil && n == 0 {
+			return "", err
+		}
+	}
+}
+
+func (c *Client) until(sub string) (string, error) {
+	for {
+		s, err := c.Next(15 * time.Second)
+		if err != nil {
+			return "", err
+		}
+		if strings.Contains(s, sub) {
+			return s, nil
+		}
+	}
+}
+
+func (c *Client) open(domain string) error {
+	c.split.Reset()
+	if c.framed {
+		if err := c.write(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="` + domain + `" version="1.0"/>`); err != nil {
+			return err
+		}
+		_, err := c.until("features")
+		return err
+	}
+	c.split.Header = true
+	if err := c.write(`<?xml version='1.0'?><stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="` + domain + `" version="1.0">`); err != nil {
+		return err
+	}
+	_, err := c.until("</stream:features>")
+	return err
+}
+
+// Dial connects and authenticates user i, binds a resource and sends
+// initial presence. With sm it enables resumable stream management.
+func Dial(t *Target, i int, sm bool) (*Client, error) {
+	c := &Client{}
+	tlsCfg := &tls.Config{InsecureSkipVerify: true, ServerName: t.Domain}
+	var err error
+	switch t.Transport {
+	case "tls":
+		c.nc, err = tls.Dial("tcp", t.Addr, tlsCfg)
+	case "ws", "wss":
+		scheme := "ws"
+		opts := &websocket.DialOptions{Subprotocols: []string{"xmpp"}}
+		if t.Transport == "wss" {
+			scheme = "wss"
+			opts.HTTPClient = httpsClient(tlsCfg)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c.wc, _, err = websocket.Dial(ctx, scheme+"://"+t.Addr+"/ws", opts)
+		cancel()
+		if err == nil {
+			c.wc.SetReadLimit(4 << 20)
+		}
+		c.framed = true
+	default:
+		c.nc, err = net.DialTimeout("tcp", t.Addr, 10*time.Second)
+	}
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Client, error) { c.Close(); return nil, err }
+	if err := c.open(t.Domain); err != nil {
+		return fail(err)
+	}
+	if t.Transport == "starttls" {
+		if err := c.write(`<starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"/>`); err != nil {
+			return fail(err)
+		}
+		if _, err := c.until("proceed"); err != nil {
+			return fail(err)
+		}
+		tc := tls.Client(c.nc, tlsCfg)
+		if err := tc.Handshake(); err != nil {
+			return fail(err)
+		}
+		c.nc, c.buf = tc, c.buf[:0]
+		if err := c.open(t.Domain); err != nil {
+			return fail(err)
+		}
+	}
+	if err := c.auth(t, i); err != nil {
+		return fail(err)
+	}
+	if err := c.open(t.Domain); err != nil {
+		return fail(err)
+	}
+	if err := c.write(`<iq type="set" id="bind" xmlns="jabber:client"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/></iq>`); err != nil {
+		return fail(err)
+	}
+	s, err := c.until("</iq>")
+	if err != nil {
+		return fail(err)
+	}
+	if a, b := strings.Index(s, "<jid>"), strings.Index(s, "</jid>"); a >= 0 && b > a {
+		c.JID = s[a+5 : b]
+	}
+	// Legacy session establishment: harmless where optional, needed by
+	// older servers.
+	c.write(`<iq type="set" id="sess" xmlns="jabber:client"><session xmlns="urn:ietf:params:xml:ns:xmpp-session"/></iq>`)
+	c.until(`id="sess"`)
+	if sm {
+		c.write(`<enable xmlns="urn:xmpp:sm:3" resume="true"/>`)
+		s, err := c.until("urn:xmpp:sm:3")
+		if err != nil || !strings.HasPrefix(s, "<enabled") {
+			return fail(fmt.Errorf("bench: stream management refused: %s %v", s, err))
+		}
+		c.smID = attr(s, "id")
+	}
+	if err := c.write(`<presence xmlns="jabber:client"/>`); err != nil {
+		return fail(err)
+	}
+	return c, nil
+}
+
+func (c *Client) auth(t *Target, i int) error {
+	mech := sasl.Plain
+	switch t.Mechanism {
+	case "SCRAM-SHA-1":
+		mech = sasl.ScramSha1
+	case "SCRAM-SHA-256":
+		mech = sasl.ScramSha256
+	}
+	user, pass := t.user(i), t.pass(i)
+	n := sasl.NewClient(mech, sasl.Credentials(func() ([]byte, []byte, []byte) { return []byte(user), []byte(pass), nil }))
+	_, resp, err := n.Step(nil)
+	if err != nil {
+		return err
+	}
+	if err := c.write(`<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="` + mech.Name + `">` + base64.StdEncoding.EncodeToString(resp) + `</auth>`); err != nil {
+		return err
+	}
+	for {
+		s, err := c.until("urn:ietf:params:xml:ns:xmpp-sasl")
+		if err != nil {
+			return err
+		}
+		switch {
+		case strings.HasPrefix(s, "<success"):
+			return nil
+		case strings.HasPrefix(s, "<challenge"):
+			data, _ := base64.StdEncoding.DecodeString(inner(s))
+			_, resp, err := n.Step(data)
+			if err != nil {
+				return err
+			}
+			c.write(`<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">` + base64.StdEncoding.EncodeToString(resp) + `</response>`)
+		default:
+			return fmt.Errorf("bench: login of %s refused: %s", user, s)
+		}
+	}
+}
+
+// Close ends the stream and the connection.
+func (c *Client) Close() {
+	if c.wc != nil {
+		c.wc.CloseNow()
+		return
+	}
+	if c.nc != nil {
+		c.nc.Close()
+	}
+}
+
+func inner(s string) string {
+	i := strings.IndexByte(s, '>')
+	j := strings.LastIndex(s, "</")
+	if i < 0 || j <= i {
+		return ""
+	}
+	return s[i+1 : j]
+}
+
+func attr(s, name string) string {
+	i := strings.Index(s, name+`="`)
+	if i < 0 {
+		i = strings.Index(s, name+`='`)
+		if i < 0 {
+			return ""
+		}
+	}
+	q := s[i+len(name)+1]
+	s = s[i+len(name)+2:]
+	return s[:strings.IndexByte(s, q)]
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parley-chat/parley/bench"
+)
+
+func benchCmd() *cobra.Command {
+	var t bench.Target
+	var o bench.Options
+	var jsonOut, htmlOut string
+	cmd := &cobra.Command{
+		Use:   "bench connect|chat",
+		Short: "Load-test an XMPP server on this machine (Parley, ejabberd, Prosody)",
+		Long: "Load-test an XMPP server on a loopback address. connect ramps sessions and reports logins/s and the server's " +
+			"memory per session; chat has every user message a neighbour at a fixed interval and reports throughput and " +
+			"delivery latency. --pid reads the server's own RSS and CPU time from /proc.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var r *bench.Result
+			var err error
+			switch args[0] {
+			case "connect":
+				r, err = bench.Connect(&t, o)
+			case "chat":
+				r, err = bench.Chat(&t, o)
+			default:
+				return errors.New("scenarios: connect, chat (group, resume and history are not built yet)")
+			}
+			if err != nil {
+				return err
+			}
+			bench.Table(os.Stdout, []*bench.Result{r})
+			if jsonOut != "" {
+				var b bytes.Buffer
+				bench.JSON(&b, []*bench.Result{r})
+				if err := os.WriteFile(jsonOut, b.Bytes(), 0o644); err != nil {
+					return err
+				}
+			}
+			if htmlOut != "" {
+				f, err := os.Create(htmlOut)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				return bench.HTML(f, []*bench.Result{r})
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&t.Addr, "addr", "127.0.0.1:5222", "server address (loopback only)")
+	f.StringVar(&t.Domain, "domain", "localhost", "XMPP domain")
+	f.StringVar(&t.Transport, "transport", "starttls", "tcp (no TLS), starttls, tls, ws or wss")
+	f.StringVar(&t.Mechanism, "mechanism", "PLAIN", "PLAIN, SCRAM-SHA-1 or SCRAM-SHA-256")
+	f.StringVar(&t.UserPattern, "user", "bench%d", "user name pattern; %d is the user's index (Parley: \"%d-1\")")
+	f.StringVar(&t.PasswordPattern, "password", "bench-password", "password, or a pattern with %d")
+	f.IntVar(&t.FirstUser, "first", 1, "index of the first user")
+	f.StringVar(&o.Server, "label", "server", "name of the server in the report")
+	f.IntVar(&o.Users, "users", 100, "sessions (at most 50,000)")
+	f.Float64Var(&o.Rate, "rate", 0, "connect: logins per second to attempt (0: as fast as --workers allow)")
+	f.IntVar(&o.Workers, "workers", 32, "concurrent logins")
+	f.DurationVar(&o.Hold, "hold", 5*time.Second, "connect: how long to hold the sessions (at most 30 min)")
+	f.DurationVar(&o.Interval, "interval", time.Second, "chat: each user's send interval")
+	f.DurationVar(&o.Duration, "duration", 10*time.Second, "chat: how long messages flow (at most 30 min)")
+	f.IntVar(&o.Size, "size", 64, "chat: message body bytes")
+	f.IntVar(&o.PID, "pid", 0, "server process id, for its RSS and CPU time")
+	f.StringVar(&jsonOut, "json", "", "also write the result as JSON to this file")
+	f.StringVar(&htmlOut, "html", "", "also write an HTML report with plots to this file")
+	return cmd
+}

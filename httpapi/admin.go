@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 
@@ -61,6 +62,10 @@ func (ad *Admin) Handler() http.Handler {
 	})
 	auth := ad.authorized
 	mux.Handle("GET /metrics", auth(ad.Metrics.ServeHTTP))
+	// Profiles for performance work (parley bench + go tool pprof).
+	mux.HandleFunc("GET /debug/pprof/", auth(pprof.Index))
+	mux.HandleFunc("GET /debug/pprof/profile", auth(pprof.Profile))
+	mux.HandleFunc("GET /debug/pprof/heap", auth(pprof.Handler("heap").ServeHTTP))
 	mux.HandleFunc("GET /api/version", auth(func(w http.ResponseWriter, r *http.Request) {
 		out := map[string]any{"version": ad.Version}
 		if ad.Sessions != nil {

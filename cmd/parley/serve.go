@@ -138,7 +138,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	log.Info("store", "backend", kind)
 	acc := accounts.NewService(db)
 	acc.TokenTTL = o.tokenTTL
-	ds := dialogs.NewService(db, db)
+	ds := dialogs.NewService(dialogs.CachePrivate(db, 200_000, time.Minute), db)
 	ds.LargeDialog = o.largeDialog
 	ds.ExtensionKeys = func(ctx context.Context, appID int64) []string {
 		if app, err := acc.App(ctx, appID); err == nil && len(app.DialogExtensions) > 0 {

@@ -137,6 +137,19 @@ func (c *Client) until(sub string) (string, error) {
 	}
 }
 
+// untilID reads until the element whose id attribute is id (either quote).
+func (c *Client) untilID(id string) (string, error) {
+	for {
+		s, err := c.Next(15 * time.Second)
+		if err != nil {
+			return "", err
+		}
+		if attr(s, "id") == id {
+			return s, nil
+		}
+	}
+}
+
 func (c *Client) open(domain string) error {
 	c.split.Reset()
 	if c.framed {
@@ -152,6 +165,32 @@ func (c *Client) open(domain string) error {
 	}
 	_, err := c.until("</stream:features>")
 	return err
+}
+
+// Register creates user i by in-band registration (XEP-0077), for servers
+// that allow it (the Prosody and ejabberd configs in bench/peers do).
+func Register(t *Target, i int) error {
+	c := &Client{}
+	var err error
+	c.nc, err = net.DialTimeout("tcp", t.Addr, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.open(t.Domain); err != nil {
+		return err
+	}
+	if err := c.write(`<iq type="set" id="reg" xmlns="jabber:client"><query xmlns="jabber:iq:register"><username>` + t.user(i) + `</username><password>` + t.pass(i) + `</password></query></iq>`); err != nil {
+		return err
+	}
+	s, err := c.untilID("reg")
+	if err != nil {
+		return err
+	}
+	if attr(s, "type") == "error" && !strings.Contains(s, "conflict") {
+		return fmt.Errorf("bench: registering %s: %s", t.user(i), s)
+	}
+	return nil
 }
 
 // Dial connects and authenticates user i, binds a resource and sends
@@ -222,7 +261,7 @@ func Dial(t *Target, i int, sm bool) (*Client, error) {
 	// Legacy session establishment: harmless where optional, needed by
 	// older servers.
 	c.write(`<iq type="set" id="sess" xmlns="jabber:client"><session xmlns="urn:ietf:params:xml:ns:xmpp-session"/></iq>`)
-	c.until(`id="sess"`)
+	c.untilID("sess")
 	if sm {
 		c.write(`<enable xmlns="urn:xmpp:sm:3" resume="true"/>`)
 		s, err := c.until("urn:xmpp:sm:3")

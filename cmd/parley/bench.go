@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,12 +12,44 @@ import (
 	"github.com/parley-chat/parley/bench"
 )
 
+// registerAll creates --users users by in-band registration.
+func registerAll(t *bench.Target, o bench.Options) error {
+	next := make(chan int)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := bench.Register(t, i); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for i := 0; i < o.Users; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
 func benchCmd() *cobra.Command {
 	var t bench.Target
 	var o bench.Options
 	var jsonOut, htmlOut string
 	cmd := &cobra.Command{
-		Use:   "bench connect|chat",
+		Use:   "bench connect|chat|register",
 		Short: "Load-test an XMPP server on this machine (Parley, ejabberd, Prosody)",
 		Long: "Load-test an XMPP server on a loopback address. connect ramps sessions and reports logins/s and the server's " +
 			"memory per session; chat has every user message a neighbour at a fixed interval and reports throughput and " +
@@ -30,6 +63,11 @@ func benchCmd() *cobra.Command {
 				r, err = bench.Connect(&t, o)
 			case "chat":
 				r, err = bench.Chat(&t, o)
+			case "register":
+				if err := bench.CheckLoopback(t.Addr); err != nil {
+					return err
+				}
+				return registerAll(&t, o)
 			default:
 				return errors.New("scenarios: connect, chat (group, resume and history are not built yet)")
 			}

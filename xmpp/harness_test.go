@@ -373,3 +373,23 @@ func (e *env) dialRaw(k transportKind) *client {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// messageIDs reads until nothing arrives for quiet and returns the ids of
+// the messages read, in order; it fails the test on a message without
+// want in it (when want is not empty).
+func (c *client) messageIDs(quiet time.Duration, want string) []string {
+	c.t.Helper()
+	var ids []string
+	for {
+		k, s := c.readUnit(quiet)
+		if k == 0 {
+			return ids
+		}
+		if strings.HasPrefix(s, "<message") {
+			if want != "" && !strings.Contains(s, want) {
+				c.t.Fatalf("message without %q: %s", want, s)
+			}
+			ids = append(ids, attr(s, "id"))
+		}
+	}
+}

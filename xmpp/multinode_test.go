@@ -185,30 +185,12 @@ func TestResumeOnAnotherNodeAfterCrash(t *testing.T) {
 	n.expect("features", "urn:xmpp:sm:3")
 	n.send(`<resume xmlns="urn:xmpp:sm:3" previd="` + id + `" h="2"/>`)
 	n.expect("resumed", `previd="`+id+`"`)
-	var replayed []string
-	for {
-		k, s := n.readUnit(500 * time.Millisecond)
-		if k == 0 {
-			break
-		}
-		if strings.HasPrefix(s, "<message") {
-			replayed = append(replayed, attr(s, "id"))
-		}
-	}
+	replayed := n.messageIDs(500*time.Millisecond, "")
 	if fmt.Sprint(replayed) != "[r2 r3]" {
 		t.Fatalf("replayed on the new node: %v, want [r2 r3]", replayed)
 	}
 	n.send(`<presence/>`)
-	var offline []string
-	for {
-		k, s := n.readUnit(700 * time.Millisecond)
-		if k == 0 {
-			break
-		}
-		if strings.HasPrefix(s, "<message") {
-			offline = append(offline, attr(s, "id"))
-		}
-	}
+	offline := n.messageIDs(700*time.Millisecond, "")
 	if fmt.Sprint(offline) != "[r4 r5]" {
 		t.Fatalf("after the crash: %v, want [r4 r5] as offline messages", offline)
 	}

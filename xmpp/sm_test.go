@@ -84,16 +84,7 @@ func TestResumeAfterCutReplaysExactlyTheUnacked(t *testing.T) {
 	n.expect("features", "urn:xmpp:sm:3")
 	n.send(`<resume xmlns="urn:xmpp:sm:3" previd="` + id + `" h="2"/>`)
 	n.expect("resumed", `previd="`+id+`"`)
-	var got []string
-	for {
-		k, s := n.readUnit(500 * time.Millisecond)
-		if k == 0 {
-			break
-		}
-		if strings.HasPrefix(s, "<message") {
-			got = append(got, attr(s, "id"))
-		}
-	}
+	got := n.messageIDs(500*time.Millisecond, "")
 	if fmt.Sprint(got) != "[r2 r3 r4 r5]" {
 		t.Fatalf("replayed %v, want [r2 r3 r4 r5] once each", got)
 	}
@@ -125,19 +116,7 @@ func TestUnresumedSessionMovesUnackedToOffline(t *testing.T) {
 
 	n := e.login(viaWS, bJID, "ben-password")
 	n.send(`<presence/>`)
-	var got []string
-	for {
-		k, s := n.readUnit(500 * time.Millisecond)
-		if k == 0 {
-			break
-		}
-		if strings.HasPrefix(s, "<message") {
-			if !strings.Contains(s, "urn:xmpp:delay") {
-				t.Fatalf("offline copy without delay: %s", s)
-			}
-			got = append(got, attr(s, "id"))
-		}
-	}
+	got := n.messageIDs(500*time.Millisecond, "urn:xmpp:delay")
 	if fmt.Sprint(got) != "[u2 u3 u4]" {
 		t.Fatalf("offline after an unresumed cut: %v, want [u2 u3 u4]", got)
 	}

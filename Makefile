@@ -5,7 +5,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/parley-chat/parley/xmpp.Version=$(VERSION)
 
-.PHONY: build run test test-go test-clients deps bench fuzz lint clean
+.PHONY: build run test test-go test-clients deps bench bench-compare fuzz lint clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/parley ./cmd/parley
@@ -24,6 +24,10 @@ test: build deps
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Parley and Prosody side by side on this machine (about 5 minutes).
+bench-compare: build
+	bash bench/peers/compare.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./xmpp/wire

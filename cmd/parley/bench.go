@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"sync"
@@ -49,16 +50,27 @@ func benchCmd() *cobra.Command {
 	var o bench.Options
 	var jsonOut, htmlOut string
 	cmd := &cobra.Command{
-		Use:   "bench connect|chat|register",
+		Use:   "bench connect|chat|register|compare FILE...",
 		Short: "Load-test an XMPP server on this machine (Parley, ejabberd, Prosody)",
 		Long: "Load-test an XMPP server on a loopback address. connect ramps sessions and reports logins/s and the server's " +
 			"memory per session; chat has every user message a neighbour at a fixed interval and reports throughput and " +
 			"delivery latency. --pid reads the server's own RSS and CPU time from /proc.",
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var r *bench.Result
 			var err error
 			switch args[0] {
+			case "compare":
+				rows, err := bench.Compare(args[1:])
+				if err != nil {
+					return err
+				}
+				bench.Markdown(os.Stdout, rows)
+				if jsonOut != "" {
+					b, _ := json.MarshalIndent(rows, "", "  ")
+					return os.WriteFile(jsonOut, append(b, '\n'), 0o644)
+				}
+				return nil
 			case "connect":
 				r, err = bench.Connect(&t, o)
 			case "chat":

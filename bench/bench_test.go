@@ -2,14 +2,8 @@ package bench_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"testing"
 	"time"
@@ -18,6 +12,7 @@ import (
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/bench"
+	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/xmpp"
 )
@@ -43,11 +38,8 @@ func server(t *testing.T, users int) (*bench.Target, int64) {
 			first = u.ID
 		}
 	}
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"localhost"}}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	srv := xmpp.NewServer(xmpp.Config{Domain: "localhost", Auth: acc, AllowPlaintext: true,
-		TLS: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}}, xmpp.NewMetrics(prometheus.NewRegistry()))
+		TLS: testenv.TLSConfig(t)}, xmpp.NewMetrics(prometheus.NewRegistry()))
 	a, err := srv.ListenC2S("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

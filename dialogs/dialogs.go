@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,10 +154,10 @@ func ParseRoomLocal(local string) (appID int64, id string, ok bool) {
 }
 
 // HasOccupant reports whether uid occupies d.
-func (d *Dialog) HasOccupant(uid int64) bool { return contains(d.Occupants, uid) }
+func (d *Dialog) HasOccupant(uid int64) bool { return slices.Contains(d.Occupants, uid) }
 
 // IsAdmin reports owner or admin.
-func (d *Dialog) IsAdmin(uid int64) bool { return uid == d.OwnerID || contains(d.Admins, uid) }
+func (d *Dialog) IsAdmin(uid int64) bool { return uid == d.OwnerID || slices.Contains(d.Admins, uid) }
 
 // CanRead reports whether uid may see d and its messages.
 func (d *Dialog) CanRead(uid int64) bool {
@@ -191,18 +192,9 @@ func (d *Dialog) PeerOf(uid int64) int64 {
 	return 0
 }
 
-func contains(list []int64, v int64) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 func addUnique(list []int64, vs ...int64) []int64 {
 	for _, v := range vs {
-		if !contains(list, v) {
+		if !slices.Contains(list, v) {
 			list = append(list, v)
 		}
 	}
@@ -212,7 +204,7 @@ func addUnique(list []int64, vs ...int64) []int64 {
 func removeAll(list []int64, vs ...int64) []int64 {
 	out := list[:0:0]
 	for _, x := range list {
-		if !contains(vs, x) {
+		if !slices.Contains(vs, x) {
 			out = append(out, x)
 		}
 	}

@@ -2,14 +2,9 @@ package xmpp_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"fmt"
-	"math/big"
 	"net"
 	"strings"
 	"testing"
@@ -20,6 +15,7 @@ import (
 	"mellium.im/sasl"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/xmpp"
 	"github.com/parley-chat/parley/xmpp/wire"
@@ -35,16 +31,7 @@ type env struct {
 	domain          string
 }
 
-func testTLS(t testing.TB) *tls.Config {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-}
+func testTLS(t testing.TB) *tls.Config { return testenv.TLSConfig(t) }
 
 func newEnv(t testing.TB, tweak func(*xmpp.Config)) *env {
 	t.Helper()

@@ -1,6 +1,7 @@
 package xmpp
 
 import (
+	"bytes"
 	"strconv"
 	"sync"
 	"time"
@@ -53,7 +54,7 @@ func (st *smState) send(s *Server, b []byte, k stanzaKind) bool {
 		if c == nil {
 			// Hibernated and full: keep the message safe now.
 			st.mu.Unlock()
-			ok := s.storeUnacked(userKeyOf(st), [][]byte{b})
+			ok := s.storeUnacked(st.user, [][]byte{b})
 			st.mu.Lock()
 			return ok
 		}
@@ -123,8 +124,6 @@ func (st *smState) ackN(h uint32) (int, bool) {
 	}
 	return int(n), true
 }
-
-func userKeyOf(st *smState) userKey { return st.user }
 
 // handleSM processes an SM nonza on a bound stream.
 func (c *conn) handleSM(e *wire.Element) {
@@ -280,20 +279,7 @@ func savedToHistory(e *wire.Element) bool {
 	}
 	m := &chatMessage{}
 	m.readExtra(e.Raw[x.Start:x.End])
-	return m.save && containsDateSent(e.Raw[x.Start:x.End])
-}
-
-func containsDateSent(b []byte) bool {
-	return indexOf(b, "<date_sent>") >= 0
-}
-
-func indexOf(b []byte, s string) int {
-	for i := 0; i+len(s) <= len(b); i++ {
-		if string(b[i:i+len(s)]) == s {
-			return i
-		}
-	}
-	return -1
+	return m.save && bytes.Contains(e.Raw[x.Start:x.End], []byte("<date_sent>"))
 }
 
 // resume takes over a hibernated (or still attached) session after SASL.

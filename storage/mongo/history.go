@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -215,19 +216,10 @@ func (s *DB) Messages(ctx context.Context, app, viewer int64, dialogID string, q
 	out := make([]history.Message, 0, len(docs))
 	for i := range docs {
 		m := docs[i].message()
-		m.Read = m.SenderID == viewer || m.Seq <= readSeq || contains(m.ReadIDs, viewer)
+		m.Read = m.SenderID == viewer || m.Seq <= readSeq || slices.Contains(m.ReadIDs, viewer)
 		out = append(out, *m)
 	}
 	return out, s.attachReactions(ctx, app, dialogID, out)
-}
-
-func contains(l []int64, v int64) bool {
-	for _, x := range l {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *DB) hiddenIDs(ctx context.Context, app, uid int64, dialogID string) ([]string, error) {
@@ -322,7 +314,7 @@ func (s *DB) Receipt(ctx context.Context, app int64, d *dialogs.Dialog, uid int6
 			return err
 		}
 	}
-	touchesLast := cur.LastMessageID != "" && cur.LastMessageUserID != uid && (len(ids) == 0 || containsStr(ids, cur.LastMessageID))
+	touchesLast := cur.LastMessageID != "" && cur.LastMessageUserID != uid && (len(ids) == 0 || slices.Contains(ids, cur.LastMessageID))
 	if touchesLast {
 		f := bson.M{"_id": dialogKey(app, d.ID), "last_message_id": cur.LastMessageID}
 		st := "read"
@@ -335,15 +327,6 @@ func (s *DB) Receipt(ctx context.Context, app int64, d *dialogs.Dialog, uid int6
 		}
 	}
 	return nil
-}
-
-func containsStr(l []string, v string) bool {
-	for _, x := range l {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // EditMessage implements history.Store.
@@ -372,7 +355,7 @@ func (s *DB) DeleteMessages(ctx context.Context, app int64, dialogID string, ids
 		return err
 	}
 	d, err := s.Dialog(ctx, app, dialogID)
-	if err != nil || !containsStr(ids, d.LastMessageID) {
+	if err != nil || !slices.Contains(ids, d.LastMessageID) {
 		return err
 	}
 	var last messageDoc
@@ -501,7 +484,7 @@ func (s *DB) Search(ctx context.Context, app, uid int64, q history.SearchQuery) 
 	}
 	var mine []string
 	for _, m := range members {
-		if len(q.DialogIDs) == 0 || containsStr(q.DialogIDs, m.DialogID) {
+		if len(q.DialogIDs) == 0 || slices.Contains(q.DialogIDs, m.DialogID) {
 			mine = append(mine, m.DialogID)
 		}
 	}
@@ -527,7 +510,7 @@ func (s *DB) Search(ctx context.Context, app, uid int64, q history.SearchQuery) 
 	for i := range docs {
 		m := docs[i].message()
 		hidden, _ := s.hiddenIDs(ctx, app, uid, m.DialogID)
-		if !containsStr(hidden, m.ID) {
+		if !slices.Contains(hidden, m.ID) {
 			out = append(out, *m)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -184,22 +185,13 @@ func (s *DB) Messages(ctx context.Context, app, viewer int64, dialogID string, q
 		if err != nil {
 			return nil, err
 		}
-		m.Read = m.SenderID == viewer || m.Seq <= readSeq || containsID(m.ReadIDs, viewer)
+		m.Read = m.SenderID == viewer || m.Seq <= readSeq || slices.Contains(m.ReadIDs, viewer)
 		out = append(out, *m)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return out, s.attachReactions(ctx, app, dialogID, out)
-}
-
-func containsID(list []int64, v int64) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // attachReactions fills Reactions for a page with one query.
@@ -284,7 +276,7 @@ func (s *DB) Receipt(ctx context.Context, app int64, d *dialogs.Dialog, uid int6
 		}
 	}
 	// The last message's status as its sender sees it.
-	touchesLast := lastID != "" && lastUser != uid && (len(ids) == 0 || containsStr(ids, lastID))
+	touchesLast := lastID != "" && lastUser != uid && (len(ids) == 0 || slices.Contains(ids, lastID))
 	if touchesLast {
 		st := "delivered"
 		cond := "last_message_status IS NULL OR last_message_status = 'sent'"
@@ -296,15 +288,6 @@ func (s *DB) Receipt(ctx context.Context, app int64, d *dialogs.Dialog, uid int6
 		}
 	}
 	return tx.Commit()
-}
-
-func containsStr(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // EditMessage implements history.Store.
@@ -345,7 +328,7 @@ func (s *DB) DeleteMessages(ctx context.Context, app int64, dialogID string, ids
 	// If the last message went, the previous one becomes the last.
 	var lastID string
 	tx.QueryRowContext(ctx, `SELECT COALESCE(last_message_id, '') FROM dialogs WHERE app_id=? AND id=?`, app, dialogID).Scan(&lastID)
-	if containsStr(ids, lastID) {
+	if slices.Contains(ids, lastID) {
 		var id, body string
 		var sender, date int64
 		err := tx.QueryRowContext(ctx, `SELECT id, body, sender_id, date_sent FROM messages WHERE app_id=? AND dialog_id=? ORDER BY seq DESC LIMIT 1`, app, dialogID).Scan(&id, &body, &sender, &date)

@@ -54,12 +54,8 @@ func (s *DB) App(ctx context.Context, id int64) (*accounts.App, error) {
 
 // Apps implements accounts.AppStore.
 func (s *DB) Apps(ctx context.Context) ([]accounts.App, error) {
-	cur, err := s.c("apps").Find(ctx, bson.M{}, options.Find().SetSort(bson.M{"_id": 1}))
+	docs, err := findAll[appDoc](ctx, s.c("apps"), bson.M{}, options.Find().SetSort(bson.M{"_id": 1}))
 	if err != nil {
-		return nil, err
-	}
-	var docs []appDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return nil, err
 	}
 	out := make([]accounts.App, 0, len(docs))
@@ -288,13 +284,9 @@ func (s *DB) Users(ctx context.Context, app int64, q accounts.UserQuery) ([]acco
 	if col != "_id" {
 		sort = append(sort, bson.E{Key: "_id", Value: dir})
 	}
-	cur, err := s.c("users").Find(ctx, f, options.Find().SetSort(sort).
+	docs, err := findAll[userDoc](ctx, s.c("users"), f, options.Find().SetSort(sort).
 		SetSkip(int64(q.Offset)).SetLimit(int64(q.Limit)))
 	if err != nil {
-		return nil, 0, err
-	}
-	var docs []userDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return nil, 0, err
 	}
 	out := make([]accounts.User, 0, len(docs))
@@ -393,13 +385,9 @@ func (s *DB) SessionByTokenHash(ctx context.Context, hash []byte) (*accounts.Ses
 
 // LiveSessions implements accounts.SessionStore.
 func (s *DB) LiveSessions(ctx context.Context, app, uid int64, now time.Time) ([]accounts.Session, error) {
-	cur, err := s.c("sessions").Find(ctx, bson.M{"app_id": app, "user_id": uid, "expires_at": bson.M{"$gt": nano(now)}},
+	docs, err := findAll[sessionDoc](ctx, s.c("sessions"), bson.M{"app_id": app, "user_id": uid, "expires_at": bson.M{"$gt": nano(now)}},
 		options.Find().SetSort(bson.M{"_id": -1}).SetLimit(100))
 	if err != nil {
-		return nil, err
-	}
-	var docs []sessionDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return nil, err
 	}
 	out := make([]accounts.Session, 0, len(docs))

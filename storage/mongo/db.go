@@ -77,6 +77,19 @@ func (s *DB) Ping(ctx context.Context) error { return s.client.Ping(ctx, nil) }
 
 func (s *DB) c(name string) *mongo.Collection { return s.db.Collection(name) }
 
+// findAll decodes every document a query returns.
+func findAll[T any](ctx context.Context, c *mongo.Collection, filter any, opts ...options.Lister[options.FindOptions]) ([]T, error) {
+	cur, err := c.Find(ctx, filter, opts...)
+	if err != nil {
+		return nil, err
+	}
+	var out []T
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // mongoIndex is an ascending compound index: its field names in order.
 type mongoIndex []string
 

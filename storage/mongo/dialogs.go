@@ -242,12 +242,8 @@ func (s *DB) Occupants(ctx context.Context, app int64, id string, limit, skip in
 	if err != nil {
 		return nil, 0, err
 	}
-	cur, err := s.c("members").Find(ctx, f, options.Find().SetSort(bson.M{"user_id": 1}).SetSkip(int64(skip)).SetLimit(int64(limit)))
+	docs, err := findAll[memberDoc](ctx, s.c("members"), f, options.Find().SetSort(bson.M{"user_id": 1}).SetSkip(int64(skip)).SetLimit(int64(limit)))
 	if err != nil {
-		return nil, 0, err
-	}
-	var docs []memberDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return nil, 0, err
 	}
 	out := make([]int64, 0, len(docs))
@@ -259,12 +255,8 @@ func (s *DB) Occupants(ctx context.Context, app int64, id string, limit, skip in
 
 // Muted implements dialogs.Store.
 func (s *DB) Muted(ctx context.Context, app int64, id string) ([]int64, error) {
-	cur, err := s.c("members").Find(ctx, bson.M{"app_id": app, "dialog_id": id, "notifications": false})
+	docs, err := findAll[memberDoc](ctx, s.c("members"), bson.M{"app_id": app, "dialog_id": id, "notifications": false})
 	if err != nil {
-		return nil, err
-	}
-	var docs []memberDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return nil, err
 	}
 	var out []int64
@@ -378,12 +370,8 @@ var dialogSorts = map[string]string{"last_message_date_sent": "last_message_date
 // Dialogs implements dialogs.Store: the viewer's dialogs plus the app's
 // broadcast dialogs, each as the viewer sees it.
 func (s *DB) Dialogs(ctx context.Context, app, viewer int64, q dialogs.Query) ([]dialogs.View, int, error) {
-	cur, err := s.c("members").Find(ctx, bson.M{"app_id": app, "user_id": viewer})
+	members, err := findAll[memberDoc](ctx, s.c("members"), bson.M{"app_id": app, "user_id": viewer})
 	if err != nil {
-		return nil, 0, err
-	}
-	var members []memberDoc
-	if err := cur.All(ctx, &members); err != nil {
 		return nil, 0, err
 	}
 	state := map[string]memberDoc{}
@@ -429,12 +417,8 @@ func (s *DB) Dialogs(ctx context.Context, app, viewer int64, q dialogs.Query) ([
 	if col != "updated_at" {
 		sort = append(sort, bson.E{Key: "updated_at", Value: dir})
 	}
-	cur, err = s.c("dialogs").Find(ctx, filter, options.Find().SetSort(sort).SetSkip(int64(q.Skip)).SetLimit(int64(q.Limit)))
+	docs, err := findAll[dialogDoc](ctx, s.c("dialogs"), filter, options.Find().SetSort(sort).SetSkip(int64(q.Skip)).SetLimit(int64(q.Limit)))
 	if err != nil {
-		return nil, 0, err
-	}
-	var docs []dialogDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return nil, 0, err
 	}
 	out := make([]dialogs.View, 0, len(docs))

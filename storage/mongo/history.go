@@ -204,12 +204,8 @@ func (s *DB) Messages(ctx context.Context, app, viewer int64, dialogID string, q
 	if q.Desc {
 		dir = -1
 	}
-	cur, err := s.c("messages").Find(ctx, bson.M{"$and": and}, options.Find().SetSort(bson.M{"seq": dir}).SetSkip(int64(q.Skip)).SetLimit(int64(q.Limit)))
+	docs, err := findAll[messageDoc](ctx, s.c("messages"), bson.M{"$and": and}, options.Find().SetSort(bson.M{"seq": dir}).SetSkip(int64(q.Skip)).SetLimit(int64(q.Limit)))
 	if err != nil {
-		return nil, err
-	}
-	var docs []messageDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return nil, err
 	}
 	readSeq := max(st.ReadSeq, st.ClearedSeq)
@@ -432,12 +428,8 @@ func (s *DB) UnreadCounts(ctx context.Context, app, uid int64, dialogIDs []strin
 	if len(dialogIDs) > 0 {
 		f["dialog_id"] = bson.M{"$in": dialogIDs}
 	}
-	cur, err := s.c("members").Find(ctx, f)
+	members, err := findAll[memberDoc](ctx, s.c("members"), f)
 	if err != nil {
-		return nil, err
-	}
-	var members []memberDoc
-	if err := cur.All(ctx, &members); err != nil {
 		return nil, err
 	}
 	keys := make([]string, 0, len(members))
@@ -446,12 +438,8 @@ func (s *DB) UnreadCounts(ctx context.Context, app, uid int64, dialogIDs []strin
 	}
 	seqs := map[string]int64{}
 	if len(keys) > 0 {
-		cur, err := s.c("dialogs").Find(ctx, bson.M{"_id": bson.M{"$in": keys}}, options.Find().SetProjection(bson.M{"id": 1, "seq": 1}))
+		docs, err := findAll[dialogDoc](ctx, s.c("dialogs"), bson.M{"_id": bson.M{"$in": keys}}, options.Find().SetProjection(bson.M{"id": 1, "seq": 1}))
 		if err != nil {
-			return nil, err
-		}
-		var docs []dialogDoc
-		if err := cur.All(ctx, &docs); err != nil {
 			return nil, err
 		}
 		for _, d := range docs {
@@ -474,12 +462,8 @@ func (s *DB) UnreadCounts(ctx context.Context, app, uid int64, dialogIDs []strin
 // dialogs, so it suits apps with up to a few million messages per user's
 // dialogs; beyond that, an external search index is the way.
 func (s *DB) Search(ctx context.Context, app, uid int64, q history.SearchQuery) ([]history.Message, error) {
-	cur, err := s.c("members").Find(ctx, bson.M{"app_id": app, "user_id": uid, "occupant": true})
+	members, err := findAll[memberDoc](ctx, s.c("members"), bson.M{"app_id": app, "user_id": uid, "occupant": true})
 	if err != nil {
-		return nil, err
-	}
-	var members []memberDoc
-	if err := cur.All(ctx, &members); err != nil {
 		return nil, err
 	}
 	var mine []string
@@ -498,20 +482,29 @@ func (s *DB) Search(ctx context.Context, app, uid int64, q history.SearchQuery) 
 	if !q.End.IsZero() {
 		and = append(and, bson.M{"date_sent": bson.M{"$lte": q.End.Unix()}})
 	}
-	cur, err = s.c("messages").Find(ctx, bson.M{"$and": and}, options.Find().SetSort(bson.M{"created_at": -1}).SetLimit(int64(q.Limit)))
+	docs, err := findAll[messageDoc](ctx, s.c("messages"), bson.M{"$and": and}, options.Find().SetSort(bson.M{"created_at": -1}).SetLimit(int64(q.Limit)))
 	if err != nil {
 		return nil, err
 	}
-	var docs []messageDoc
-	if err := cur.All(ctx, &docs); err != nil {
+	ids := make([]string, 0, len(docs))
+	for i := range docs {
+		ids = append(ids, docs[i].ID)
+	}
+	// One query for the hits the caller deleted for themselves, not one per hit.
+	hidden, err := findAll[struct {
+		ID string `bson:"id"`
+	}](ctx, s.c("message_hidden"), bson.M{"app_id": app, "user_id": uid, "dialog_id": bson.M{"$in": mine}, "id": bson.M{"$in": ids}})
+	if err != nil {
 		return nil, err
+	}
+	gone := make(map[string]bool, len(hidden))
+	for _, h := range hidden {
+		gone[h.ID] = true
 	}
 	out := make([]history.Message, 0, len(docs))
 	for i := range docs {
-		m := docs[i].message()
-		hidden, _ := s.hiddenIDs(ctx, app, uid, m.DialogID)
-		if !slices.Contains(hidden, m.ID) {
-			out = append(out, *m)
+		if !gone[docs[i].ID] {
+			out = append(out, *docs[i].message())
 		}
 	}
 	return out, nil

@@ -229,12 +229,8 @@ func (s *DB) Subscriptions(ctx context.Context, app int64, users []int64) ([]pus
 	if len(users) == 0 {
 		return nil, nil
 	}
-	cur, err := s.c("push_subscriptions").Find(ctx, bson.M{"app_id": app, "user_id": bson.M{"$in": users}}, options.Find().SetSort(bson.M{"id": 1}))
+	docs, err := findAll[subDoc](ctx, s.c("push_subscriptions"), bson.M{"app_id": app, "user_id": bson.M{"$in": users}}, options.Find().SetSort(bson.M{"id": 1}))
 	if err != nil {
-		return nil, err
-	}
-	var docs []subDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return nil, err
 	}
 	out := make([]push.Subscription, 0, len(docs))

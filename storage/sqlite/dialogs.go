@@ -213,34 +213,13 @@ func (s *DB) Occupants(ctx context.Context, app int64, id string, limit, skip in
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM dialog_members WHERE app_id=? AND dialog_id=? AND occupant=1`, app, id).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT user_id FROM dialog_members WHERE app_id=? AND dialog_id=? AND occupant=1 ORDER BY user_id LIMIT ? OFFSET ?`, app, id, limit, skip)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var u int64
-		rows.Scan(&u)
-		out = append(out, u)
-	}
-	return out, total, rows.Err()
+	out, err := column[int64](s.db.QueryContext(ctx, `SELECT user_id FROM dialog_members WHERE app_id=? AND dialog_id=? AND occupant=1 ORDER BY user_id LIMIT ? OFFSET ?`, app, id, limit, skip))
+	return out, total, err
 }
 
 // Muted implements dialogs.Store.
 func (s *DB) Muted(ctx context.Context, app int64, id string) ([]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT user_id FROM dialog_members WHERE app_id=? AND dialog_id=? AND notifications=0`, app, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var u int64
-		rows.Scan(&u)
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return column[int64](s.db.QueryContext(ctx, `SELECT user_id FROM dialog_members WHERE app_id=? AND dialog_id=? AND notifications=0`, app, id))
 }
 
 // MissingUsers implements dialogs.Users.
@@ -252,27 +231,42 @@ func (s *DB) MissingUsers(ctx context.Context, app int64, ids []int64) ([]int64,
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM users WHERE app_id=? AND id IN (`+placeholders(len(ids))+`)`, args...)
+	found, err := column[int64](s.db.QueryContext(ctx, `SELECT id FROM users WHERE app_id=? AND id IN (`+placeholders(len(ids))+`)`, args...))
+	if err != nil {
+		return nil, err
+	}
+	known := make(map[int64]bool, len(found))
+	for _, id := range found {
+		known[id] = true
+	}
+	var missing []int64
+	for _, id := range ids {
+		if !known[id] {
+			missing = append(missing, id)
+		}
+	}
+	return missing, nil
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
+// column scans a one-column result; it takes QueryContext's results as they
+// come so a call site stays one line.
+func column[T any](rows *sql.Rows, err error) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	found := map[int64]bool{}
+	var out []T
 	for rows.Next() {
-		var id int64
-		rows.Scan(&id)
-		found[id] = true
-	}
-	var missing []int64
-	for _, id := range ids {
-		if !found[id] {
-			missing = append(missing, id)
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
 		}
+		out = append(out, v)
 	}
-	return missing, rows.Err()
+	return out, rows.Err()
 }
-
-func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
 
 // dialogField maps a filter field to SQL and says how values are typed.
 func dialogField(f string) (expr string, kind byte, ok bool) {

@@ -416,7 +416,9 @@ func (s *DB) UnreadCounts(ctx context.Context, app, uid int64, dialogIDs []strin
 	for rows.Next() {
 		var id string
 		var n int64
-		rows.Scan(&id, &n)
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
 		out[id] = n
 	}
 	return out, rows.Err()

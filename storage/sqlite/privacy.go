@@ -14,23 +14,16 @@ var _ privacy.Store = (*DB)(nil)
 
 // PrivacyLists implements privacy.Store.
 func (s *DB) PrivacyLists(ctx context.Context, app, uid int64) ([]string, string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name FROM privacy_lists WHERE app_id=? AND user_id=? ORDER BY name`, app, uid)
+	names, err := column[string](s.db.QueryContext(ctx, `SELECT name FROM privacy_lists WHERE app_id=? AND user_id=? ORDER BY name`, app, uid))
 	if err != nil {
 		return nil, "", err
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		names = append(names, n)
 	}
 	var def string
 	err = s.db.QueryRowContext(ctx, `SELECT name FROM privacy_default WHERE app_id=? AND user_id=?`, app, uid).Scan(&def)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, "", err
 	}
-	return names, def, rows.Err()
+	return names, def, nil
 }
 
 // PrivacyList implements privacy.Store.

@@ -184,12 +184,13 @@ func Chat(t *testing.T, open func(t *testing.T) ChatStore) {
 		if page, _, _ := ar.List(ctx, app, u[2], g.ID, history.Query{Limit: 10}, false); len(page) != 3 || page[0].ID != "m2" {
 			t.Fatalf("after hiding m1: %+v", page)
 		}
+		if found, err := ar.Search(ctx, app, u[2], history.SearchQuery{Text: "apple", Limit: 10}); err != nil || len(found) != 3 {
+			t.Fatalf("search after hiding m1: %d hits, %v", len(found), err)
+		}
 		ar.ClearHistory(ctx, app, u[2], g.ID)
 		if page, _, _ := ar.List(ctx, app, u[2], g.ID, history.Query{Limit: 10}, false); len(page) != 0 || unread(u[2]) != 0 {
 			t.Fatalf("after clearing: %d messages, %d unread", len(page), unread(u[2]))
 		}
-		big := &dialogs.Dialog{Large: true}
-		_ = big
 	})
 
 	t.Run("offline", func(t *testing.T) {

@@ -3,9 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/httpapi"
+	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/storage/sqlite"
 )
 
@@ -42,24 +41,10 @@ func newAPI(t *testing.T) *apiEnv {
 // call sends a request the way the SDK does and decodes a JSON answer.
 func (e *apiEnv) call(method, path, token, body string) (int, map[string]any) {
 	e.t.Helper()
-	req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
-	if method == "POST" || method == "PUT" {
-		req.Header.Set("Content-Type", "application/json;charset=utf-8")
-	} else {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
-	}
-	if token != "" {
-		req.Header.Set("CB-Token", token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	code, b := testenv.REST(e.t, method, e.url+path, token, body)
 	var out map[string]any
 	json.Unmarshal(b, &out)
-	return resp.StatusCode, out
+	return code, out
 }
 
 func (e *apiEnv) userSession(login, password string) (string, int64) {

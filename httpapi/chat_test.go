@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -16,6 +14,7 @@ import (
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
+	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/storage/sqlite"
 )
 
@@ -62,22 +61,10 @@ func newChatAPI(t *testing.T, users ...string) *chatAPI {
 
 func (c *chatAPI) do(user, method, path, body string) (int, any, string) {
 	c.t.Helper()
-	req, _ := http.NewRequest(method, c.url+path, strings.NewReader(body))
-	req.Header.Set("CB-Token", c.tok[user])
-	if method == "POST" || method == "PUT" {
-		req.Header.Set("Content-Type", "application/json;charset=utf-8")
-	} else {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	code, b := testenv.REST(c.t, method, c.url+path, c.tok[user], body)
 	var v any
 	json.Unmarshal(b, &v)
-	return resp.StatusCode, v, string(b)
+	return code, v, string(b)
 }
 
 func (c *chatAPI) dialog(user, body string) map[string]any {

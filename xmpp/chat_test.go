@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -17,6 +15,7 @@ import (
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
+	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/storage/sqlite"
@@ -54,11 +53,9 @@ func newChatEnv(t testing.TB) *chatEnv {
 	var ce chatEnv
 	var ds *dialogs.Service
 	var archive *history.Archive
-	var db *sqlite.DB
 	var pushes *push.Service
 	ce.sender = &lazySender{}
 	ce.env = newEnvWith(t, func(d *sqlite.DB, cfg *xmpp.Config) {
-		db = d
 		ds = dialogs.NewService(d, d)
 		archive = history.NewArchive(d, ds)
 		cfg.Dialogs, cfg.History, cfg.Offline = ds, archive, d
@@ -72,29 +69,16 @@ func newChatEnv(t testing.TB) *chatEnv {
 		MUCDomain: "muc.localhost", Log: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(api.Close)
 	ce.api = api.URL
-	_ = db
 	return &ce
 }
 
 // rest calls the REST API as the SDK would and decodes JSON answers.
 func (e *chatEnv) rest(token, method, path, body string) (int, any) {
 	e.t.Helper()
-	req, _ := http.NewRequest(method, e.api+path, strings.NewReader(body))
-	req.Header.Set("CB-Token", token)
-	if method == "POST" || method == "PUT" {
-		req.Header.Set("Content-Type", "application/json;charset=utf-8")
-	} else {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	code, b := testenv.REST(e.t, method, e.api+path, token, body)
 	var out any
 	json.Unmarshal(b, &out)
-	return resp.StatusCode, out
+	return code, out
 }
 
 func (e *chatEnv) token(login, password string) string {

@@ -231,7 +231,6 @@ type dialogJSON struct {
 	} `json:"permissions"`
 	PushAll *changeJSON `json:"push_all"`
 	PullAll *changeJSON `json:"pull_all"`
-	hasExt  bool
 }
 
 type changeJSON struct {

@@ -19,13 +19,12 @@ import (
 )
 
 type chatAPI struct {
-	t     *testing.T
-	url   string
-	tok   map[string]string
-	id    map[string]int64
-	ds    *dialogs.Service
-	app   int64
-	clock *time.Time
+	t   *testing.T
+	url string
+	tok map[string]string
+	id  map[string]int64
+	ds  *dialogs.Service
+	app int64
 }
 
 func newChatAPI(t *testing.T, users ...string) *chatAPI {

@@ -35,12 +35,11 @@ func TestMessageExchangeOverEveryTransport(t *testing.T) {
 
 func TestSASLMechanisms(t *testing.T) {
 	e := newEnv(t, nil)
-	user, u := e.user("carol", "carol-password")
+	user, _ := e.user("carol", "carol-password")
 	_, token, _, err := e.acc.CreateSession(context.Background(), e.app.ID, e.app.AuthKey, &accounts.Login{Login: "carol", Password: "carol-password"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = u
 	for _, mech := range []sasl.Mechanism{sasl.Plain, sasl.ScramSha1, sasl.ScramSha256} {
 		for _, secret := range []struct{ name, value string }{{"password", "carol-password"}, {"token", token}} {
 			t.Run(mech.Name+"/"+secret.name, func(t *testing.T) {
@@ -295,8 +294,6 @@ func TestStreamHeaderChecks(t *testing.T) {
 	t.Run("wrong domain", func(t *testing.T) {
 		c := e.dial(viaTLS)
 		c.expect("features", "")
-		c2 := &client{t: t, nc: c.nc}
-		_ = c2
 		c.nc.Close()
 		d := e.dialRaw(viaTLS)
 		d.split.Header = true

@@ -9,7 +9,7 @@ import (
 
 func TestPrivacyListsAsTheSDKEncodesThem(t *testing.T) {
 	e := newChatEnv(t)
-	aJID, ua := e.user("ann", "ann-password")
+	aJID, _ := e.user("ann", "ann-password")
 	bJID, ub := e.user("ben", "ben-password")
 	cJID, uc := e.user("cat", "cat-password")
 	a := e.login(viaWS, aJID, "ann-password")
@@ -77,7 +77,6 @@ func TestPrivacyListsAsTheSDKEncodesThem(t *testing.T) {
 	if got := iq(a, "get2", `get<query xmlns="jabber:iq:privacy"><list name="l1"/></query>`); !strings.Contains(got, `code="404"`) {
 		t.Fatalf("deleted list: %s", got)
 	}
-	_ = ua
 }
 
 func TestBlockingCommandsViewTheDefaultList(t *testing.T) {

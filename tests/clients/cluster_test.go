@@ -73,8 +73,8 @@ func TestClusterOfThree(t *testing.T) {
 		t.Fatalf("apps in the shared store: %+v", apps.Items)
 	}
 	first.authKey = apps.Items[0].AuthKey
-	alice := first.addUser(t, "sdk_alice", "alice-password")
-	bob := first.addUser(t, "sdk_bob", "bob-password")
+	first.addUser(t, "sdk_alice", "alice-password")
+	first.addUser(t, "sdk_bob", "bob-password")
 	first.addUser(t, "sdk_carol", "carol-password")
 
 	status := func() []string {
@@ -135,8 +135,6 @@ func TestClusterOfThree(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	_ = alice
-	_ = bob
 	nodes[0].stop(t)
 	nodes[1].stop(t)
 }

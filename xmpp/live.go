@@ -13,10 +13,6 @@ import (
 // This file implements httpapi.Live: changes made over REST reach connected
 // clients in the same stanzas a client would have sent.
 
-func (s *Server) userJID(app, uid int64) string {
-	return strconv.FormatInt(uid, 10) + "-" + strconv.FormatInt(app, 10) + "@" + s.cfg.Domain
-}
-
 // toDialog sends b to a dialog's occupants: from the room (as from/<uid>)
 // for group dialogs, from uid's JID to the others for private ones.
 func (s *Server) toDialog(d *dialogs.Dialog, uid int64, build func(typ, from, to string) []byte) {

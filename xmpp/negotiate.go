@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -364,7 +363,7 @@ func (c *conn) bind(e *wire.Element, child wire.Child) bool {
 		Resource string `xml:"resource"`
 	}
 	xml.Unmarshal(e.Raw[child.Start:child.End], &req)
-	c.bare = strconv.FormatInt(c.userID, 10) + "-" + strconv.FormatInt(c.appID, 10) + "@" + c.srv.cfg.Domain
+	c.bare = c.srv.userJID(c.appID, c.userID)
 	res := strings.TrimSpace(req.Resource)
 	if !c.srv.acceptableResource(res) {
 		res = ""

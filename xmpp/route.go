@@ -665,3 +665,8 @@ func (s *Server) userIQ(c *conn, e *wire.Element, a address, typ, id, to string)
 
 // Version is the build's version, set by the linker.
 var Version = "dev"
+
+// userJID is a user's bare JID, <userId>-<appId>@domain.
+func (s *Server) userJID(app, uid int64) string {
+	return strconv.FormatInt(uid, 10) + "-" + strconv.FormatInt(app, 10) + "@" + s.cfg.Domain
+}

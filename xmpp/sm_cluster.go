@@ -97,7 +97,7 @@ func (c *conn) resumeRemote(previd string, h uint32) bool {
 	}
 	queue := rs.Queue[n:]
 	c.resource, c.jid = rs.Resource, rs.JID
-	c.bare = strconv.FormatInt(c.userID, 10) + "-" + strconv.FormatInt(c.appID, 10) + "@" + s.cfg.Domain
+	c.bare = s.userJID(c.appID, c.userID)
 	st := &smState{id: previd, resumable: true, in: rs.In, out: rs.Out, unacked: queue, conn: c, prevConn: c,
 		user: userKey{c.appID, c.userID}, mirror: true}
 	for _, b := range queue {

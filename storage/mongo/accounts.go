@@ -101,33 +101,55 @@ func (d *userDoc) user() *accounts.User {
 		CustomData: d.CustomData, ExternalID: d.ExternalID, Tags: d.Tags, CreatedAt: fromNano(d.CreatedAt), UpdatedAt: fromNano(d.UpdatedAt), LastRequestAt: fromNano(d.LastRequestAt)}
 }
 
+// claimGrace is how long a claim whose user does not carry the value is
+// still presumed to belong to a create or update on its way; after it, the
+// claim is one a crash left behind and is free again.
+const claimGrace = time.Minute
+
 // claim reserves a unique (app, field, value) through the _id of a claims
 // document: uniqueness without partial indexes or transactions.
 func (s *DB) claim(ctx context.Context, app int64, field, value string, uid int64) error {
 	if value == "" {
 		return nil
 	}
-	_, err := s.c("user_keys").InsertOne(ctx, bson.M{"_id": claimID(app, field, value), "user_id": uid})
-	if isDup(err) {
-		var d struct {
-			UserID int64 `bson:"user_id"`
-		}
-		if s.c("user_keys").FindOne(ctx, bson.M{"_id": claimID(app, field, value)}).Decode(&d) == nil && d.UserID == uid {
-			return nil
-		}
-		// A claim left by a user deleted half-way is free again.
-		if n, _ := s.c("users").CountDocuments(ctx, bson.M{"_id": d.UserID, field: value}); n == 0 {
-			s.c("user_keys").UpdateOne(ctx, bson.M{"_id": claimID(app, field, value)}, bson.M{"$set": bson.M{"user_id": uid}})
-			return nil
-		}
-		return accounts.ValidationError{field: {"has already been taken"}}
+	id := claimID(app, field, value)
+	now := time.Now()
+	_, err := s.c("user_keys").InsertOne(ctx, bson.M{"_id": id, "user_id": uid, "at": nano(now)})
+	if !isDup(err) {
+		return err
 	}
-	return err
+	var d struct {
+		UserID int64 `bson:"user_id"`
+		At     int64 `bson:"at"`
+	}
+	if err := s.c("user_keys").FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+		return err
+	}
+	if d.UserID == uid {
+		return nil
+	}
+	n, err := s.c("users").CountDocuments(ctx, bson.M{"_id": d.UserID, field: value})
+	if err != nil {
+		return err
+	}
+	if n == 0 && now.Sub(fromNano(d.At)) > claimGrace {
+		// Matching the old holder lets only one of two racing takers win.
+		res, err := s.c("user_keys").UpdateOne(ctx, bson.M{"_id": id, "user_id": d.UserID, "at": d.At},
+			bson.M{"$set": bson.M{"user_id": uid, "at": nano(now)}})
+		if err != nil {
+			return err
+		}
+		if res.ModifiedCount == 1 {
+			return nil
+		}
+	}
+	return accounts.ValidationError{field: {"has already been taken"}}
 }
 
-func (s *DB) release(ctx context.Context, app int64, field, value string) {
+// release gives up uid's claim; one another user holds stays.
+func (s *DB) release(ctx context.Context, app int64, field, value string, uid int64) {
 	if value != "" {
-		s.c("user_keys").DeleteOne(ctx, bson.M{"_id": claimID(app, field, value)})
+		s.c("user_keys").DeleteOne(ctx, bson.M{"_id": claimID(app, field, value), "user_id": uid})
 	}
 }
 
@@ -145,14 +167,14 @@ func (s *DB) CreateUser(ctx context.Context, u *accounts.User, c *accounts.Crede
 		return err
 	}
 	if err := s.claim(ctx, u.AppID, "email", u.Email, id); err != nil {
-		s.release(ctx, u.AppID, "login", u.Login)
+		s.release(ctx, u.AppID, "login", u.Login, id)
 		return err
 	}
 	doc := userDoc{ID: id, AppID: u.AppID, Login: u.Login, Email: u.Email, FullName: u.FullName, Phone: u.Phone, Website: u.Website,
 		CustomData: u.CustomData, ExternalID: u.ExternalID, Tags: u.Tags, CreatedAt: nano(u.CreatedAt), UpdatedAt: nano(u.UpdatedAt), Cred: credOf(c)}
 	if _, err := s.c("users").InsertOne(ctx, doc); err != nil {
-		s.release(ctx, u.AppID, "login", u.Login)
-		s.release(ctx, u.AppID, "email", u.Email)
+		s.release(ctx, u.AppID, "login", u.Login, id)
+		s.release(ctx, u.AppID, "email", u.Email, id)
 		return err
 	}
 	u.ID = id
@@ -211,24 +233,34 @@ func (s *DB) UpdateUser(ctx context.Context, u *accounts.User) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range []struct{ field, was, now string }{{"login", old.Login, u.Login}, {"email", old.Email, u.Email}} {
-		if f.was != f.now {
-			if err := s.claim(ctx, u.AppID, f.field, f.now, u.ID); err != nil {
+	type change struct{ field, was, now string }
+	var claimed []change
+	undo := func() {
+		for _, c := range claimed {
+			s.release(ctx, u.AppID, c.field, c.now, u.ID)
+		}
+	}
+	for _, c := range []change{{"login", old.Login, u.Login}, {"email", old.Email, u.Email}} {
+		if c.was != c.now {
+			if err := s.claim(ctx, u.AppID, c.field, c.now, u.ID); err != nil {
+				undo()
 				return err
 			}
+			claimed = append(claimed, c)
 		}
 	}
 	_, err = s.c("users").UpdateOne(ctx, bson.M{"_id": u.ID, "app_id": u.AppID}, bson.M{"$set": bson.M{
 		"login": u.Login, "email": u.Email, "full_name": u.FullName, "phone": u.Phone, "website": u.Website, "custom_data": u.CustomData,
 		"external_id": u.ExternalID, "tags": u.Tags, "updated_at": nano(u.UpdatedAt), "last_request_at": nano(u.LastRequestAt)}})
 	if err != nil {
+		undo()
 		return err
 	}
 	if old.Login != u.Login {
-		s.release(ctx, u.AppID, "login", old.Login)
+		s.release(ctx, u.AppID, "login", old.Login, u.ID)
 	}
 	if old.Email != u.Email {
-		s.release(ctx, u.AppID, "email", old.Email)
+		s.release(ctx, u.AppID, "email", old.Email, u.ID)
 	}
 	return nil
 }
@@ -242,8 +274,8 @@ func (s *DB) DeleteUser(ctx context.Context, app, id int64) error {
 	if _, err := s.c("users").DeleteOne(ctx, bson.M{"_id": id, "app_id": app}); err != nil {
 		return err
 	}
-	s.release(ctx, app, "login", u.Login)
-	s.release(ctx, app, "email", u.Email)
+	s.release(ctx, app, "login", u.Login, id)
+	s.release(ctx, app, "email", u.Email, id)
 	_, err = s.c("sessions").DeleteMany(ctx, bson.M{"app_id": app, "user_id": id})
 	return err
 }

@@ -2,6 +2,8 @@ package mongo
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -94,30 +96,52 @@ func memberKey(app, uid int64, id string) string {
 }
 
 // CreateDialog implements dialogs.Store. A private pair is unique through
-// an _id claim taken before the dialog is written.
+// an _id claim taken after the dialog is written and before its members are.
 func (s *DB) CreateDialog(ctx context.Context, d *dialogs.Dialog) (*dialogs.Dialog, error) {
-	if d.Type == dialogs.Private && len(d.Occupants) == 2 {
-		_, err := s.c("dialog_private").InsertOne(ctx, bson.M{"_id": privateClaim(d), "dialog_id": d.ID})
-		if isDup(err) {
-			var c struct {
-				DialogID string `bson:"dialog_id"`
-			}
-			if err := s.c("dialog_private").FindOne(ctx, bson.M{"_id": privateClaim(d)}).Decode(&c); err != nil {
-				return nil, err
-			}
-			if existing, err := s.Dialog(ctx, d.AppID, c.DialogID); err == nil {
-				return existing, nil
-			}
-			// The claimer died before writing its dialog: take the claim over.
-			s.c("dialog_private").UpdateOne(ctx, bson.M{"_id": privateClaim(d)}, bson.M{"$set": bson.M{"dialog_id": d.ID}})
-		} else if err != nil {
-			return nil, err
-		}
-	}
 	if _, err := s.c("dialogs").InsertOne(ctx, docOf(d)); err != nil {
 		return nil, err
 	}
+	if d.Type == dialogs.Private && len(d.Occupants) == 2 {
+		existing, err := s.claimPrivate(ctx, d)
+		if existing != nil || err != nil {
+			// Ours has no members yet, so nobody has seen it.
+			s.c("dialogs").DeleteOne(ctx, bson.M{"_id": dialogKey(d.AppID, d.ID)})
+			return existing, err
+		}
+	}
 	return nil, s.addMembers(ctx, d.AppID, d.ID, d.Occupants)
+}
+
+// claimPrivate makes d its pair's private dialog, or returns the one that
+// already is. Since a dialog is written before its claim, a claim naming a
+// missing dialog was left by a deletion that stopped half-way.
+func (s *DB) claimPrivate(ctx context.Context, d *dialogs.Dialog) (*dialogs.Dialog, error) {
+	key := privateClaim(d)
+	for range 3 {
+		_, err := s.c("dialog_private").InsertOne(ctx, bson.M{"_id": key, "dialog_id": d.ID})
+		if !isDup(err) {
+			return nil, err
+		}
+		var c struct {
+			DialogID string `bson:"dialog_id"`
+		}
+		if err := s.c("dialog_private").FindOne(ctx, bson.M{"_id": key}).Decode(&c); err != nil {
+			if notFound(err) {
+				continue // released meanwhile
+			}
+			return nil, err
+		}
+		existing, err := s.Dialog(ctx, d.AppID, c.DialogID)
+		if !errors.Is(err, dialogs.ErrNotFound) {
+			return existing, err
+		}
+		// Matching the old holder lets only one of two racing takers win.
+		res, err := s.c("dialog_private").UpdateOne(ctx, bson.M{"_id": key, "dialog_id": c.DialogID}, bson.M{"$set": bson.M{"dialog_id": d.ID}})
+		if err != nil || res.ModifiedCount == 1 {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("mongo: private dialog %s: claim contended, try again", key)
 }
 
 func (s *DB) addMembers(ctx context.Context, app int64, id string, users []int64) error {
@@ -193,7 +217,7 @@ func (s *DB) DeleteDialog(ctx context.Context, app int64, id string) error {
 		return err
 	}
 	if d.Type == dialogs.Private && len(d.Occupants) == 2 {
-		s.c("dialog_private").DeleteOne(ctx, bson.M{"_id": privateClaim(d)})
+		s.c("dialog_private").DeleteOne(ctx, bson.M{"_id": privateClaim(d), "dialog_id": id})
 	}
 	for _, coll := range []string{"members", "messages", "message_hidden", "reactions"} {
 		if _, err := s.c(coll).DeleteMany(ctx, bson.M{"app_id": app, "dialog_id": id}); err != nil {

@@ -171,8 +171,11 @@ func (s *DB) Messages(ctx context.Context, app, viewer int64, dialogID string, q
 	if q.Desc {
 		dir = "DESC"
 	}
-	var readSeq int64
-	s.db.QueryRowContext(ctx, `SELECT max(read_seq, cleared_seq) FROM dialog_members WHERE app_id=? AND user_id=? AND dialog_id=?`, app, viewer, dialogID).Scan(&readSeq)
+	var readSeq int64 // stays 0 for a viewer who is not a member (a broadcast dialog)
+	err := s.db.QueryRowContext(ctx, `SELECT max(read_seq, cleared_seq) FROM dialog_members WHERE app_id=? AND user_id=? AND dialog_id=?`, app, viewer, dialogID).Scan(&readSeq)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+msgCols+` FROM messages m WHERE `+strings.Join(conds, " AND ")+` ORDER BY m.seq `+dir+` LIMIT ? OFFSET ?`,
 		append(args, q.Limit, q.Skip)...)
 	if err != nil {

@@ -115,8 +115,9 @@ const MaxBody = 64 << 10
 
 // Post is what a sender submits.
 type Post struct {
-	ID          string // client id; generated when empty
-	DialogID    string // empty for a 1-1 message: the private dialog is found or created
+	ID          string          // client id; generated when empty
+	DialogID    string          // empty for a 1-1 message: the private dialog is found or created
+	Dialog      *dialogs.Dialog // DialogID's dialog when the caller has just loaded it: saves a lookup
 	RecipientID int64
 	Body        string
 	Attachments []map[string]string
@@ -149,6 +150,8 @@ func (a *Archive) Send(ctx context.Context, appID, sender int64, p Post) (*Poste
 	var d *dialogs.Dialog
 	var err error
 	switch {
+	case p.Dialog != nil && p.Dialog.AppID == appID && p.Dialog.ID == p.DialogID:
+		d = p.Dialog
 	case p.DialogID != "":
 		d, err = a.dialogs.Dialog(ctx, appID, p.DialogID)
 	case p.RecipientID != 0 && p.RecipientID != sender:

@@ -356,7 +356,7 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 		}
 	case m.content():
 		m.dialogID = ""
-		posted, err := s.cfg.History.Send(ctx, appID, c.userID, history.Post{ID: m.id, DialogID: d.ID, Body: m.body,
+		posted, err := s.cfg.History.Send(ctx, appID, c.userID, history.Post{ID: m.id, DialogID: d.ID, Dialog: d, Body: m.body,
 			Attachments: m.attachments, Custom: m.custom, Save: m.save && m.id != ""})
 		if err != nil {
 			fail(chatError(err))

@@ -102,6 +102,7 @@ type client struct {
 	framed bool
 	split  wire.Splitter
 	buf    []byte
+	rbuf   []byte // socket reads land here; kept so a read allocates nothing
 	jid    string
 }
 
@@ -212,9 +213,11 @@ func (c *client) readUnit(d time.Duration) (wire.Kind, string) {
 			}
 		}
 		c.nc.SetReadDeadline(deadline)
-		tmp := make([]byte, 64<<10)
-		n, err := c.nc.Read(tmp)
-		c.buf = append(c.buf, tmp[:n]...)
+		if c.rbuf == nil {
+			c.rbuf = make([]byte, 64<<10)
+		}
+		n, err := c.nc.Read(c.rbuf)
+		c.buf = append(c.buf, c.rbuf[:n]...)
 		if err != nil && n == 0 {
 			return 0, ""
 		}

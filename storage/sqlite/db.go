@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -17,7 +18,8 @@ import (
 
 // DB is the embedded store.
 type DB struct {
-	db *sql.DB
+	db    *sql.DB
+	stmts sync.Map // query text → *sql.Stmt, see stmt
 }
 
 // Open opens (creating if needed) the database file under dir and migrates it.
@@ -52,8 +54,37 @@ func OpenFile(ctx context.Context, path string) (*DB, error) {
 
 // Close checkpoints the WAL and closes the file.
 func (s *DB) Close() error {
+	s.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	s.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)")
 	return s.db.Close()
+}
+
+// stmt is query prepared once for the pool and reused: parsing the SQL of
+// every stored message anew took about 8% of a saturated node's CPU. Only
+// constant query texts belong here, since nothing is ever evicted.
+func (s *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// txStmt is stmt inside tx; on the transaction's connection it reuses the
+// statement prepared there before.
+func (s *DB) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st), nil
 }
 
 // Ping reports whether the database answers.

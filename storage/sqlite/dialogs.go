@@ -120,7 +120,11 @@ func addMembers(ctx context.Context, tx *sql.Tx, app int64, id string, users []i
 
 // Dialog implements dialogs.Store.
 func (s *DB) Dialog(ctx context.Context, app int64, id string) (*dialogs.Dialog, error) {
-	d, _, err := scanDialog(s.db.QueryRowContext(ctx, `SELECT `+dialogCols+` FROM dialogs d WHERE app_id=? AND id=?`, app, id))
+	st, err := s.stmt(ctx, `SELECT `+dialogCols+` FROM dialogs d WHERE app_id=? AND id=?`) // once per group message
+	if err != nil {
+		return nil, err
+	}
+	d, _, err := scanDialog(st.QueryRowContext(ctx, app, id))
 	return d, err
 }
 

@@ -60,9 +60,21 @@ func (s *DB) AppendMessage(ctx context.Context, m *history.Message) (bool, error
 		return false, err
 	}
 	defer tx.Rollback()
+	// Every statement here runs once per stored message: prepared once.
+	exec := func(query string, args ...any) (sql.Result, error) {
+		st, err := s.txStmt(ctx, tx, query)
+		if err != nil {
+			return nil, err
+		}
+		return st.ExecContext(ctx, args...)
+	}
+	st, err := s.txStmt(ctx, tx, `SELECT seq, type FROM dialogs WHERE app_id=? AND id=?`)
+	if err != nil {
+		return false, err
+	}
 	var seq int64
 	var typ int
-	if err := tx.QueryRowContext(ctx, `SELECT seq, type FROM dialogs WHERE app_id=? AND id=?`, m.AppID, m.DialogID).Scan(&seq, &typ); err != nil {
+	if err := st.QueryRowContext(ctx, m.AppID, m.DialogID).Scan(&seq, &typ); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, history.ErrNotFound
 		}
@@ -74,7 +86,7 @@ func (s *DB) AppendMessage(ctx context.Context, m *history.Message) (bool, error
 			types = append(types, t)
 		}
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO messages(app_id, dialog_id, id, seq, sender_id, recipient_id, body, date_sent, attachments, attachment_types, custom, created_at, updated_at)
+	res, err := exec(`INSERT INTO messages(app_id, dialog_id, id, seq, sender_id, recipient_id, body, date_sent, attachments, attachment_types, custom, created_at, updated_at)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(app_id, dialog_id, id) DO NOTHING`,
 		m.AppID, m.DialogID, m.ID, seq+1, m.SenderID, m.RecipientID, m.Body, m.DateSent,
 		nullJSON(m.Attachments, len(m.Attachments) == 0), ","+strings.Join(types, ",")+",", nullJSON(m.Custom, len(m.Custom) == 0),
@@ -90,16 +102,16 @@ func (s *DB) AppendMessage(ctx context.Context, m *history.Message) (bool, error
 	if preview == "" && len(m.Attachments) > 0 {
 		preview = "Attachment"
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE dialogs SET seq=?, last_message=?, last_message_id=?, last_message_user_id=?, last_message_date=?, last_message_status='sent', updated_at=?
+	if _, err := exec(`UPDATE dialogs SET seq=?, last_message=?, last_message_id=?, last_message_user_id=?, last_message_date=?, last_message_status='sent', updated_at=?
 		WHERE app_id=? AND id=?`, m.Seq, preview, m.ID, m.SenderID, m.DateSent, unixNano(m.CreatedAt), m.AppID, m.DialogID); err != nil {
 		return false, err
 	}
 	// Sending implies having read the dialog so far.
-	if _, err := tx.ExecContext(ctx, `UPDATE dialog_members SET read_seq=? WHERE app_id=? AND user_id=? AND dialog_id=?`, m.Seq, m.AppID, m.SenderID, m.DialogID); err != nil {
+	if _, err := exec(`UPDATE dialog_members SET read_seq=? WHERE app_id=? AND user_id=? AND dialog_id=?`, m.Seq, m.AppID, m.SenderID, m.DialogID); err != nil {
 		return false, err
 	}
 	if dialogs.Type(typ) == dialogs.Private {
-		if _, err := tx.ExecContext(ctx, `UPDATE dialog_members SET hidden=0 WHERE app_id=? AND dialog_id=? AND hidden=1`, m.AppID, m.DialogID); err != nil {
+		if _, err := exec(`UPDATE dialog_members SET hidden=0 WHERE app_id=? AND dialog_id=? AND hidden=1`, m.AppID, m.DialogID); err != nil {
 			return false, err
 		}
 	}

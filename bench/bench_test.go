@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -12,6 +14,9 @@ import (
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/bench"
+	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/history"
+	"github.com/parley-chat/parley/httpapi"
 	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/xmpp"
@@ -29,7 +34,7 @@ func server(t *testing.T, users int) (*bench.Target, int64) {
 	app, _ := acc.CreateApp(ctx, "bench", accounts.AppOptions{})
 	var first int64
 	for i := 0; i < users; i++ {
-		login, pw := fmt.Sprintf("bench%03d", i), "bench-password"
+		login, pw := fmt.Sprintf("bench%d", i), "bench-password"
 		u, err := acc.CreateUser(ctx, app.ID, accounts.UserInput{Login: &login, Password: &pw})
 		if err != nil {
 			t.Fatal(err)
@@ -38,8 +43,10 @@ func server(t *testing.T, users int) (*bench.Target, int64) {
 			first = u.ID
 		}
 	}
-	srv := xmpp.NewServer(xmpp.Config{Domain: "localhost", Auth: acc, AllowPlaintext: true,
-		TLS: testenv.TLSConfig(t)}, xmpp.NewMetrics(prometheus.NewRegistry()))
+	ds := dialogs.NewService(db, db)
+	archive := history.NewArchive(db, ds)
+	srv := xmpp.NewServer(xmpp.Config{Domain: "localhost", Auth: acc, Accounts: acc, AllowPlaintext: true,
+		Dialogs: ds, History: archive, Offline: db, TLS: testenv.TLSConfig(t)}, xmpp.NewMetrics(prometheus.NewRegistry()))
 	a, err := srv.ListenC2S("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -49,8 +56,12 @@ func server(t *testing.T, users int) (*bench.Target, int64) {
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
+	api := httptest.NewServer(httpapi.New(httpapi.Config{Accounts: acc, Dialogs: ds, History: archive, Live: srv,
+		MUCDomain: "muc.localhost", Log: slog.New(slog.DiscardHandler)}))
+	t.Cleanup(api.Close)
 	return &bench.Target{Addr: a.String(), Domain: "localhost", Transport: "tcp", Mechanism: "PLAIN",
-		UserPattern: "%d-" + fmt.Sprint(app.ID), PasswordPattern: "bench-password", FirstUser: int(first)}, first
+		UserPattern: "%d-" + fmt.Sprint(app.ID), PasswordPattern: "bench-password", FirstUser: int(first),
+		REST: &bench.REST{URL: api.URL, AppID: app.ID, AuthKey: app.AuthKey, LoginPattern: "bench%d"}}, first
 }
 
 func TestConnectAndChat(t *testing.T) {
@@ -68,6 +79,86 @@ func TestConnectAndChat(t *testing.T) {
 	}
 	if c.Sent < 300 || c.Lost != 0 || c.Duplicated != 0 || c.P99ms <= 0 || c.ServerCPUs <= 0 {
 		t.Fatalf("chat %+v", c)
+	}
+}
+
+// TestSCRAMLogins: the tool's own SCRAM client logs in under both hashes
+// (it checks the server's signature), and a wrong password is refused.
+func TestSCRAMLogins(t *testing.T) {
+	target, _ := server(t, 4)
+	for _, mech := range []string{"SCRAM-SHA-1", "SCRAM-SHA-256"} {
+		tg := *target
+		tg.Mechanism = mech
+		r, err := bench.Connect(&tg, bench.Options{Users: 4, Workers: 2, Hold: time.Millisecond})
+		if err != nil || r.Logins != 4 || r.LoginFailures != 0 {
+			t.Fatalf("%s: %+v %v", mech, r, err)
+		}
+		tg.PasswordPattern = "wrong-password"
+		if r, _ := bench.Connect(&tg, bench.Options{Users: 1, Hold: time.Millisecond}); r.LoginFailures != 1 {
+			t.Fatalf("%s: wrong password accepted: %+v", mech, r)
+		}
+	}
+}
+
+// TestChatRamp: each offered rate runs in turn; every step the server
+// keeps up with is sustained, and the result is the last of them.
+func TestChatRamp(t *testing.T) {
+	target, _ := server(t, 10)
+	r, err := bench.Chat(target, bench.Options{Users: 10, Rates: []float64{50, 100}, Duration: time.Second, MaxP99: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Steps) != 2 || !r.Steps[0].Sustained || !r.Steps[1].Sustained || r.Scenario != "chat-max" || r.MsgsPerSec < 60 {
+		t.Fatalf("ramp %+v", r)
+	}
+	// A limit no server meets stops the ramp at its first step.
+	r, err = bench.Chat(target, bench.Options{Users: 10, Rates: []float64{50, 100}, Duration: time.Second, MaxP99: 1e-9})
+	if err != nil || len(r.Steps) != 1 || r.Steps[0].Sustained || r.MsgsPerSec != 0 {
+		t.Fatalf("unsustainable ramp %+v %v", r, err)
+	}
+}
+
+// TestGroup: Parley rooms made over HTTP; every member but the sender
+// gets each message once.
+func TestGroup(t *testing.T) {
+	target, _ := server(t, 12)
+	r, err := bench.Group(target, bench.Options{Users: 12, Members: 4, RoomMode: "parley", SaveToHistory: true,
+		Interval: 100 * time.Millisecond, Duration: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Rooms != 3 || r.Sent < 45 || r.Received != r.Sent*3 || r.Lost != 0 || r.Duplicated != 0 || r.P99ms <= 0 {
+		t.Fatalf("group %+v", r)
+	}
+}
+
+// TestResume: sessions cut every 100 ms resume, and nothing is lost or
+// delivered twice across the cuts.
+func TestResume(t *testing.T) {
+	target, _ := server(t, 10)
+	r, err := bench.Resume(target, bench.Options{Users: 10, Interval: 50 * time.Millisecond, Duration: 3 * time.Second,
+		DropEvery: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Drops < 20 || r.Resumes < r.Drops/2 || r.Sent < 400 || r.Lost != 0 || r.Duplicated != 0 || r.Errors != 0 {
+		t.Fatalf("resume %+v", r)
+	}
+}
+
+// TestHistory: dialog-list and history pages over HTTP, all answered.
+func TestHistory(t *testing.T) {
+	target, _ := server(t, 6)
+	r, err := bench.History(target, bench.Options{Users: 6, Workers: 4, Seed: 20, Page: 10, Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Received < 20 || r.Errors != 0 || r.P99ms <= 0 {
+		t.Fatalf("history %+v", r)
+	}
+	target.REST = nil
+	if _, err := bench.History(target, bench.Options{Users: 2}); err == nil {
+		t.Fatal("history without an HTTP API ran")
 	}
 }
 

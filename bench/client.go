@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"mellium.im/sasl"
 
 	"github.com/parley-chat/parley/xmpp/wire"
 )
@@ -34,6 +33,7 @@ type Target struct {
 	// "<userId>-<appId>".
 	UserPattern, PasswordPattern string
 	FirstUser                    int
+	REST                         *REST // Parley's HTTP API, for group rooms and history
 }
 
 // ErrNotLoopback refuses any target that is not on this machine.
@@ -196,6 +196,41 @@ func Register(t *Target, i int) error {
 // Dial connects and authenticates user i, binds a resource and sends
 // initial presence. With sm it enables resumable stream management.
 func Dial(t *Target, i int, sm bool) (*Client, error) {
+	c, err := dialAuth(t, i)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Client, error) { c.Close(); return nil, err }
+	if err := c.write(`<iq type="set" id="bind" xmlns="jabber:client"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/></iq>`); err != nil {
+		return fail(err)
+	}
+	s, err := c.until("</iq>")
+	if err != nil {
+		return fail(err)
+	}
+	if a, b := strings.Index(s, "<jid>"), strings.Index(s, "</jid>"); a >= 0 && b > a {
+		c.JID = s[a+5 : b]
+	}
+	// Legacy session establishment: harmless where optional, needed by
+	// older servers.
+	c.write(`<iq type="set" id="sess" xmlns="jabber:client"><session xmlns="urn:ietf:params:xml:ns:xmpp-session"/></iq>`)
+	c.untilID("sess")
+	if sm {
+		c.write(`<enable xmlns="urn:xmpp:sm:3" resume="true"/>`)
+		s, err := c.until("urn:xmpp:sm:3")
+		if err != nil || !strings.HasPrefix(s, "<enabled") {
+			return fail(fmt.Errorf("bench: stream management refused: %s %v", s, err))
+		}
+		c.smID = attr(s, "id")
+	}
+	if err := c.write(`<presence xmlns="jabber:client"/>`); err != nil {
+		return fail(err)
+	}
+	return c, nil
+}
+
+// dialAuth opens a stream for user i up to the restart after SASL.
+func dialAuth(t *Target, i int) (*Client, error) {
 	c := &Client{}
 	tlsCfg := &tls.Config{InsecureSkipVerify: true, ServerName: t.Domain}
 	var err error
@@ -248,70 +283,55 @@ func Dial(t *Target, i int, sm bool) (*Client, error) {
 	if err := c.open(t.Domain); err != nil {
 		return fail(err)
 	}
-	if err := c.write(`<iq type="set" id="bind" xmlns="jabber:client"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/></iq>`); err != nil {
-		return fail(err)
-	}
-	s, err := c.until("</iq>")
-	if err != nil {
-		return fail(err)
-	}
-	if a, b := strings.Index(s, "<jid>"), strings.Index(s, "</jid>"); a >= 0 && b > a {
-		c.JID = s[a+5 : b]
-	}
-	// Legacy session establishment: harmless where optional, needed by
-	// older servers.
-	c.write(`<iq type="set" id="sess" xmlns="jabber:client"><session xmlns="urn:ietf:params:xml:ns:xmpp-session"/></iq>`)
-	c.untilID("sess")
-	if sm {
-		c.write(`<enable xmlns="urn:xmpp:sm:3" resume="true"/>`)
-		s, err := c.until("urn:xmpp:sm:3")
-		if err != nil || !strings.HasPrefix(s, "<enabled") {
-			return fail(fmt.Errorf("bench: stream management refused: %s %v", s, err))
-		}
-		c.smID = attr(s, "id")
-	}
-	if err := c.write(`<presence xmlns="jabber:client"/>`); err != nil {
-		return fail(err)
-	}
 	return c, nil
 }
 
 func (c *Client) auth(t *Target, i int) error {
-	mech := sasl.Plain
-	switch t.Mechanism {
-	case "SCRAM-SHA-1":
-		mech = sasl.ScramSha1
-	case "SCRAM-SHA-256":
-		mech = sasl.ScramSha256
-	}
 	user, pass := t.user(i), t.pass(i)
-	n := sasl.NewClient(mech, sasl.Credentials(func() ([]byte, []byte, []byte) { return []byte(user), []byte(pass), nil }))
-	_, resp, err := n.Step(nil)
-	if err != nil {
+	mech := t.Mechanism
+	var sc *scram
+	first := []byte("\x00" + user + "\x00" + pass)
+	switch mech {
+	case "SCRAM-SHA-1", "SCRAM-SHA-256":
+		sc = newScram(mech, user, pass)
+		first = sc.first()
+	default:
+		mech = "PLAIN"
+	}
+	if err := c.write(`<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="` + mech + `">` + base64.StdEncoding.EncodeToString(first) + `</auth>`); err != nil {
 		return err
 	}
-	if err := c.write(`<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="` + mech.Name + `">` + base64.StdEncoding.EncodeToString(resp) + `</auth>`); err != nil {
-		return err
-	}
-	for {
+	for step := 0; step < 4; step++ {
 		s, err := c.until("urn:ietf:params:xml:ns:xmpp-sasl")
 		if err != nil {
 			return err
 		}
+		data, _ := base64.StdEncoding.DecodeString(inner(s))
 		switch {
 		case strings.HasPrefix(s, "<success"):
+			if sc != nil && len(data) > 0 {
+				return sc.verify(data)
+			}
 			return nil
-		case strings.HasPrefix(s, "<challenge"):
-			data, _ := base64.StdEncoding.DecodeString(inner(s))
-			_, resp, err := n.Step(data)
-			if err != nil {
+		case strings.HasPrefix(s, "<challenge") && sc != nil:
+			resp := []byte{}
+			if step == 0 {
+				if resp, err = sc.final(data); err != nil {
+					return err
+				}
+			} else if err := sc.verify(data); err != nil {
 				return err
 			}
-			c.write(`<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">` + base64.StdEncoding.EncodeToString(resp) + `</response>`)
+			enc := base64.StdEncoding.EncodeToString(resp)
+			if enc == "" {
+				enc = "=" // RFC 6120 §6.4.2: an empty response
+			}
+			c.write(`<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">` + enc + `</response>`)
 		default:
 			return fmt.Errorf("bench: login of %s refused: %s", user, s)
 		}
 	}
+	return fmt.Errorf("bench: SASL exchange of %s did not end", user)
 }
 
 // Close ends the stream and the connection.

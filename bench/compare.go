@@ -17,6 +17,11 @@ type Row struct {
 	P99ms         float64 `json:"p99_ms"`
 	CPUPer1kMsgs  float64 `json:"cpu_s_per_1k_msgs"`
 	Errors        int64   `json:"errors"`
+	// MsgsPerSec is the highest sustained rate of a chat ramp when there is
+	// one; MaxP99ms is the p99 at that rate and Steps the whole ramp.
+	MaxP99ms       float64 `json:"p99_ms_at_max,omitempty"`
+	CPUPer1kLogins float64 `json:"cpu_s_per_1k_logins,omitempty"`
+	Steps          []Step  `json:"ramp,omitempty"`
 }
 
 // Compare folds connect and chat results (JSON files written with --json)
@@ -43,9 +48,17 @@ func Compare(files []string) ([]Row, error) {
 			row.Errors += r.Errors + r.Lost
 			switch r.Scenario {
 			case "connect":
-				row.KiBPerSession, row.LoginsPerSec = r.KiBPerSession, r.LoginsPerSec
+				row.KiBPerSession, row.LoginsPerSec, row.CPUPer1kLogins = r.KiBPerSession, r.LoginsPerSec, r.CPUPer1kLogins
 			case "chat":
-				row.MsgsPerSec, row.P50ms, row.P99ms, row.CPUPer1kMsgs = r.MsgsPerSec, r.P50ms, r.P99ms, r.CPUPer1kMsgs
+				// Latency and CPU at the offered rate every server keeps up with.
+				if row.MsgsPerSec == 0 {
+					row.MsgsPerSec = r.MsgsPerSec
+				}
+				row.P50ms, row.P99ms, row.CPUPer1kMsgs = r.P50ms, r.P99ms, r.CPUPer1kMsgs
+			case "chat-max":
+				row.MsgsPerSec = r.MsgsPerSec
+				row.MaxP99ms = r.P99ms
+				row.Steps = r.Steps
 			}
 		}
 	}
@@ -58,9 +71,9 @@ func Compare(files []string) ([]Row, error) {
 
 // Markdown writes the comparison table.
 func Markdown(w io.Writer, rows []Row) {
-	fmt.Fprintln(w, "| server | KiB RSS per session | logins/s | msgs/s | p50 ms | p99 ms | CPU-s per 1,000 msgs | errors |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| server | KiB RSS per session | logins/s | sustained msgs/s | p99 ms at that rate | p50 ms | p99 ms | CPU-s per 1,000 msgs | errors |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %.1f | %.0f | %.0f | %.2f | %.2f | %.3f | %d |\n", r.Server, r.KiBPerSession, r.LoginsPerSec, r.MsgsPerSec, r.P50ms, r.P99ms, r.CPUPer1kMsgs, r.Errors)
+		fmt.Fprintf(w, "| %s | %.1f | %.0f | %.0f | %.2f | %.2f | %.2f | %.3f | %d |\n", r.Server, r.KiBPerSession, r.LoginsPerSec, r.MsgsPerSec, r.MaxP99ms, r.P50ms, r.P99ms, r.CPUPer1kMsgs, r.Errors)
 	}
 }

@@ -19,6 +19,18 @@ func Table(w io.Writer, rs []*Result) {
 			r.LoginsPerSec, r.KiBPerSession, r.Sent, r.Received, r.Lost, r.Duplicated, r.MsgsPerSec, r.P50ms, r.P95ms, r.P99ms, r.Maxms, r.CPUPer1kMsgs, r.Errors)
 	}
 	tw.Flush()
+	for _, r := range rs {
+		if len(r.Steps) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s ramp (sustained: p99 under the limit, at most 0.1%% lost)\n", r.Server)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "OFFERED/S\tMSGS/S\tSENT\tLOST\tP50 MS\tP99 MS\tCPU S/1K MSGS\tSUSTAINED")
+		for _, s := range r.Steps {
+			fmt.Fprintf(tw, "%.0f\t%.0f\t%d\t%d\t%.2f\t%.2f\t%.3f\t%v\n", s.Offered, s.MsgsPerSec, s.Sent, s.Lost, s.P50ms, s.P99ms, s.CPUPer1k, s.Sustained)
+		}
+		tw.Flush()
+	}
 }
 
 // JSON writes results as a JSON array.
@@ -39,7 +51,7 @@ func HTML(w io.Writer, rs []*Result) error {
 	}
 	var plots []plot
 	for _, r := range rs {
-		if r.Scenario != "chat" || len(r.Latencies) == 0 {
+		if len(r.Latencies) == 0 {
 			continue
 		}
 		plots = append(plots, plot{Title: r.Server + " / " + r.Scenario, Hist: histogram(r.Latencies), Thr: throughput(r.Timeline)})

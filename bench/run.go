@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -14,28 +16,34 @@ import (
 
 // Result is one scenario's outcome against one server.
 type Result struct {
-	Server        string    `json:"server"`
-	Scenario      string    `json:"scenario"`
-	Sessions      int       `json:"sessions"`
-	Logins        int       `json:"logins"`
-	LoginFailures int       `json:"login_failures"`
-	LoginsPerSec  float64   `json:"logins_per_s"`
-	KiBPerSession float64   `json:"kib_per_session"`
-	Sent          int64     `json:"sent"`
-	Received      int64     `json:"received"`
-	Lost          int64     `json:"lost"`
-	Duplicated    int64     `json:"duplicated"`
-	MsgsPerSec    float64   `json:"msgs_per_s"`
-	P50ms         float64   `json:"p50_ms"`
-	P95ms         float64   `json:"p95_ms"`
-	P99ms         float64   `json:"p99_ms"`
-	Maxms         float64   `json:"max_ms"`
-	ServerCPUs    float64   `json:"server_cpu_s"`
-	CPUPer1kMsgs  float64   `json:"cpu_s_per_1k_msgs"`
-	ServerRSSKiB  int64     `json:"server_rss_kib"`
-	Errors        int64     `json:"errors"`
-	Latencies     []float64 `json:"-"` // ms, sorted
-	Timeline      []Point   `json:"timeline,omitempty"`
+	Server         string    `json:"server"`
+	Scenario       string    `json:"scenario"`
+	Sessions       int       `json:"sessions"`
+	Logins         int       `json:"logins"`
+	LoginFailures  int       `json:"login_failures"`
+	LoginsPerSec   float64   `json:"logins_per_s"`
+	KiBPerSession  float64   `json:"kib_per_session"`
+	Sent           int64     `json:"sent"`
+	Received       int64     `json:"received"`
+	Lost           int64     `json:"lost"`
+	Duplicated     int64     `json:"duplicated"`
+	MsgsPerSec     float64   `json:"msgs_per_s"`
+	P50ms          float64   `json:"p50_ms"`
+	P95ms          float64   `json:"p95_ms"`
+	P99ms          float64   `json:"p99_ms"`
+	Maxms          float64   `json:"max_ms"`
+	ServerCPUs     float64   `json:"server_cpu_s"`
+	CPUPer1kMsgs   float64   `json:"cpu_s_per_1k_msgs"`
+	CPUPer1kLogins float64   `json:"cpu_s_per_1k_logins,omitempty"` // connect: the server's CPU per login
+	ServerRSSKiB   int64     `json:"server_rss_kib"`
+	Errors         int64     `json:"errors"`
+	Latencies      []float64 `json:"-"` // ms, sorted
+	Timeline       []Point   `json:"timeline,omitempty"`
+	Steps          []Step    `json:"steps,omitempty"`   // chat ramp
+	Rooms          int       `json:"rooms,omitempty"`   // group
+	Members        int       `json:"members,omitempty"` // group
+	Drops          int64     `json:"drops,omitempty"`   // resume: connections cut
+	Resumes        int64     `json:"resumes,omitempty"` // resume: sessions resumed
 }
 
 // Point is one second of a run.
@@ -87,6 +95,16 @@ type Options struct {
 	Duration time.Duration // chat: how long messages flow
 	Size     int           // chat: body bytes
 	PID      int           // server process, for RSS and CPU; 0 skips
+	Rates    []float64     // chat: offered msgs/s per ramp step (empty: one step at Users/Interval)
+	MaxP99   float64       // chat ramp: a step is sustained only with p99 under this (ms)
+	// Group: rooms of Members users; "parley" rooms are dialogs made over
+	// HTTP, "muc" rooms are XEP-0045 rooms on MUCDomain.
+	Members       int
+	RoomMode      string
+	MUCDomain     string
+	SaveToHistory bool
+	DropEvery     time.Duration // resume: one random session is cut this often
+	Seed, Page    int           // history: messages per dialog, page size
 }
 
 func (o *Options) defaults() {
@@ -101,6 +119,14 @@ func (o *Options) defaults() {
 	}
 	if o.Duration <= 0 {
 		o.Duration = 10 * time.Second
+	}
+	if o.MaxP99 <= 0 {
+		o.MaxP99 = 10
+	}
+	// A ramp is bounded too: at most 30 minutes in all, 200,000 msgs/s a step.
+	o.Rates = slices.DeleteFunc(o.Rates, func(r float64) bool { return r <= 0 || r > 200_000 })
+	if k := int(30 * time.Minute / o.Duration); len(o.Rates) > k {
+		o.Rates = o.Rates[:k]
 	}
 	if o.Size < 16 {
 		o.Size = 64
@@ -154,11 +180,29 @@ func Connect(t *Target, o Options) (*Result, error) {
 		return nil, err
 	}
 	p := Proc{o.PID}
+	// Memory is measured from before any login: a warm-up pass leaves the
+	// server's heap at its N-session high-water mark.
 	rss0 := p.RSSKiB()
+	if strings.HasPrefix(t.Mechanism, "SCRAM") {
+		// A first, untimed pass fills the SCRAM key cache, as a returning
+		// client has its keys: the timed pass measures the server.
+		warm, _, _ := connectAll(t, &o, false)
+		for _, c := range warm {
+			if c != nil {
+				c.Close()
+			}
+		}
+		time.Sleep(2 * time.Second)
+	}
+	cpu0 := p.CPUSeconds()
 	clients, failed, took := connectAll(t, &o, false)
 	ok := o.Users - failed
 	r := &Result{Server: o.Server, Scenario: "connect", Sessions: ok, Logins: ok, LoginFailures: failed, Errors: int64(failed)}
 	r.LoginsPerSec = float64(ok) / took.Seconds()
+	if o.PID > 0 && ok > 0 {
+		r.ServerCPUs = p.CPUSeconds() - cpu0
+		r.CPUPer1kLogins = r.ServerCPUs / float64(ok) * 1000
+	}
 	time.Sleep(max(o.Hold, 2*time.Second))
 	if o.PID > 0 && ok > 0 {
 		r.ServerRSSKiB = p.RSSKiB()
@@ -172,96 +216,142 @@ func Connect(t *Target, o Options) (*Result, error) {
 	return r, nil
 }
 
-// Chat: every user sends a Size-byte message to its neighbour each
-// Interval for Duration; the send time travels in the body, so each
-// delivery is timed when it is read.
-func Chat(t *Target, o Options) (*Result, error) {
-	o.defaults()
-	if err := CheckLoopback(t.Addr); err != nil {
-		return nil, err
+// deliveries records each first delivery's latency from the send time
+// carried in the body; a message id seen twice counts as a duplicate.
+type deliveries struct {
+	mu         sync.Mutex
+	seen       map[string]struct{}
+	lat        []float64
+	received   atomic.Int64
+	duplicated atomic.Int64
+}
+
+func newDeliveries() *deliveries { return &deliveries{seen: make(map[string]struct{}, 1<<16)} }
+
+// record reads a <message> carrying "<unix nanos> ..." in its body.
+func (d *deliveries) record(s string) { d.recordAs(s, attr(s, "id")) }
+
+// recordAs is record with the key a duplicate is recognised by.
+func (d *deliveries) recordAs(s, key string) {
+	if !strings.HasPrefix(s, "<message") {
+		return
 	}
-	clients, failed, _ := connectAll(t, &o, false)
-	if failed > 0 {
-		return nil, fmt.Errorf("bench: %d of %d logins failed", failed, o.Users)
+	i := strings.Index(s, "<body>")
+	j := strings.Index(s, "</body>")
+	if i < 0 || j < i {
+		return
 	}
-	defer func() {
-		for _, c := range clients {
-			c.Close()
-		}
-	}()
-	n := len(clients)
-	var sent, received, dups, errs atomic.Int64
-	var mu sync.Mutex
-	var lat []float64
-	seen := make(map[string]struct{}, 1<<16)
-	pad := strings.Repeat("x", o.Size)
-	ctx, cancel := context.WithTimeout(context.Background(), o.Duration)
-	defer cancel()
-	readers := sync.WaitGroup{}
-	stopRead := make(chan struct{})
+	body := s[i+6 : j]
+	sp := strings.IndexByte(body, ' ')
+	if sp < 0 {
+		return
+	}
+	ts, err := strconv.ParseInt(body[:sp], 10, 64)
+	if err != nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, dup := d.seen[key]; dup {
+		d.duplicated.Add(1)
+		return
+	}
+	d.seen[key] = struct{}{}
+	d.lat = append(d.lat, float64(time.Now().UnixNano()-ts)/1e6)
+	d.received.Add(1)
+}
+
+// fill sets the latency quantiles of r from what was recorded.
+func (d *deliveries) fill(r *Result) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	slices.Sort(d.lat)
+	r.Latencies = d.lat
+	r.Received, r.Duplicated = d.received.Load(), d.duplicated.Load()
+	if lat := d.lat; len(lat) > 0 {
+		q := func(f float64) float64 { return lat[min(int(f*float64(len(lat))), len(lat)-1)] }
+		r.P50ms, r.P95ms, r.P99ms, r.Maxms = q(0.50), q(0.95), q(0.99), lat[len(lat)-1]
+	}
+}
+
+// readAll runs one reader per client until stop is closed, handing every
+// element to the current collector.
+func readAll(clients []*Client, cur *atomic.Pointer[deliveries], stop <-chan struct{}) *sync.WaitGroup {
+	var wg sync.WaitGroup
 	for _, c := range clients {
-		readers.Add(1)
+		wg.Add(1)
 		go func(c *Client) {
-			defer readers.Done()
+			defer wg.Done()
 			for {
 				select {
-				case <-stopRead:
+				case <-stop:
 					return
 				default:
 				}
 				s, err := c.Next(time.Second)
 				if err != nil {
-					if strings.Contains(err.Error(), "timeout") || strings.Contains(err.Error(), "deadline") {
+					if isTimeout(err) {
 						continue
 					}
 					return
 				}
-				if !strings.HasPrefix(s, "<message") {
-					continue
-				}
-				i := strings.Index(s, "<body>")
-				if i < 0 {
-					continue
-				}
-				body := s[i+6 : strings.Index(s, "</body>")]
-				ts, _ := strconv.ParseInt(body[:strings.IndexByte(body, ' ')], 10, 64)
-				id := attr(s, "id")
-				mu.Lock()
-				if _, dup := seen[id]; dup {
-					dups.Add(1)
-				} else {
-					seen[id] = struct{}{}
-					lat = append(lat, float64(time.Now().UnixNano()-ts)/1e6)
-					received.Add(1)
-				}
-				mu.Unlock()
+				cur.Load().record(s)
 			}
 		}(c)
 	}
+	return &wg
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
+}
+
+// stamped is a message body that starts with the send time.
+func stamped(pad string) string { return strconv.FormatInt(time.Now().UnixNano(), 10) + " " + pad }
+
+// Step is one offered rate of a chat ramp.
+type Step struct {
+	Offered    float64 `json:"offered_msgs_per_s"`
+	MsgsPerSec float64 `json:"msgs_per_s"`
+	Sent       int64   `json:"sent"`
+	Lost       int64   `json:"lost"`
+	P50ms      float64 `json:"p50_ms"`
+	P99ms      float64 `json:"p99_ms"`
+	CPUPer1k   float64 `json:"cpu_s_per_1k_msgs,omitempty"`
+	Sustained  bool    `json:"sustained"`
+}
+
+// chatStep has every client message its neighbour at rate messages per
+// second in total for dur, then waits (at most 5 s) for what is in flight.
+func chatStep(clients []*Client, o *Options, rate float64, dur time.Duration, d *deliveries) (r *Result) {
+	n := len(clients)
+	interval := time.Duration(float64(n) / rate * float64(time.Second))
+	pad := strings.Repeat("x", o.Size)
+	ctx, cancel := context.WithTimeout(context.Background(), dur)
+	defer cancel()
+	var sent, errs atomic.Int64
+	var seq atomic.Int64
 	p := Proc{o.PID}
 	cpu0 := p.CPUSeconds()
 	start := time.Now()
-	var timeline []Point
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	var wg sync.WaitGroup
-	var seq atomic.Int64
 	for i, c := range clients {
 		wg.Add(1)
 		go func(i int, c *Client) {
 			defer wg.Done()
-			to := clients[(i+1)%n].JID
-			if j := strings.IndexByte(to, '/'); j >= 0 {
-				to = to[:j]
-			}
+			to, _, _ := strings.Cut(clients[(i+1)%n].JID, "/")
 			// Spread the first sends over the interval.
-			time.Sleep(time.Duration(i) * o.Interval / time.Duration(n))
-			every := time.NewTicker(o.Interval)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Duration(i) * interval / time.Duration(n)):
+			}
+			every := time.NewTicker(interval)
 			defer every.Stop()
 			for {
-				id := "b" + strconv.FormatInt(seq.Add(1), 36)
-				msg := `<message xmlns="jabber:client" to="` + to + `" type="chat" id="` + id + `"><body>` + strconv.FormatInt(time.Now().UnixNano(), 10) + " " + pad + `</body></message>`
-				if err := c.write(msg); err != nil {
+				id := "b" + strconv.FormatInt(seq.Add(1), 36) + "-" + strconv.Itoa(i)
+				if err := c.write(`<message xmlns="jabber:client" to="` + to + `" type="chat" id="` + id + `"><body>` + stamped(pad) + `</body></message>`); err != nil {
 					errs.Add(1)
 					return
 				}
@@ -274,6 +364,9 @@ func Chat(t *Target, o Options) (*Result, error) {
 			}
 		}(i, c)
 	}
+	var timeline []Point
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 loop:
@@ -282,28 +375,18 @@ loop:
 		case <-done:
 			break loop
 		case <-tick.C:
-			timeline = append(timeline, Point{T: int(time.Since(start).Seconds()), Sent: sent.Load(), Received: received.Load()})
+			timeline = append(timeline, Point{T: int(time.Since(start).Seconds()), Sent: sent.Load(), Received: d.received.Load()})
 		}
 	}
 	elapsed := time.Since(start)
-	// Let what is in flight land.
-	for deadline := time.Now().Add(5 * time.Second); received.Load() < sent.Load() && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(5 * time.Second); d.received.Load() < sent.Load() && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
-	close(stopRead)
-	readers.Wait()
 	cpu := p.CPUSeconds() - cpu0
-	mu.Lock()
-	defer mu.Unlock()
-	slices.Sort(lat)
-	r := &Result{Server: o.Server, Scenario: "chat", Sessions: n, Logins: n, Sent: sent.Load(), Received: received.Load(),
-		Duplicated: dups.Load(), Errors: errs.Load(), Latencies: lat, Timeline: timeline}
-	r.Lost = r.Sent - r.Received
+	r = &Result{Server: o.Server, Scenario: "chat", Sessions: n, Logins: n, Sent: sent.Load(), Errors: errs.Load(), Timeline: timeline}
+	d.fill(r)
+	r.Lost = max(r.Sent-r.Received, 0)
 	r.MsgsPerSec = float64(r.Received) / elapsed.Seconds()
-	if len(lat) > 0 {
-		q := func(f float64) float64 { return lat[min(int(f*float64(len(lat))), len(lat)-1)] }
-		r.P50ms, r.P95ms, r.P99ms, r.Maxms = q(0.50), q(0.95), q(0.99), lat[len(lat)-1]
-	}
 	if o.PID > 0 {
 		r.ServerCPUs = cpu
 		r.ServerRSSKiB = p.RSSKiB()
@@ -311,5 +394,57 @@ loop:
 			r.CPUPer1kMsgs = cpu / float64(r.Received) * 1000
 		}
 	}
-	return r, nil
+	return r
+}
+
+// Chat: every user sends a Size-byte message to its neighbour each
+// Interval for Duration; the send time travels in the body, so each
+// delivery is timed when it is read. With Rates it is a ramp instead: each
+// offered rate runs for Duration, and the run stops at the first rate the
+// server does not sustain (p99 at or over MaxP99, or more than 0.1 % lost);
+// MsgsPerSec is then the highest sustained rate.
+func Chat(t *Target, o Options) (*Result, error) {
+	o.defaults()
+	if err := CheckLoopback(t.Addr); err != nil {
+		return nil, err
+	}
+	clients, failed, _ := connectAll(t, &o, false)
+	defer func() {
+		for _, c := range clients {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	if failed > 0 {
+		return nil, fmt.Errorf("bench: %d of %d logins failed", failed, o.Users)
+	}
+	var cur atomic.Pointer[deliveries]
+	cur.Store(newDeliveries())
+	stop := make(chan struct{})
+	readers := readAll(clients, &cur, stop)
+	defer func() { close(stop); readers.Wait() }()
+	if len(o.Rates) == 0 {
+		return chatStep(clients, &o, float64(len(clients))/o.Interval.Seconds(), o.Duration, cur.Load()), nil
+	}
+	var best *Result
+	var steps []Step
+	for _, rate := range o.Rates {
+		d := newDeliveries()
+		cur.Store(d)
+		r := chatStep(clients, &o, rate, o.Duration, d)
+		st := Step{Offered: rate, MsgsPerSec: r.MsgsPerSec, Sent: r.Sent, Lost: r.Lost, P50ms: r.P50ms, P99ms: r.P99ms, CPUPer1k: r.CPUPer1kMsgs}
+		st.Sustained = r.Errors == 0 && r.P99ms < o.MaxP99 && r.Lost*1000 <= r.Sent
+		steps = append(steps, st)
+		if !st.Sustained {
+			break
+		}
+		best = r
+	}
+	if best == nil {
+		best = &Result{Server: o.Server, Sessions: len(clients), Logins: len(clients)}
+	}
+	best.Scenario = "chat-max"
+	best.Steps = steps
+	return best, nil
 }

@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# make bench-compare: the same scenarios against Parley (embedded store) and
-# Prosody, one after another on this machine, on loopback. Writes
-# docs/bench/compare.json and prints the markdown table (also appended to
-# docs/benchmarks.md by hand). Every server is started here and stopped by
-# its PID. Bounded: USERS (default 2,000) sessions, CHAT_USERS (1,000) users
-# sending one message per second for DURATION (60s).
+# make bench-compare: the same scenarios against Parley (embedded store),
+# ejabberd and Prosody, one after another on this machine, on loopback.
+# Writes docs/bench/compare.json and prints the markdown table recorded in
+# docs/benchmarks.md. Each server is started here with the config beside
+# this script and stopped by its PID. Bounded: USERS (default 2,000)
+# sessions for connect; CHAT_USERS (1,000) users sending one message a
+# second each for DURATION (60s); then a ramp of offered rates (RATES), each
+# for RAMP_DURATION (10s), stopping at the first rate a server does not
+# sustain with p99 under 10 ms.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 USERS=${USERS:-2000}
 CHAT_USERS=${CHAT_USERS:-1000}
 DURATION=${DURATION:-60s}
+RATES=${RATES:-2000,4000,6000,8000,10000,12000,14000,16000,20000,25000}
+RAMP_DURATION=${RAMP_DURATION:-10s}
+SERVERS=${SERVERS:-parley ejabberd prosody}
+# SCRAM-SHA-1 is what the ConnectyCube SDK and slixmpp pick; every server
+# stores SCRAM keys, never the password itself.
+MECH=${MECH:-SCRAM-SHA-1}
 make build >/dev/null
 BIN=$PWD/bin/parley
 work=$(mktemp -d)
@@ -17,35 +26,76 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-run() { # label addr user-pattern first pid
-  "$BIN" bench connect --addr "$2" --transport tcp --users "$USERS" --user "$3" --first "$4" --password bench-password \
-    --workers 32 --hold 5s --label "$1" --pid "$5" --json "$work/$1-connect.json"
-  "$BIN" bench chat --addr "$2" --transport tcp --users "$CHAT_USERS" --user "$3" --first "$4" --password bench-password \
-    --interval 1s --duration "$DURATION" --size 64 --label "$1" --pid "$5" --json "$work/$1-chat.json"
+# install PKG: Debian's package, without letting its maintainer scripts
+# start the packaged service (that would listen on every interface).
+install() {
+  command -v "$2" >/dev/null && return
+  local guard=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && guard=1
+  fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+  [ -n "$guard" ] && rm -f /usr/sbin/policy-rc.d
+  return 0
 }
 
-echo "== parley"
-"$BIN" serve --data "$work/parley" --c2s-addr 127.0.0.1:25222 --c2s-tls-addr "" --ws-addr "" --http-addr "" \
-  --admin-addr 127.0.0.1:28081 --c2s-allow-plaintext --login-rate 0 --conn-rate 0 --log-level warn &
-ppid=$!; pids+=("$ppid")
-until curl -sf http://127.0.0.1:28081/healthz >/dev/null; do sleep 0.2; done
-tok=$(cat "$work/parley/admin-token")
-seq 0 $((USERS-1)) | xargs -P 6 -I{} curl -sf -o /dev/null -X POST -H "Authorization: Bearer $tok" \
-  -d '{"login":"bench{}","password":"bench-password"}' http://127.0.0.1:28081/api/apps/1/users
-run parley 127.0.0.1:25222 '%d-1' 1 "$ppid"
-kill "$ppid"; wait "$ppid" || true
+wait_port() { for _ in $(seq 150); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.2; done; echo "port $1 never opened" >&2; exit 1; }
 
-echo "== prosody"
-command -v prosody >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prosody >/dev/null)
-pd="$work/prosody"; mkdir -p "$pd/data"
-sed "s|@DIR@|$pd|g; s|@PORT@|35222|g" bench/peers/prosody.cfg.lua > "$pd/prosody.cfg.lua"
-prosody --config "$pd/prosody.cfg.lua" >"$pd/stdout.log" 2>&1 &
-xpid=$!; pids+=("$xpid")
-until (echo > /dev/tcp/127.0.0.1/35222) 2>/dev/null; do sleep 0.2; done
-"$BIN" bench register --addr 127.0.0.1:35222 --users "$USERS" --user 'bench%d' --first 0 --password bench-password
-run prosody 127.0.0.1:35222 'bench%d' 0 "$xpid"
-kill "$xpid"; wait "$xpid" || true
+run() { # label addr user-pattern first pid
+  local common=(--addr "$2" --transport tcp --user "$3" --first "$4" --password bench-password --mechanism "$MECH" --label "$1" --pid "$5")
+  "$BIN" bench connect "${common[@]}" --users "$USERS" --workers 32 --hold 5s --json "$work/$1-connect.json"
+  "$BIN" bench chat "${common[@]}" --users "$CHAT_USERS" --interval 1s --duration "$DURATION" --size 64 --json "$work/$1-chat.json"
+  "$BIN" bench chat "${common[@]}" --users "$CHAT_USERS" --rates "$RATES" --duration "$RAMP_DURATION" --size 64 --json "$work/$1-ramp.json"
+  results+=("$work/$1-connect.json" "$work/$1-chat.json" "$work/$1-ramp.json")
+}
+results=()
+
+bench_parley() {
+  echo "== parley $("$BIN" version | head -1)"
+  "$BIN" serve --data "$work/parley" --c2s-addr 127.0.0.1:25222 --c2s-tls-addr "" --ws-addr "" --http-addr "" \
+    --admin-addr 127.0.0.1:28081 --c2s-allow-plaintext --login-rate 0 --conn-rate 0 --log-level warn &
+  local pid=$!; pids+=("$pid")
+  until curl -sf http://127.0.0.1:28081/healthz >/dev/null; do sleep 0.2; done
+  local tok; tok=$(cat "$work/parley/admin-token")
+  seq 0 $((USERS-1)) | xargs -P 6 -I{} curl -sf -o /dev/null -X POST -H "Authorization: Bearer $tok" \
+    -d '{"login":"bench{}","password":"bench-password"}' http://127.0.0.1:28081/api/apps/1/users
+  run parley 127.0.0.1:25222 '%d-1' 1 "$pid"
+  kill "$pid"; wait "$pid" || true
+}
+
+bench_ejabberd() {
+  install ejabberd erl
+  echo "== ejabberd $(dpkg-query -W -f '${Version}' ejabberd 2>/dev/null)"
+  local d="$work/ejabberd"; mkdir -p "$d/spool"
+  sed "s|@DIR@|$d|g; s|@PORT@|45222|g" bench/peers/ejabberd.yml > "$d/ejabberd.yml"
+  # Started with erl directly: Debian's ejabberdctl reads its own ctl config,
+  # which points back at /etc/ejabberd/ejabberd.yml. No node name, so no
+  # Erlang distribution port and no epmd: the c2s listener on 127.0.0.1 is
+  # the only socket.
+  (cd "$d" && EJABBERD_CONFIG_PATH="$d/ejabberd.yml" EJABBERD_LOG_PATH="$d/ejabberd.log" HOME="$d" \
+    ERL_LIBS=/usr/lib/x86_64-linux-gnu ERL_MAX_PORTS=65536 \
+    exec erl -noinput +K true +P 1000000 -mnesia dir "\"$d/spool\"" -s ejabberd >"$d/stdout.log" 2>&1) &
+  local pid=$!; pids+=("$pid")
+  wait_port 45222
+  "$BIN" bench register --addr 127.0.0.1:45222 --users "$USERS" --user 'bench%d' --first 0 --password bench-password
+  run ejabberd 127.0.0.1:45222 'bench%d' 0 "$pid"
+  kill "$pid"; wait "$pid" || true
+}
+
+bench_prosody() {
+  install prosody prosody
+  echo "== prosody $(dpkg-query -W -f '${Version}' prosody 2>/dev/null)"
+  local d="$work/prosody"; mkdir -p "$d/data"
+  sed "s|@DIR@|$d|g; s|@PORT@|35222|g" bench/peers/prosody.cfg.lua > "$d/prosody.cfg.lua"
+  prosody --config "$d/prosody.cfg.lua" >"$d/stdout.log" 2>&1 &
+  local pid=$!; pids+=("$pid")
+  wait_port 35222
+  "$BIN" bench register --addr 127.0.0.1:35222 --users "$USERS" --user 'bench%d' --first 0 --password bench-password
+  run prosody 127.0.0.1:35222 'bench%d' 0 "$pid"
+  kill "$pid"; wait "$pid" || true
+}
+
+for s in $SERVERS; do "bench_$s"; done
 
 mkdir -p docs/bench
-"$BIN" bench compare "$work"/parley-connect.json "$work"/parley-chat.json "$work"/prosody-connect.json "$work"/prosody-chat.json \
-  --json docs/bench/compare.json
+"$BIN" bench compare "${results[@]}" --json docs/bench/compare.json

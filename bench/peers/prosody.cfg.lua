@@ -1,6 +1,6 @@
 -- Prosody for `make bench-compare`: loopback only, no TLS for the load
 -- test, no rate limits, in-band registration so the bench tool can create
--- its users. Paths are replaced by bench/peers/peers.sh.
+-- its users. Paths are replaced by bench/peers/compare.sh.
 run_as_root = true
 daemonize = false
 pidfile = "@DIR@/prosody.pid"

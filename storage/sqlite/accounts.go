@@ -234,7 +234,7 @@ func likeEscape(s string) string {
 // Credentials implements accounts.UserStore.
 func (s *DB) Credentials(ctx context.Context, appID, userID int64) (*accounts.Credentials, error) {
 	var c accounts.Credentials
-	err := s.db.QueryRowContext(ctx, `SELECT salt, iter, sha1_stored, sha1_server, sha256_stored, sha256_server FROM users WHERE app_id=? AND id=?`, appID, userID).
+	err := s.queryRow(ctx, `SELECT salt, iter, sha1_stored, sha1_server, sha256_stored, sha256_server FROM users WHERE app_id=? AND id=?`, appID, userID).
 		Scan(&c.Salt, &c.Iter, &c.Keys.SHA1.Stored, &c.Keys.SHA1.Server, &c.Keys.SHA256.Stored, &c.Keys.SHA256.Server)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, accounts.ErrNotFound
@@ -250,14 +250,14 @@ func (s *DB) SetCredentials(ctx context.Context, appID, userID int64, c *account
 
 // SetLastSeen implements accounts.UserStore.
 func (s *DB) SetLastSeen(ctx context.Context, appID, userID int64, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE users SET last_seen=? WHERE app_id=? AND id=?`, unixNano(at), appID, userID)
+	_, err := s.exec(ctx, `UPDATE users SET last_seen=? WHERE app_id=? AND id=?`, unixNano(at), appID, userID)
 	return err
 }
 
 // LastSeen implements accounts.UserStore.
 func (s *DB) LastSeen(ctx context.Context, appID, userID int64) (time.Time, error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT last_seen FROM users WHERE app_id=? AND id=?`, appID, userID).Scan(&n)
+	err := s.queryRow(ctx, `SELECT last_seen FROM users WHERE app_id=? AND id=?`, appID, userID).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, accounts.ErrNotFound
 	}
@@ -290,12 +290,12 @@ func scanSession(sc interface{ Scan(...any) error }) (*accounts.Session, error) 
 
 // SessionByTokenHash implements accounts.SessionStore.
 func (s *DB) SessionByTokenHash(ctx context.Context, hash []byte) (*accounts.Session, error) {
-	return scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = ?`, hash))
+	return scanSession(s.queryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = ?`, hash))
 }
 
 // LiveSessions implements accounts.SessionStore.
 func (s *DB) LiveSessions(ctx context.Context, appID, userID int64, now time.Time) ([]accounts.Session, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE app_id=? AND user_id=? AND expires_at > ? ORDER BY id DESC LIMIT 100`, appID, userID, unixNano(now))
+	rows, err := s.query(ctx, `SELECT `+sessionCols+` FROM sessions WHERE app_id=? AND user_id=? AND expires_at > ? ORDER BY id DESC LIMIT 100`, appID, userID, unixNano(now))
 	if err != nil {
 		return nil, err
 	}

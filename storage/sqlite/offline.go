@@ -30,6 +30,12 @@ func (s *DB) PushOffline(ctx context.Context, app, uid int64, stanza []byte, at 
 
 // PopOffline implements history.OfflineStore.
 func (s *DB) PopOffline(ctx context.Context, app, uid int64, limit int) ([]history.Offline, error) {
+	// Every login asks and most have nothing waiting: an indexed lookup
+	// costs far less than a write transaction.
+	var waiting int
+	if err := s.queryRow(ctx, `SELECT EXISTS(SELECT 1 FROM offline WHERE app_id=? AND user_id=?)`, app, uid).Scan(&waiting); err != nil || waiting == 0 {
+		return nil, err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err

@@ -21,7 +21,16 @@ type Row struct {
 	// one; MaxP99ms is the p99 at that rate and Steps the whole ramp.
 	MaxP99ms       float64 `json:"p99_ms_at_max,omitempty"`
 	CPUPer1kLogins float64 `json:"cpu_s_per_1k_logins,omitempty"`
-	Steps          []Step  `json:"ramp,omitempty"`
+	// Group fan-out deliveries per second and their p99; resume soak.
+	GroupPerSec float64 `json:"group_deliveries_per_s,omitempty"`
+	GroupP99ms  float64 `json:"group_p99_ms,omitempty"`
+	Resumes     int64   `json:"resumes,omitempty"`
+	ResumeLost  int64   `json:"resume_lost"`
+	ResumeDup   int64   `json:"resume_duplicated"`
+	// HTTP history and dialog-list pages (Parley only).
+	HistoryPerSec float64 `json:"history_requests_per_s,omitempty"`
+	HistoryP99ms  float64 `json:"history_p99_ms,omitempty"`
+	Steps         []Step  `json:"ramp,omitempty"`
 }
 
 // Compare folds connect and chat results (JSON files written with --json)
@@ -55,6 +64,12 @@ func Compare(files []string) ([]Row, error) {
 					row.MsgsPerSec = r.MsgsPerSec
 				}
 				row.P50ms, row.P99ms, row.CPUPer1kMsgs = r.P50ms, r.P99ms, r.CPUPer1kMsgs
+			case "group":
+				row.GroupPerSec, row.GroupP99ms = r.MsgsPerSec, r.P99ms
+			case "history":
+				row.HistoryPerSec, row.HistoryP99ms = r.MsgsPerSec, r.P99ms
+			case "resume":
+				row.ResumeLost, row.ResumeDup, row.Resumes = r.Lost, r.Duplicated, r.Resumes
 			case "chat-max":
 				row.MsgsPerSec = r.MsgsPerSec
 				row.MaxP99ms = r.P99ms
@@ -75,5 +90,11 @@ func Markdown(w io.Writer, rows []Row) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		fmt.Fprintf(w, "| %s | %.1f | %.0f | %.0f | %.2f | %.2f | %.2f | %.3f | %d |\n", r.Server, r.KiBPerSession, r.LoginsPerSec, r.MsgsPerSec, r.MaxP99ms, r.P50ms, r.P99ms, r.CPUPer1kMsgs, r.Errors)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| server | CPU-s per 1,000 logins | group deliveries/s | group p99 ms | sessions cut and resumed | lost | duplicated |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s | %.3f | %.0f | %.2f | %d | %d | %d |\n", r.Server, r.CPUPer1kLogins, r.GroupPerSec, r.GroupP99ms, r.Resumes, r.ResumeLost, r.ResumeDup)
 	}
 }

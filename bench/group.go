@@ -147,6 +147,8 @@ func Group(t *Target, o Options) (*Result, error) {
 	}
 
 	d := newDeliveries()
+	var refused atomic.Int64 // messages the server answered with an error
+	var firstRefusal atomic.Pointer[string]
 	stop := make(chan struct{})
 	var readers sync.WaitGroup
 	for i, c := range clients {
@@ -166,6 +168,12 @@ func Group(t *Target, o Options) (*Result, error) {
 						continue
 					}
 					return
+				}
+				if strings.HasPrefix(s, "<message") && attr(s, "type") == "error" {
+					if refused.Add(1) == 1 {
+						firstRefusal.Store(&s)
+					}
+					continue
 				}
 				// A room reflects the sender's own message; only the others' count.
 				if id := attr(s, "id"); strings.HasPrefix(s, "<message") && !strings.HasSuffix(id, own) {
@@ -227,7 +235,10 @@ loop:
 	}
 	cpu := p.CPUSeconds() - cpu0
 	res := &Result{Server: o.Server, Scenario: "group", Sessions: len(clients), Logins: len(clients), Sent: sent.Load(),
-		Errors: sendErrs.Load(), Timeline: timeline, Rooms: rooms, Members: m}
+		Errors: sendErrs.Load() + refused.Load(), Timeline: timeline, Rooms: rooms, Members: m}
+	if p := firstRefusal.Load(); p != nil {
+		res.FirstError = *p
+	}
 	d.fill(res)
 	res.Lost = max(want()-res.Received, 0)
 	res.MsgsPerSec = float64(res.Received) / elapsed.Seconds()
@@ -243,9 +254,13 @@ loop:
 // parleyRoom creates a group dialog owned by the first member with the
 // others as occupants, and returns its room JID.
 func parleyRoom(t *Target, first int, members []*Client) (string, error) {
-	tok, _, err := t.REST.session(first, t.pass(first))
+	tok, id, err := t.REST.session(first, t.pass(first))
 	if err != nil {
 		return "", err
+	}
+	if want := userID(members[0].JID); strconv.FormatInt(id, 10) != want {
+		return "", fmt.Errorf("bench: REST login %s is user %d but XMPP user %d is %s: --login and --login-first must name the same users as --user and --first",
+			t.REST.login(first), id, first, want)
 	}
 	ids := make([]string, 0, len(members)-1)
 	for _, c := range members[1:] {

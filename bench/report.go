@@ -20,6 +20,11 @@ func Table(w io.Writer, rs []*Result) {
 	}
 	tw.Flush()
 	for _, r := range rs {
+		if r.FirstError != "" {
+			fmt.Fprintf(w, "%s %s: first error from the server: %s\n", r.Server, r.Scenario, r.FirstError)
+		}
+	}
+	for _, r := range rs {
 		if len(r.Steps) == 0 {
 			continue
 		}

@@ -37,7 +37,8 @@ type Result struct {
 	CPUPer1kLogins float64   `json:"cpu_s_per_1k_logins,omitempty"` // connect: the server's CPU per login
 	ServerRSSKiB   int64     `json:"server_rss_kib"`
 	Errors         int64     `json:"errors"`
-	Latencies      []float64 `json:"-"` // ms, sorted
+	FirstError     string    `json:"first_error,omitempty"` // the first error the server answered with
+	Latencies      []float64 `json:"-"`                     // ms, sorted
 	Timeline       []Point   `json:"timeline,omitempty"`
 	Steps          []Step    `json:"steps,omitempty"`   // chat ramp
 	Rooms          int       `json:"rooms,omitempty"`   // group

@@ -15,6 +15,9 @@ CHAT_USERS=${CHAT_USERS:-1000}
 DURATION=${DURATION:-60s}
 RATES=${RATES:-2000,4000,6000,8000,10000,12000,14000,16000,20000,25000}
 RAMP_DURATION=${RAMP_DURATION:-10s}
+GROUP_USERS=${GROUP_USERS:-1000}   # rooms of 10, one message per room a second
+RESUME_USERS=${RESUME_USERS:-200}  # five messages a second each, one session cut every 200 ms
+SOAK=${SOAK:-30s}
 SERVERS=${SERVERS:-parley ejabberd prosody}
 # SCRAM-SHA-1 is what the ConnectyCube SDK and slixmpp pick; every server
 # stores SCRAM keys, never the password itself.
@@ -41,25 +44,32 @@ install() {
 
 wait_port() { for _ in $(seq 150); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.2; done; echo "port $1 never opened" >&2; exit 1; }
 
-run() { # label addr user-pattern first pid
+run() { # label addr user-pattern first pid [group options...]
   local common=(--addr "$2" --transport tcp --user "$3" --first "$4" --password bench-password --mechanism "$MECH" --label "$1" --pid "$5")
   "$BIN" bench connect "${common[@]}" --users "$USERS" --workers 32 --hold 5s --json "$work/$1-connect.json"
   "$BIN" bench chat "${common[@]}" --users "$CHAT_USERS" --interval 1s --duration "$DURATION" --size 64 --json "$work/$1-chat.json"
   "$BIN" bench chat "${common[@]}" --users "$CHAT_USERS" --rates "$RATES" --duration "$RAMP_DURATION" --size 64 --json "$work/$1-ramp.json"
-  results+=("$work/$1-connect.json" "$work/$1-chat.json" "$work/$1-ramp.json")
+  "$BIN" bench group "${common[@]}" --users "$GROUP_USERS" --members 10 --interval 1s --duration "$SOAK" "${@:6}" --json "$work/$1-group.json"
+  "$BIN" bench resume "${common[@]}" --users "$RESUME_USERS" --interval 200ms --drop-every 200ms --duration "$SOAK" --json "$work/$1-resume.json"
+  results+=("$work/$1-connect.json" "$work/$1-chat.json" "$work/$1-ramp.json" "$work/$1-group.json" "$work/$1-resume.json")
 }
 results=()
 
 bench_parley() {
   echo "== parley $("$BIN" version | head -1)"
-  "$BIN" serve --data "$work/parley" --c2s-addr 127.0.0.1:25222 --c2s-tls-addr "" --ws-addr "" --http-addr "" \
+  "$BIN" serve --data "$work/parley" --c2s-addr 127.0.0.1:25222 --c2s-tls-addr "" --ws-addr "" --http-addr 127.0.0.1:28080 \
     --admin-addr 127.0.0.1:28081 --c2s-allow-plaintext --login-rate 0 --conn-rate 0 --log-level warn &
   local pid=$!; pids+=("$pid")
   until curl -sf http://127.0.0.1:28081/healthz >/dev/null; do sleep 0.2; done
   local tok; tok=$(cat "$work/parley/admin-token")
-  seq 0 $((USERS-1)) | xargs -P 6 -I{} curl -sf -o /dev/null -X POST -H "Authorization: Bearer $tok" \
+  # One at a time, so that login benchN is user id N+1 (the XMPP name).
+  seq 0 $((USERS-1)) | xargs -P 1 -I{} curl -sf -o /dev/null -X POST -H "Authorization: Bearer $tok" \
     -d '{"login":"bench{}","password":"bench-password"}' http://127.0.0.1:28081/api/apps/1/users
-  run parley 127.0.0.1:25222 '%d-1' 1 "$pid"
+  local key; key=$(curl -sf -H "Authorization: Bearer $tok" http://127.0.0.1:28081/api/apps | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["auth_key"])')
+  run parley 127.0.0.1:25222 '%d-1' 1 "$pid" --rooms parley --http http://127.0.0.1:28080 --app-id 1 --auth-key "$key" --login 'bench%d'
+  "$BIN" bench history --http http://127.0.0.1:28080 --app-id 1 --auth-key "$key" --login 'bench%d' --addr 127.0.0.1:25222 \
+    --users 200 --workers 16 --seed 50 --page 50 --duration 20s --label parley --pid "$pid" --json "$work/parley-history.json"
+  results+=("$work/parley-history.json")
   kill "$pid"; wait "$pid" || true
 }
 
@@ -78,7 +88,7 @@ bench_ejabberd() {
   local pid=$!; pids+=("$pid")
   wait_port 45222
   "$BIN" bench register --addr 127.0.0.1:45222 --users "$USERS" --user 'bench%d' --first 0 --password bench-password
-  run ejabberd 127.0.0.1:45222 'bench%d' 0 "$pid"
+  run ejabberd 127.0.0.1:45222 'bench%d' 0 "$pid" --rooms muc --muc-domain conference.localhost
   kill "$pid"; wait "$pid" || true
 }
 
@@ -91,7 +101,7 @@ bench_prosody() {
   local pid=$!; pids+=("$pid")
   wait_port 35222
   "$BIN" bench register --addr 127.0.0.1:35222 --users "$USERS" --user 'bench%d' --first 0 --password bench-password
-  run prosody 127.0.0.1:35222 'bench%d' 0 "$pid"
+  run prosody 127.0.0.1:35222 'bench%d' 0 "$pid" --rooms muc --muc-domain conference.localhost
   kill "$pid"; wait "$pid" || true
 }
 

@@ -18,3 +18,4 @@ min_seconds_between_registrations = 0
 modules_enabled = { "roster", "saslauth", "disco", "ping", "register", "carbons", "smacks", "offline", "posix" }
 modules_disabled = { "s2s", "tls", "limits" }
 VirtualHost "localhost"
+Component "conference.localhost" "muc"

@@ -195,7 +195,7 @@ func (s *DB) DeleteDialog(ctx context.Context, app int64, id string) error {
 // Member implements dialogs.Store.
 func (s *DB) Member(ctx context.Context, app int64, id string, uid int64) (*dialogs.Member, error) {
 	m := dialogs.Member{UserID: uid}
-	err := s.db.QueryRowContext(ctx, `SELECT max(read_seq, cleared_seq), hidden, notifications FROM dialog_members WHERE app_id=? AND user_id=? AND dialog_id=?`, app, uid, id).
+	err := s.queryRow(ctx, `SELECT max(read_seq, cleared_seq), hidden, notifications FROM dialog_members WHERE app_id=? AND user_id=? AND dialog_id=?`, app, uid, id).
 		Scan(&m.ReadSeq, &m.Hidden, &m.Notifications)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, dialogs.ErrNotFound
@@ -405,7 +405,7 @@ func (s *DB) Dialogs(ctx context.Context, app, viewer int64, q dialogs.Query) ([
 		WHERE d.app_id = ? AND d.type = 4 AND (m.user_id IS NULL OR (m.occupant = 0 AND m.hidden = 0))` + where
 	all := append(append([]any{app, viewer}, args...), append([]any{viewer, app}, args...)...)
 	var total int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (`+union+`)`, all...).Scan(&total); err != nil {
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM (`+union+`)`, all...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	sortCol, ok := dialogSorts[q.SortField]
@@ -418,7 +418,7 @@ func (s *DB) Dialogs(ctx context.Context, app, viewer int64, q dialogs.Query) ([
 	}
 	// Column positions in the union: 17 last_message_date, 20 created_at, 21 updated_at, 5 name.
 	pos := map[string]string{"last_message_date": "17", "created_at": "20", "updated_at": "21", "name": "5"}[sortCol]
-	rows, err := s.db.QueryContext(ctx, union+` ORDER BY `+pos+` `+dir+`, 21 `+dir+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Skip)...)
+	rows, err := s.query(ctx, union+` ORDER BY `+pos+` `+dir+`, 21 `+dir+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Skip)...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -184,11 +184,11 @@ func (s *DB) Messages(ctx context.Context, app, viewer int64, dialogID string, q
 		dir = "DESC"
 	}
 	var readSeq int64 // stays 0 for a viewer who is not a member (a broadcast dialog)
-	err := s.db.QueryRowContext(ctx, `SELECT max(read_seq, cleared_seq) FROM dialog_members WHERE app_id=? AND user_id=? AND dialog_id=?`, app, viewer, dialogID).Scan(&readSeq)
+	err := s.queryRow(ctx, `SELECT max(read_seq, cleared_seq) FROM dialog_members WHERE app_id=? AND user_id=? AND dialog_id=?`, app, viewer, dialogID).Scan(&readSeq)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+msgCols+` FROM messages m WHERE `+strings.Join(conds, " AND ")+` ORDER BY m.seq `+dir+` LIMIT ? OFFSET ?`,
+	rows, err := s.query(ctx, `SELECT `+msgCols+` FROM messages m WHERE `+strings.Join(conds, " AND ")+` ORDER BY m.seq `+dir+` LIMIT ? OFFSET ?`,
 		append(args, q.Limit, q.Skip)...)
 	if err != nil {
 		return nil, err
@@ -220,7 +220,7 @@ func (s *DB) attachReactions(ctx context.Context, app int64, dialogID string, ms
 		args = append(args, msgs[i].ID)
 		idx[msgs[i].ID] = i
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT message_id, reaction, user_id FROM reactions WHERE app_id=? AND dialog_id=? AND message_id IN (`+placeholders(len(msgs))+`) ORDER BY created_at`, args...)
+	rows, err := s.query(ctx, `SELECT message_id, reaction, user_id FROM reactions WHERE app_id=? AND dialog_id=? AND message_id IN (`+placeholders(len(msgs))+`) ORDER BY created_at`, args...)
 	if err != nil {
 		return err
 	}

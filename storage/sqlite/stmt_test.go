@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 )
@@ -39,5 +40,37 @@ func TestStmtPreparedOnce(t *testing.T) {
 	db.stmts.Range(func(_, _ any) bool { n++; return true })
 	if n != 1 {
 		t.Fatalf("%d statements cached for one query", n)
+	}
+}
+
+// TestStmtCacheBounded: texts built from requests stop being cached at
+// maxStmts, and queries past the cap still run.
+func TestStmtCacheBounded(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := 0; i < maxStmts+50; i++ {
+		var n int
+		if err := db.queryRow(ctx, fmt.Sprintf(`SELECT %d + ?`, i), 1).Scan(&n); err != nil || n != i+1 {
+			t.Fatalf("query %d: %d %v", i, n, err)
+		}
+		rows, err := db.query(ctx, fmt.Sprintf(`SELECT %d`, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+	}
+	n := 0
+	db.stmts.Range(func(_, _ any) bool { n++; return true })
+	if n != maxStmts || db.nstmts.Load() != maxStmts {
+		t.Fatalf("%d statements cached (counter %d), want the cap %d", n, db.nstmts.Load(), maxStmts)
+	}
+	// A malformed text fails in Scan, not with a panic.
+	var x int
+	if err := db.queryRow(ctx, `SELEC nope`).Scan(&x); err == nil {
+		t.Fatal("malformed query ran")
 	}
 }

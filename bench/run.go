@@ -173,6 +173,28 @@ func connectAll(t *Target, o *Options, sm bool) ([]*Client, int, time.Duration) 
 	return clients, int(failed.Load()), time.Since(start)
 }
 
+// warmAuth authenticates every user once and hangs up.
+func warmAuth(t *Target, o *Options) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < o.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if c, err := dialAuth(t, i); err == nil {
+					c.Close()
+				}
+			}
+		}()
+	}
+	for i := 0; i < o.Users; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
 // Connect ramps sessions, holds them and reports logins/s and the server's
 // memory per session.
 func Connect(t *Target, o Options) (*Result, error) {
@@ -181,20 +203,15 @@ func Connect(t *Target, o Options) (*Result, error) {
 		return nil, err
 	}
 	p := Proc{o.PID}
-	// Memory is measured from before any login: a warm-up pass leaves the
-	// server's heap at its N-session high-water mark.
-	rss0 := p.RSSKiB()
 	if strings.HasPrefix(t.Mechanism, "SCRAM") {
 		// A first, untimed pass fills the SCRAM key cache, as a returning
-		// client has its keys: the timed pass measures the server.
-		warm, _, _ := connectAll(t, &o, false)
-		for _, c := range warm {
-			if c != nil {
-				c.Close()
-			}
-		}
+		// client has its keys, so the timed pass measures the server. It
+		// only authenticates, Workers at a time, so the server's memory is
+		// not left at an N-session high-water mark.
+		warmAuth(t, &o)
 		time.Sleep(2 * time.Second)
 	}
+	rss0 := p.RSSKiB()
 	cpu0 := p.CPUSeconds()
 	clients, failed, took := connectAll(t, &o, false)
 	ok := o.Users - failed

@@ -19,9 +19,10 @@ import (
 
 // DB is the embedded store.
 type DB struct {
-	db     *sql.DB
-	stmts  sync.Map // query text → *sql.Stmt, see stmt
-	nstmts atomic.Int64
+	db      *sql.DB
+	stmts   sync.Map // query text → *sql.Stmt, see stmt
+	nstmts  atomic.Int64
+	warming sync.Map // query texts txStmt is preparing on the pool
 }
 
 // Open opens (creating if needed) the database file under dir and migrates it.
@@ -133,14 +134,24 @@ func (s *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	return st.ExecContext(ctx, args...)
 }
 
-// txStmt is stmt inside tx; on the transaction's connection it reuses the
-// statement prepared there before.
+// txStmt is stmt inside tx. A statement not cached yet is prepared on the
+// transaction's own connection: preparing it on the pool would wait for a
+// free connection while this one holds the write lock, and with the other
+// connections all waiting for that lock, every writer would stall until
+// the busy timeout and fail with SQLITE_BUSY. The pool copy is prepared
+// in the background for the next caller.
 func (s *DB) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	st, err := s.stmt(ctx, query)
-	if err != nil {
-		return nil, err
+	if st, ok := s.stmts.Load(query); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
 	}
-	return tx.StmtContext(ctx, st), nil
+	if _, busy := s.warming.LoadOrStore(query, true); !busy {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			s.stmt(ctx, query)
+		}()
+	}
+	return tx.PrepareContext(ctx, query) // closed with the transaction
 }
 
 // Ping reports whether the database answers.

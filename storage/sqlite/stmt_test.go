@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestStmtPreparedOnce: racing callers of one query share one statement.
@@ -72,5 +73,57 @@ func TestStmtCacheBounded(t *testing.T) {
 	var x int
 	if err := db.queryRow(ctx, `SELEC nope`).Scan(&x); err == nil {
 		t.Fatal("malformed query ran")
+	}
+}
+
+// TestTxStmtNoPoolDeadlock: writers racing on a statement not cached yet
+// all commit. Preparing it on the pool from inside a transaction used to
+// wait for a connection held by writers waiting for this one's lock: every
+// writer stalled for the busy timeout and failed with SQLITE_BUSY.
+func TestTxStmtNoPoolDeadlock(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.db.ExecContext(ctx, `CREATE TABLE t (n INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 32)
+	var wg sync.WaitGroup
+	for i := 0; i < cap(errs); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- func() error {
+				ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				tx, err := db.db.BeginTx(ctx, nil)
+				if err != nil {
+					return err
+				}
+				defer tx.Rollback()
+				st, err := db.txStmt(ctx, tx, `INSERT INTO t(n) VALUES (?)`)
+				if err != nil {
+					return err
+				}
+				if _, err := st.ExecContext(ctx, i); err != nil {
+					return err
+				}
+				return tx.Commit()
+			}()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM t`).Scan(&n); err != nil || n != cap(errs) {
+		t.Fatalf("%d rows, %v", n, err)
 	}
 }

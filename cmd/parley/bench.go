@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -49,7 +50,7 @@ func benchCmd() *cobra.Command {
 	var t bench.Target
 	var o bench.Options
 	var rest bench.REST
-	var jsonOut, htmlOut string
+	var jsonOut, htmlOut, cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "bench connect|chat|group|resume|history|register|compare FILE...",
 		Short: "Load-test an XMPP server on this machine (Parley, ejabberd, Prosody)",
@@ -63,6 +64,19 @@ func benchCmd() *cobra.Command {
 			"server's own RSS and CPU time from /proc. Only loopback targets are accepted; every run is bounded.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cpuProfile != "" {
+				// The load tool shares the machine with the server: its own
+				// cost per message decides how much load it can offer.
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			if rest.URL != "" {
 				if rest.LoginPattern == "" {
 					rest.LoginPattern = t.UserPattern
@@ -155,6 +169,7 @@ func benchCmd() *cobra.Command {
 	f.IntVar(&rest.LoginFirst, "login-first", 0, "index of the first user's REST login")
 	f.IntVar(&o.PID, "pid", 0, "server process id, for its RSS and CPU time")
 	f.StringVar(&jsonOut, "json", "", "also write the result as JSON to this file")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file")
 	f.StringVar(&htmlOut, "html", "", "also write an HTML report with plots to this file")
 	return cmd
 }

@@ -69,6 +69,7 @@ type Client struct {
 	wc     *websocket.Conn
 	split  wire.Splitter
 	buf    []byte
+	rbuf   []byte // socket reads land here
 	JID    string
 	wmu    sync.Mutex
 	framed bool
@@ -90,7 +91,12 @@ func (c *Client) write(s string) error {
 
 // Next reads one top-level element (or stream header) with a deadline.
 func (c *Client) Next(d time.Duration) (string, error) {
-	tmp := make([]byte, 16<<10)
+	// One read buffer per client, kept: a fresh one per element cost the
+	// tool more CPU in allocation and GC than the server spent per message.
+	if c.rbuf == nil {
+		c.rbuf = make([]byte, 4<<10)
+	}
+	tmp := c.rbuf
 	for {
 		if len(c.buf) > 0 {
 			n, k, err := c.split.Next(c.buf)

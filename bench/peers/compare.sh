@@ -23,6 +23,7 @@ SERVERS=${SERVERS:-parley ejabberd prosody}
 # stores SCRAM keys, never the password itself.
 MECH=${MECH:-SCRAM-SHA-1}
 make build >/dev/null
+mkdir -p docs/bench
 BIN=$PWD/bin/parley
 work=$(mktemp -d)
 pids=()
@@ -47,7 +48,7 @@ wait_port() { for _ in $(seq 150); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/nu
 run() { # label addr user-pattern first pid [group options...]
   local common=(--addr "$2" --transport tcp --user "$3" --first "$4" --password bench-password --mechanism "$MECH" --label "$1" --pid "$5")
   "$BIN" bench connect "${common[@]}" --users "$USERS" --workers 32 --hold 5s --json "$work/$1-connect.json"
-  "$BIN" bench chat "${common[@]}" --users "$CHAT_USERS" --interval 1s --duration "$DURATION" --size 64 --json "$work/$1-chat.json"
+  "$BIN" bench chat "${common[@]}" --users "$CHAT_USERS" --interval 1s --duration "$DURATION" --size 64 --json "$work/$1-chat.json" --html "docs/bench/$1-chat.html"
   "$BIN" bench chat "${common[@]}" --users "$CHAT_USERS" --rates "$RATES" --duration "$RAMP_DURATION" --size 64 --json "$work/$1-ramp.json"
   # Group messages are not stored, on Parley either: the peers run without
   # an archive (Parley's stored fan-out: the GroupStored benchmark).

@@ -107,42 +107,23 @@ func Group(t *Target, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	clients, failed, _ := connectAll(t, &o, false)
-	defer func() {
-		for _, c := range clients {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}()
-	if failed > 0 {
-		return nil, fmt.Errorf("bench: %d of %d logins failed", failed, o.Users)
+	clients, err := connectEvery(t, &o, false)
+	if err != nil {
+		return nil, err
 	}
+	defer closeAll(clients)
 	jids := make([]string, rooms)
-	errs := make(chan error, rooms)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for r := 0; r < rooms; r++ {
-		wg.Add(1)
-		go func(r int) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			var err error
-			members := clients[r*m : (r+1)*m]
-			if o.RoomMode == "parley" {
-				jids[r], err = parleyRoom(t, r*m, members)
-			} else {
-				jids[r], err = joinMUC(fmt.Sprintf("bench-room-%d@%s", r, o.MUCDomain), r*m, members)
-			}
-			if err != nil {
-				errs <- err
-			}
-		}(r)
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	err = inParallel(rooms, func(r int) error {
+		var err error
+		members := clients[r*m : (r+1)*m]
+		if o.RoomMode == "parley" {
+			jids[r], err = parleyRoom(t, r*m, members)
+		} else {
+			jids[r], err = joinMUC(fmt.Sprintf("bench-room-%d@%s", r, o.MUCDomain), r*m, members)
+		}
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 
@@ -190,12 +171,9 @@ func Group(t *Target, o Options) (*Result, error) {
 	}
 	pad := strings.Repeat("x", o.Size)
 	var sent, sendErrs, seq atomic.Int64
-	p := Proc{o.PID}
-	cpu0 := p.CPUSeconds()
-	start := time.Now()
-	deadline := start.Add(o.Duration)
+	meter := startMeter(o.PID)
+	deadline := meter.start.Add(o.Duration)
 	var senders sync.WaitGroup
-	var timeline []Point
 	for r := 0; r < rooms; r++ {
 		senders.Add(1)
 		go func(r int) {
@@ -215,39 +193,17 @@ func Group(t *Target, o Options) (*Result, error) {
 			}
 		}(r)
 	}
-	done := make(chan struct{})
-	go func() { senders.Wait(); close(done) }()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-loop:
-	for {
-		select {
-		case <-done:
-			break loop
-		case <-tick.C:
-			timeline = append(timeline, Point{T: int(time.Since(start).Seconds()), Sent: sent.Load() * int64(m-1), Received: d.received.Load()})
-		}
-	}
-	elapsed := time.Since(start)
 	want := func() int64 { return sent.Load() * int64(m-1) }
-	for end := time.Now().Add(5 * time.Second); d.received.Load() < want() && time.Now().Before(end); {
-		time.Sleep(50 * time.Millisecond)
-	}
-	cpu := p.CPUSeconds() - cpu0
+	meter.follow(&senders, want, d.received.Load)
+	settle(5*time.Second, want, d.received.Load)
 	res := &Result{Server: o.Server, Scenario: "group", Sessions: len(clients), Logins: len(clients), Sent: sent.Load(),
-		Errors: sendErrs.Load() + refused.Load(), Timeline: timeline, Rooms: rooms, Members: m}
+		Errors: sendErrs.Load() + refused.Load(), Rooms: rooms, Members: m}
 	if p := firstRefusal.Load(); p != nil {
 		res.FirstError = *p
 	}
 	d.fill(res)
 	res.Lost = max(want()-res.Received, 0)
-	res.MsgsPerSec = float64(res.Received) / elapsed.Seconds()
-	if o.PID > 0 {
-		res.ServerCPUs, res.ServerRSSKiB = cpu, p.RSSKiB()
-		if res.Received > 0 {
-			res.CPUPer1kMsgs = cpu / float64(res.Received) * 1000
-		}
-	}
+	meter.finish(res)
 	return res, nil
 }
 

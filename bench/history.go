@@ -25,63 +25,40 @@ func History(t *Target, o Options) (*Result, error) {
 	tokens := make([]string, n)
 	ids := make([]int64, n)
 	dialogs := make([]string, n)
-	var setupErr atomic.Pointer[error]
-	fail := func(err error) { setupErr.CompareAndSwap(nil, &err) }
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			tok, id, err := t.REST.session(i, t.pass(i))
-			if err != nil {
-				fail(err)
-				return
-			}
-			tokens[i], ids[i] = tok, id
-		}(i)
+	err := inParallel(n, func(i int) error {
+		tok, id, err := t.REST.session(i, t.pass(i))
+		tokens[i], ids[i] = tok, id
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
-	if p := setupErr.Load(); p != nil {
-		return nil, *p
-	}
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			var d struct {
-				ID string `json:"_id"`
+	err = inParallel(n, func(i int) error {
+		var d struct {
+			ID string `json:"_id"`
+		}
+		if err := t.REST.call("POST", "/chat/Dialog.json", tokens[i], map[string]any{"type": 3, "occupants_ids": strconv.FormatInt(ids[(i+1)%n], 10)}, &d); err != nil {
+			return err
+		}
+		dialogs[i] = d.ID
+		for k := 0; k < seed; k++ {
+			if err := t.REST.call("POST", "/chat/Message.json", tokens[i], map[string]any{"chat_dialog_id": d.ID, "message": "history seed " + strconv.Itoa(k)}, nil); err != nil {
+				return err
 			}
-			if err := t.REST.call("POST", "/chat/Dialog.json", tokens[i], map[string]any{"type": 3, "occupants_ids": strconv.FormatInt(ids[(i+1)%n], 10)}, &d); err != nil {
-				fail(err)
-				return
-			}
-			dialogs[i] = d.ID
-			for k := 0; k < seed; k++ {
-				if err := t.REST.call("POST", "/chat/Message.json", tokens[i], map[string]any{"chat_dialog_id": d.ID, "message": "history seed " + strconv.Itoa(k)}, nil); err != nil {
-					fail(err)
-					return
-				}
-			}
-		}(i)
-	}
-	wg.Wait()
-	if p := setupErr.Load(); p != nil {
-		return nil, *p
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 
+	var wg sync.WaitGroup
 	workers := max(o.Workers, 1)
 	var mu sync.Mutex
 	var lat []float64
 	var done, errs atomic.Int64
-	var timeline []Point
-	p := Proc{o.PID}
-	cpu0 := p.CPUSeconds()
-	start := time.Now()
+	meter := startMeter(o.PID)
+	start := meter.start
 	deadline := start.Add(o.Duration)
 	var next atomic.Int64
 	for w := 0; w < workers; w++ {
@@ -114,34 +91,12 @@ func History(t *Target, o Options) (*Result, error) {
 			}
 		}()
 	}
-	fin := make(chan struct{})
-	go func() { wg.Wait(); close(fin) }()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-loop:
-	for {
-		select {
-		case <-fin:
-			break loop
-		case <-tick.C:
-			timeline = append(timeline, Point{T: int(time.Since(start).Seconds()), Sent: done.Load() + errs.Load(), Received: done.Load()})
-		}
-	}
-	elapsed := time.Since(start)
+	meter.follow(&wg, func() int64 { return done.Load() + errs.Load() }, done.Load)
 	slices.Sort(lat)
 	r := &Result{Server: o.Server, Scenario: "history", Sessions: n, Sent: done.Load() + errs.Load(), Received: done.Load(),
-		Errors: errs.Load(), Latencies: lat, Timeline: timeline}
-	r.MsgsPerSec = float64(r.Received) / elapsed.Seconds()
-	if len(lat) > 0 {
-		q := func(f float64) float64 { return lat[min(int(f*float64(len(lat))), len(lat)-1)] }
-		r.P50ms, r.P95ms, r.P99ms, r.Maxms = q(0.50), q(0.95), q(0.99), lat[len(lat)-1]
-	}
-	if o.PID > 0 {
-		r.ServerCPUs, r.ServerRSSKiB = p.CPUSeconds()-cpu0, p.RSSKiB()
-		if r.Received > 0 {
-			r.CPUPer1kMsgs = r.ServerCPUs / float64(r.Received) * 1000
-		}
-	}
+		Errors: errs.Load(), Latencies: lat}
+	r.quantiles(lat)
+	meter.finish(r)
 	if r.Received == 0 {
 		return r, fmt.Errorf("bench: no history request succeeded (%d errors)", r.Errors)
 	}

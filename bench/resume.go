@@ -105,23 +105,15 @@ func Resume(t *Target, o Options) (*Result, error) {
 	if o.DropEvery <= 0 {
 		o.DropEvery = time.Second
 	}
-	conns, failed, _ := connectAll(t, &o, true)
+	conns, err := connectEvery(t, &o, true)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(conns) // a resumption swaps the connection inside each Client
 	clients := make([]*smClient, len(conns))
 	for i, c := range conns {
-		if c != nil {
-			// Dial sent the initial presence after enabling: the server counts it.
-			clients[i] = &smClient{Client: c, t: t, i: i, log: []string{`<presence xmlns="jabber:client"/>`}}
-		}
-	}
-	defer func() {
-		for _, c := range clients {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}()
-	if failed > 0 {
-		return nil, fmt.Errorf("bench: %d of %d logins failed", failed, o.Users)
+		// Dial sent the initial presence after enabling: the server counts it.
+		clients[i] = &smClient{Client: c, t: t, i: i, log: []string{`<presence xmlns="jabber:client"/>`}}
 	}
 	n := len(clients)
 	d := newDeliveries()
@@ -171,10 +163,8 @@ func Resume(t *Target, o Options) (*Result, error) {
 
 	pad := strings.Repeat("x", o.Size)
 	var sent, seq, drops atomic.Int64
-	p := Proc{o.PID}
-	cpu0 := p.CPUSeconds()
-	start := time.Now()
-	deadline := start.Add(o.Duration)
+	meter := startMeter(o.PID)
+	deadline := meter.start.Add(o.Duration)
 	var wg sync.WaitGroup
 	for i, c := range clients {
 		wg.Add(1)
@@ -203,35 +193,12 @@ func Resume(t *Target, o Options) (*Result, error) {
 			drops.Add(1)
 		}
 	}()
-	var timeline []Point
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-loop:
-	for {
-		select {
-		case <-done:
-			break loop
-		case <-tick.C:
-			timeline = append(timeline, Point{T: int(time.Since(start).Seconds()), Sent: sent.Load(), Received: d.received.Load()})
-		}
-	}
-	elapsed := time.Since(start)
-	for end := time.Now().Add(10 * time.Second); d.received.Load() < sent.Load() && time.Now().Before(end); {
-		time.Sleep(50 * time.Millisecond)
-	}
-	cpu := p.CPUSeconds() - cpu0
-	r := &Result{Server: o.Server, Scenario: "resume", Sessions: n, Logins: n, Sent: sent.Load(), Timeline: timeline,
+	meter.follow(&wg, sent.Load, d.received.Load)
+	settle(10*time.Second, sent.Load, d.received.Load)
+	r := &Result{Server: o.Server, Scenario: "resume", Sessions: n, Logins: n, Sent: sent.Load(),
 		Drops: drops.Load(), Resumes: resumes.Load(), Errors: refused.Load()}
 	d.fill(r)
 	r.Lost = max(r.Sent-r.Received, 0)
-	r.MsgsPerSec = float64(r.Received) / elapsed.Seconds()
-	if o.PID > 0 {
-		r.ServerCPUs, r.ServerRSSKiB = cpu, p.RSSKiB()
-		if r.Received > 0 {
-			r.CPUPer1kMsgs = cpu / float64(r.Received) * 1000
-		}
-	}
+	meter.finish(r)
 	return r, nil
 }

@@ -195,6 +195,77 @@ func warmAuth(t *Target, o *Options) {
 	wg.Wait()
 }
 
+// connectEvery logs every user in, or none: after a failed login the
+// others are closed again.
+func connectEvery(t *Target, o *Options, sm bool) ([]*Client, error) {
+	clients, failed, _ := connectAll(t, o, sm)
+	if failed > 0 {
+		closeAll(clients)
+		return nil, fmt.Errorf("bench: %d of %d logins failed", failed, o.Users)
+	}
+	return clients, nil
+}
+
+func closeAll(clients []*Client) {
+	for _, c := range clients {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+// meter follows a run: a timeline point each second while the load runs,
+// then throughput and the server's own CPU and memory.
+type meter struct {
+	p        Proc
+	cpu0     float64
+	start    time.Time
+	elapsed  time.Duration
+	timeline []Point
+}
+
+func startMeter(pid int) *meter {
+	p := Proc{pid}
+	return &meter{p: p, cpu0: p.CPUSeconds(), start: time.Now()}
+}
+
+// follow samples sent and received once a second until the senders are done.
+func (m *meter) follow(senders *sync.WaitGroup, sent, received func() int64) {
+	done := make(chan struct{})
+	go func() { senders.Wait(); close(done) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			m.elapsed = time.Since(m.start)
+			return
+		case <-tick.C:
+			m.timeline = append(m.timeline, Point{T: int(time.Since(m.start).Seconds()), Sent: sent(), Received: received()})
+		}
+	}
+}
+
+// settle lets what is in flight land: it waits at most d for received to
+// reach want.
+func settle(d time.Duration, want, received func() int64) {
+	for end := time.Now().Add(d); received() < want() && time.Now().Before(end); {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// finish fills r's timeline, throughput and server figures.
+func (m *meter) finish(r *Result) {
+	r.Timeline = m.timeline
+	r.MsgsPerSec = float64(r.Received) / m.elapsed.Seconds()
+	if m.p.PID > 0 {
+		r.ServerCPUs, r.ServerRSSKiB = m.p.CPUSeconds()-m.cpu0, m.p.RSSKiB()
+		if r.Received > 0 {
+			r.CPUPer1kMsgs = r.ServerCPUs / float64(r.Received) * 1000
+		}
+	}
+}
+
 // Connect ramps sessions, holds them and reports logins/s and the server's
 // memory per session.
 func Connect(t *Target, o Options) (*Result, error) {
@@ -286,10 +357,40 @@ func (d *deliveries) fill(r *Result) {
 	slices.Sort(d.lat)
 	r.Latencies = d.lat
 	r.Received, r.Duplicated = d.received.Load(), d.duplicated.Load()
-	if lat := d.lat; len(lat) > 0 {
-		q := func(f float64) float64 { return lat[min(int(f*float64(len(lat))), len(lat)-1)] }
-		r.P50ms, r.P95ms, r.P99ms, r.Maxms = q(0.50), q(0.95), q(0.99), lat[len(lat)-1]
+	r.quantiles(d.lat)
+}
+
+// quantiles sets r's latency figures from sorted latencies.
+func (r *Result) quantiles(lat []float64) {
+	if len(lat) == 0 {
+		return
 	}
+	q := func(f float64) float64 { return lat[min(int(f*float64(len(lat))), len(lat)-1)] }
+	r.P50ms, r.P95ms, r.P99ms, r.Maxms = q(0.50), q(0.95), q(0.99), lat[len(lat)-1]
+}
+
+// inParallel runs f for 0..n-1, eight at a time, and returns the first
+// error; every call runs to its end.
+func inParallel(n int, f func(i int) error) error {
+	var first atomic.Pointer[error]
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := f(i); err != nil {
+				first.CompareAndSwap(nil, &err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if p := first.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // readAll runs one reader per client until stop is closed, handing every
@@ -350,9 +451,7 @@ func chatStep(clients []*Client, o *Options, rate float64, dur time.Duration, d 
 	defer cancel()
 	var sent, errs atomic.Int64
 	var seq atomic.Int64
-	p := Proc{o.PID}
-	cpu0 := p.CPUSeconds()
-	start := time.Now()
+	m := startMeter(o.PID)
 	var wg sync.WaitGroup
 	for i, c := range clients {
 		wg.Add(1)
@@ -382,36 +481,12 @@ func chatStep(clients []*Client, o *Options, rate float64, dur time.Duration, d 
 			}
 		}(i, c)
 	}
-	var timeline []Point
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-loop:
-	for {
-		select {
-		case <-done:
-			break loop
-		case <-tick.C:
-			timeline = append(timeline, Point{T: int(time.Since(start).Seconds()), Sent: sent.Load(), Received: d.received.Load()})
-		}
-	}
-	elapsed := time.Since(start)
-	for deadline := time.Now().Add(5 * time.Second); d.received.Load() < sent.Load() && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
-	cpu := p.CPUSeconds() - cpu0
-	r = &Result{Server: o.Server, Scenario: "chat", Sessions: n, Logins: n, Sent: sent.Load(), Errors: errs.Load(), Timeline: timeline}
+	m.follow(&wg, sent.Load, d.received.Load)
+	settle(5*time.Second, sent.Load, d.received.Load)
+	r = &Result{Server: o.Server, Scenario: "chat", Sessions: n, Logins: n, Sent: sent.Load(), Errors: errs.Load()}
 	d.fill(r)
 	r.Lost = max(r.Sent-r.Received, 0)
-	r.MsgsPerSec = float64(r.Received) / elapsed.Seconds()
-	if o.PID > 0 {
-		r.ServerCPUs = cpu
-		r.ServerRSSKiB = p.RSSKiB()
-		if r.Received > 0 {
-			r.CPUPer1kMsgs = cpu / float64(r.Received) * 1000
-		}
-	}
+	m.finish(r)
 	return r
 }
 
@@ -426,17 +501,11 @@ func Chat(t *Target, o Options) (*Result, error) {
 	if err := CheckLoopback(t.Addr); err != nil {
 		return nil, err
 	}
-	clients, failed, _ := connectAll(t, &o, false)
-	defer func() {
-		for _, c := range clients {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}()
-	if failed > 0 {
-		return nil, fmt.Errorf("bench: %d of %d logins failed", failed, o.Users)
+	clients, err := connectEvery(t, &o, false)
+	if err != nil {
+		return nil, err
 	}
+	defer closeAll(clients)
 	var cur atomic.Pointer[deliveries]
 	cur.Store(newDeliveries())
 	stop := make(chan struct{})

@@ -131,38 +131,21 @@ func Group(t *Target, o Options) (*Result, error) {
 	var refused atomic.Int64 // messages the server answered with an error
 	var firstRefusal atomic.Pointer[string]
 	stop := make(chan struct{})
-	var readers sync.WaitGroup
-	for i, c := range clients {
-		readers.Add(1)
-		go func(i int, c *Client) {
-			defer readers.Done()
-			own := "-" + strconv.Itoa(i)
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				s, err := c.Next(time.Second)
-				if err != nil {
-					if isTimeout(err) {
-						continue
-					}
-					return
-				}
-				if strings.HasPrefix(s, "<message") && attr(s, "type") == "error" {
-					if refused.Add(1) == 1 {
-						firstRefusal.Store(&s)
-					}
-					continue
-				}
-				// A room reflects the sender's own message; only the others' count.
-				if id := attr(s, "id"); strings.HasPrefix(s, "<message") && !strings.HasSuffix(id, own) {
-					d.recordAs(s, id+"@"+strconv.Itoa(i))
-				}
+	readers := readAll(clients, stop, func(i int, s string) {
+		if !strings.HasPrefix(s, "<message") {
+			return
+		}
+		if attr(s, "type") == "error" {
+			if refused.Add(1) == 1 {
+				firstRefusal.Store(&s)
 			}
-		}(i, c)
-	}
+			return
+		}
+		// A room reflects the sender's own message; only the others' count.
+		if id := attr(s, "id"); !strings.HasSuffix(id, "-"+strconv.Itoa(i)) {
+			d.recordAs(s, id+"@"+strconv.Itoa(i))
+		}
+	})
 	defer func() { close(stop); readers.Wait() }()
 
 	extra := ""

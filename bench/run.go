@@ -394,12 +394,12 @@ func inParallel(n int, f func(i int) error) error {
 }
 
 // readAll runs one reader per client until stop is closed, handing every
-// element to the current collector.
-func readAll(clients []*Client, cur *atomic.Pointer[deliveries], stop <-chan struct{}) *sync.WaitGroup {
+// element to handle with the client's index.
+func readAll(clients []*Client, stop <-chan struct{}, handle func(i int, el string)) *sync.WaitGroup {
 	var wg sync.WaitGroup
-	for _, c := range clients {
+	for i, c := range clients {
 		wg.Add(1)
-		go func(c *Client) {
+		go func(i int, c *Client) {
 			defer wg.Done()
 			for {
 				select {
@@ -414,9 +414,9 @@ func readAll(clients []*Client, cur *atomic.Pointer[deliveries], stop <-chan str
 					}
 					return
 				}
-				cur.Load().record(s)
+				handle(i, s)
 			}
-		}(c)
+		}(i, c)
 	}
 	return &wg
 }
@@ -509,7 +509,7 @@ func Chat(t *Target, o Options) (*Result, error) {
 	var cur atomic.Pointer[deliveries]
 	cur.Store(newDeliveries())
 	stop := make(chan struct{})
-	readers := readAll(clients, &cur, stop)
+	readers := readAll(clients, stop, func(_ int, el string) { cur.Load().record(el) })
 	defer func() { close(stop); readers.Wait() }()
 	if len(o.Rates) == 0 {
 		return chatStep(clients, &o, float64(len(clients))/o.Interval.Seconds(), o.Duration, cur.Load()), nil

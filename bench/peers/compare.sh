@@ -19,12 +19,19 @@ GROUP_USERS=${GROUP_USERS:-1000}   # rooms of 10, one message per room a second
 RESUME_USERS=${RESUME_USERS:-200}  # five messages a second each, one session cut every 200 ms
 SOAK=${SOAK:-30s}
 SERVERS=${SERVERS:-parley ejabberd prosody}
+OUT=${OUT:-docs/bench/compare.json}   # the comparison rows
+REPORTS=${REPORTS:-docs/bench}         # an HTML report per server
+# PIN=1 puts the server under test on CPU 0 and the load tool on CPU 1, as
+# separate machines would be: a per-core comparison, not the default.
+SRV=() TOOL=()
+if [ -n "${PIN:-}" ]; then SRV=(taskset -c 0); TOOL=(taskset -c 1); fi
 # SCRAM-SHA-1 is what the ConnectyCube SDK and slixmpp pick; every server
 # stores SCRAM keys, never the password itself.
 MECH=${MECH:-SCRAM-SHA-1}
 make build >/dev/null
-mkdir -p docs/bench
+mkdir -p "$REPORTS" "$(dirname "$OUT")"
 BIN=$PWD/bin/parley
+bench() { "${TOOL[@]}" "$BIN" bench "$@"; }
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -47,20 +54,20 @@ wait_port() { for _ in $(seq 150); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/nu
 
 run() { # label addr user-pattern first pid [group options...]
   local common=(--addr "$2" --transport tcp --user "$3" --first "$4" --password bench-password --mechanism "$MECH" --label "$1" --pid "$5")
-  "$BIN" bench connect "${common[@]}" --users "$USERS" --workers 32 --hold 5s --json "$work/$1-connect.json"
-  "$BIN" bench chat "${common[@]}" --users "$CHAT_USERS" --interval 1s --duration "$DURATION" --size 64 --json "$work/$1-chat.json" --html "docs/bench/$1-chat.html"
-  "$BIN" bench chat "${common[@]}" --users "$CHAT_USERS" --rates "$RATES" --duration "$RAMP_DURATION" --size 64 --json "$work/$1-ramp.json"
+  bench connect "${common[@]}" --users "$USERS" --workers 32 --hold 5s --json "$work/$1-connect.json"
+  bench chat "${common[@]}" --users "$CHAT_USERS" --interval 1s --duration "$DURATION" --size 64 --json "$work/$1-chat.json" --html "$REPORTS/$1-chat.html"
+  bench chat "${common[@]}" --users "$CHAT_USERS" --rates "$RATES" --duration "$RAMP_DURATION" --size 64 --json "$work/$1-ramp.json"
   # Group messages are not stored, on Parley either: the peers run without
   # an archive (Parley's stored fan-out: the GroupStored benchmark).
-  "$BIN" bench group "${common[@]}" --users "$GROUP_USERS" --members 10 --interval 1s --duration "$SOAK" --save-to-history=false "${@:6}" --json "$work/$1-group.json"
-  "$BIN" bench resume "${common[@]}" --users "$RESUME_USERS" --interval 200ms --drop-every 200ms --duration "$SOAK" --json "$work/$1-resume.json"
+  bench group "${common[@]}" --users "$GROUP_USERS" --members 10 --interval 1s --duration "$SOAK" --save-to-history=false "${@:6}" --json "$work/$1-group.json"
+  bench resume "${common[@]}" --users "$RESUME_USERS" --interval 200ms --drop-every 200ms --duration "$SOAK" --json "$work/$1-resume.json"
   results+=("$work/$1-connect.json" "$work/$1-chat.json" "$work/$1-ramp.json" "$work/$1-group.json" "$work/$1-resume.json")
 }
 results=()
 
 bench_parley() {
   echo "== parley $("$BIN" version | head -1)"
-  "$BIN" serve --data "$work/parley" --c2s-addr 127.0.0.1:25222 --c2s-tls-addr "" --ws-addr "" --http-addr 127.0.0.1:28080 \
+  "${SRV[@]}" "$BIN" serve --data "$work/parley" --c2s-addr 127.0.0.1:25222 --c2s-tls-addr "" --ws-addr "" --http-addr 127.0.0.1:28080 \
     --admin-addr 127.0.0.1:28081 --c2s-allow-plaintext --login-rate 0 --conn-rate 0 --log-level warn &
   local pid=$!; pids+=("$pid")
   until curl -sf http://127.0.0.1:28081/healthz >/dev/null; do sleep 0.2; done
@@ -70,7 +77,7 @@ bench_parley() {
     -d '{"login":"bench{}","password":"bench-password"}' http://127.0.0.1:28081/api/apps/1/users
   local key; key=$(curl -sf -H "Authorization: Bearer $tok" http://127.0.0.1:28081/api/apps | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["auth_key"])')
   run parley 127.0.0.1:25222 '%d-1' 1 "$pid" --rooms parley --http http://127.0.0.1:28080 --app-id 1 --auth-key "$key" --login 'bench%d'
-  "$BIN" bench history --http http://127.0.0.1:28080 --app-id 1 --auth-key "$key" --login 'bench%d' --addr 127.0.0.1:25222 \
+  bench history --http http://127.0.0.1:28080 --app-id 1 --auth-key "$key" --login 'bench%d' --addr 127.0.0.1:25222 \
     --users 200 --workers 16 --seed 50 --page 50 --duration 20s --label parley --pid "$pid" --json "$work/parley-history.json"
   results+=("$work/parley-history.json")
   kill "$pid"; wait "$pid" || true
@@ -87,10 +94,10 @@ bench_ejabberd() {
   # the only socket.
   (cd "$d" && EJABBERD_CONFIG_PATH="$d/ejabberd.yml" EJABBERD_LOG_PATH="$d/ejabberd.log" HOME="$d" \
     ERL_LIBS=/usr/lib/x86_64-linux-gnu ERL_MAX_PORTS=65536 \
-    exec erl -noinput +K true +P 1000000 -mnesia dir "\"$d/spool\"" -s ejabberd >"$d/stdout.log" 2>&1) &
+    exec "${SRV[@]}" erl -noinput +K true +P 1000000 -mnesia dir "\"$d/spool\"" -s ejabberd >"$d/stdout.log" 2>&1) &
   local pid=$!; pids+=("$pid")
   wait_port 45222
-  "$BIN" bench register --addr 127.0.0.1:45222 --users "$USERS" --user 'bench%d' --first 0 --password bench-password
+  bench register --addr 127.0.0.1:45222 --users "$USERS" --user 'bench%d' --first 0 --password bench-password
   run ejabberd 127.0.0.1:45222 'bench%d' 0 "$pid" --rooms muc --muc-domain conference.localhost
   kill "$pid"; wait "$pid" || true
 }
@@ -100,15 +107,14 @@ bench_prosody() {
   echo "== prosody $(dpkg-query -W -f '${Version}' prosody 2>/dev/null)"
   local d="$work/prosody"; mkdir -p "$d/data"
   sed "s|@DIR@|$d|g; s|@PORT@|35222|g" bench/peers/prosody.cfg.lua > "$d/prosody.cfg.lua"
-  prosody --config "$d/prosody.cfg.lua" >"$d/stdout.log" 2>&1 &
+  "${SRV[@]}" prosody --config "$d/prosody.cfg.lua" >"$d/stdout.log" 2>&1 &
   local pid=$!; pids+=("$pid")
   wait_port 35222
-  "$BIN" bench register --addr 127.0.0.1:35222 --users "$USERS" --user 'bench%d' --first 0 --password bench-password
+  bench register --addr 127.0.0.1:35222 --users "$USERS" --user 'bench%d' --first 0 --password bench-password
   run prosody 127.0.0.1:35222 'bench%d' 0 "$pid" --rooms muc --muc-domain conference.localhost
   kill "$pid"; wait "$pid" || true
 }
 
 for s in $SERVERS; do "bench_$s"; done
 
-mkdir -p docs/bench
-"$BIN" bench compare "${results[@]}" --json docs/bench/compare.json
+bench compare "${results[@]}" --json "$OUT"

@@ -197,6 +197,8 @@ func attrOf(raw []byte, name string) string {
 	return ""
 }
 
+const extraOpen, extraClose = `<extraParams xmlns="jabber:client">`, `</extraParams>`
+
 // relayBytes copies e for relaying: from replaced, jabber:client explicit,
 // and extra appended inside extraParams (which is created when missing).
 func relayBytes(e *wire.Element, from string, prefixes []byte, m *chatMessage, extra string) []byte {
@@ -206,21 +208,22 @@ func relayBytes(e *wire.Element, from string, prefixes []byte, m *chatMessage, e
 	}
 	// Offsets in out are those of e.Raw shifted by the rewritten start tag.
 	shift := len(out) - len(e.Raw)
-	var b []byte
+	// One allocation of the final size: this runs for every relayed message.
+	b := make([]byte, 0, len(out)+len(extra)+len(extraOpen)+len(extraClose))
 	switch {
 	case m.extra != nil && bytes.HasSuffix(e.Raw[m.extra.Start:m.extra.End], []byte("/>")):
 		at := m.extra.End - 2 + shift
-		b = append(append(append(append([]byte{}, out[:at]...), '>'), extra...), "</extraParams>"...)
+		b = append(append(append(append(b, out[:at]...), '>'), extra...), extraClose...)
 		b = append(b, out[at+2:]...)
 	case m.extra != nil:
 		at := bytes.LastIndex(e.Raw[:m.extra.End], []byte("</")) + shift
-		b = append(append(append([]byte{}, out[:at]...), extra...), out[at:]...)
+		b = append(append(append(b, out[:at]...), extra...), out[at:]...)
 	default:
 		at := bytes.LastIndex(out, []byte("</"))
 		if at < 0 || e.SelfClosing {
 			return out
 		}
-		b = append(append([]byte{}, out[:at]...), `<extraParams xmlns="jabber:client">`+extra+`</extraParams>`...)
+		b = append(append(append(append(b, out[:at]...), extraOpen...), extra...), extraClose...)
 		b = append(b, out[at:]...)
 	}
 	return b

@@ -129,8 +129,10 @@ func (s *Server) bind(c *conn, result []byte) bool {
 	if !s.reg.add(k, c) {
 		return false
 	}
-	c.send(result, kindIQ)
+	// Bound before the result is queued: a client that has read its bind
+	// result must get a stream error, not a bare close, if the server stops.
 	c.bound.Store(true)
+	c.send(result, kindIQ)
 	s.metrics.sessions.Inc()
 	s.clusterBind(c)
 	return true

@@ -120,11 +120,7 @@ func addMembers(ctx context.Context, tx *sql.Tx, app int64, id string, users []i
 
 // Dialog implements dialogs.Store.
 func (s *DB) Dialog(ctx context.Context, app int64, id string) (*dialogs.Dialog, error) {
-	st, err := s.stmt(ctx, `SELECT `+dialogCols+` FROM dialogs d WHERE app_id=? AND id=?`) // once per group message
-	if err != nil {
-		return nil, err
-	}
-	d, _, err := scanDialog(st.QueryRowContext(ctx, app, id))
+	d, _, err := scanDialog(s.queryRow(ctx, `SELECT `+dialogCols+` FROM dialogs d WHERE app_id=? AND id=?`, app, id)) // once per group message
 	return d, err
 }
 
@@ -405,7 +401,7 @@ func (s *DB) Dialogs(ctx context.Context, app, viewer int64, q dialogs.Query) ([
 		WHERE d.app_id = ? AND d.type = 4 AND (m.user_id IS NULL OR (m.occupant = 0 AND m.hidden = 0))` + where
 	all := append(append([]any{app, viewer}, args...), append([]any{viewer, app}, args...)...)
 	var total int
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM (`+union+`)`, all...).Scan(&total); err != nil {
+	if err := s.queryRowBuilt(ctx, `SELECT COUNT(*) FROM (`+union+`)`, all...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	sortCol, ok := dialogSorts[q.SortField]
@@ -418,7 +414,7 @@ func (s *DB) Dialogs(ctx context.Context, app, viewer int64, q dialogs.Query) ([
 	}
 	// Column positions in the union: 17 last_message_date, 20 created_at, 21 updated_at, 5 name.
 	pos := map[string]string{"last_message_date": "17", "created_at": "20", "updated_at": "21", "name": "5"}[sortCol]
-	rows, err := s.query(ctx, union+` ORDER BY `+pos+` `+dir+`, 21 `+dir+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Skip)...)
+	rows, err := s.queryBuilt(ctx, union+` ORDER BY `+pos+` `+dir+`, 21 `+dir+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Skip)...)
 	if err != nil {
 		return nil, 0, err
 	}

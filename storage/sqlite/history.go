@@ -188,7 +188,7 @@ func (s *DB) Messages(ctx context.Context, app, viewer int64, dialogID string, q
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	rows, err := s.query(ctx, `SELECT `+msgCols+` FROM messages m WHERE `+strings.Join(conds, " AND ")+` ORDER BY m.seq `+dir+` LIMIT ? OFFSET ?`,
+	rows, err := s.queryBuilt(ctx, `SELECT `+msgCols+` FROM messages m WHERE `+strings.Join(conds, " AND ")+` ORDER BY m.seq `+dir+` LIMIT ? OFFSET ?`,
 		append(args, q.Limit, q.Skip)...)
 	if err != nil {
 		return nil, err
@@ -220,7 +220,7 @@ func (s *DB) attachReactions(ctx context.Context, app int64, dialogID string, ms
 		args = append(args, msgs[i].ID)
 		idx[msgs[i].ID] = i
 	}
-	rows, err := s.query(ctx, `SELECT message_id, reaction, user_id FROM reactions WHERE app_id=? AND dialog_id=? AND message_id IN (`+placeholders(len(msgs))+`) ORDER BY created_at`, args...)
+	rows, err := s.queryBuilt(ctx, `SELECT message_id, reaction, user_id FROM reactions WHERE app_id=? AND dialog_id=? AND message_id IN (`+placeholders(len(msgs))+`) ORDER BY created_at`, args...)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,8 @@ func TestStmtPreparedOnce(t *testing.T) {
 }
 
 // TestStmtCacheBounded: texts built from requests stop being cached at
-// maxStmts, and queries past the cap still run.
+// maxStmts, and queries past the cap still run; constant texts are still
+// cached.
 func TestStmtCacheBounded(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, t.TempDir())
@@ -55,10 +56,10 @@ func TestStmtCacheBounded(t *testing.T) {
 	defer db.Close()
 	for i := 0; i < maxStmts+50; i++ {
 		var n int
-		if err := db.queryRow(ctx, fmt.Sprintf(`SELECT %d + ?`, i), 1).Scan(&n); err != nil || n != i+1 {
+		if err := db.queryRowBuilt(ctx, fmt.Sprintf(`SELECT %d + ?`, i), 1).Scan(&n); err != nil || n != i+1 {
 			t.Fatalf("query %d: %d %v", i, n, err)
 		}
-		rows, err := db.query(ctx, fmt.Sprintf(`SELECT %d`, i))
+		rows, err := db.queryBuilt(ctx, fmt.Sprintf(`SELECT %d`, i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,9 +70,13 @@ func TestStmtCacheBounded(t *testing.T) {
 	if n != maxStmts || db.nstmts.Load() != maxStmts {
 		t.Fatalf("%d statements cached (counter %d), want the cap %d", n, db.nstmts.Load(), maxStmts)
 	}
+	var one int
+	if err := db.queryRow(ctx, `SELECT length('constant')`).Scan(&one); err != nil || db.nstmts.Load() != maxStmts+1 {
+		t.Fatalf("a constant text past the cap: %v, %d cached", err, db.nstmts.Load())
+	}
 	// A malformed text fails in Scan, not with a panic.
 	var x int
-	if err := db.queryRow(ctx, `SELEC nope`).Scan(&x); err == nil {
+	if err := db.queryRowBuilt(ctx, `SELEC nope`).Scan(&x); err == nil {
 		t.Fatal("malformed query ran")
 	}
 }

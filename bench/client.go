@@ -199,6 +199,11 @@ func Register(t *Target, i int) error {
 	return nil
 }
 
+// RegisterAll creates users 0..n-1 by in-band registration, 16 at a time.
+func RegisterAll(t *Target, n int) error {
+	return inParallel(n, 16, func(i int) error { return Register(t, i) })
+}
+
 // Dial connects and authenticates user i, binds a resource and sends
 // initial presence. With sm it enables resumable stream management.
 func Dial(t *Target, i int, sm bool) (*Client, error) {

@@ -113,7 +113,7 @@ func Group(t *Target, o Options) (*Result, error) {
 	}
 	defer closeAll(clients)
 	jids := make([]string, rooms)
-	err = inParallel(rooms, func(r int) error {
+	err = inParallel(rooms, 8, func(r int) error {
 		var err error
 		members := clients[r*m : (r+1)*m]
 		if o.RoomMode == "parley" {

@@ -25,7 +25,7 @@ func History(t *Target, o Options) (*Result, error) {
 	tokens := make([]string, n)
 	ids := make([]int64, n)
 	dialogs := make([]string, n)
-	err := inParallel(n, func(i int) error {
+	err := inParallel(n, 8, func(i int) error {
 		tok, id, err := t.REST.session(i, t.pass(i))
 		tokens[i], ids[i] = tok, id
 		return err
@@ -33,7 +33,7 @@ func History(t *Target, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = inParallel(n, func(i int) error {
+	err = inParallel(n, 8, func(i int) error {
 		var d struct {
 			ID string `json:"_id"`
 		}

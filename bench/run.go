@@ -139,30 +139,24 @@ func (o *Options) defaults() {
 }
 
 // connectAll logs users in with Workers at once (and at most Rate per
-// second), returning the clients (nil where a login failed).
-func connectAll(t *Target, o *Options, sm bool) ([]*Client, int, time.Duration) {
-	clients := make([]*Client, o.Users)
-	var failed atomic.Int64
+// pool calls f for 0..n-1 from workers goroutines, starting at most rate
+// calls a second when rate > 0.
+func pool(n, workers int, rate float64, f func(i int)) {
 	next := make(chan int)
 	var wg sync.WaitGroup
-	start := time.Now()
-	for w := 0; w < o.Workers; w++ {
+	for w := 0; w < max(workers, 1); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				c, err := Dial(t, i, sm)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				clients[i] = c
+				f(i)
 			}
 		}()
 	}
-	for i := 0; i < o.Users; i++ {
-		if o.Rate > 0 {
-			if d := time.Until(start.Add(time.Duration(float64(i) / o.Rate * float64(time.Second)))); d > 0 {
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if rate > 0 {
+			if d := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); d > 0 {
 				time.Sleep(d)
 			}
 		}
@@ -170,29 +164,32 @@ func connectAll(t *Target, o *Options, sm bool) ([]*Client, int, time.Duration) 
 	}
 	close(next)
 	wg.Wait()
+}
+
+// connectAll logs users in with Workers at once (and at most Rate per
+// second), returning the clients (nil where a login failed).
+func connectAll(t *Target, o *Options, sm bool) ([]*Client, int, time.Duration) {
+	clients := make([]*Client, o.Users)
+	var failed atomic.Int64
+	start := time.Now()
+	pool(o.Users, o.Workers, o.Rate, func(i int) {
+		c, err := Dial(t, i, sm)
+		if err != nil {
+			failed.Add(1)
+			return
+		}
+		clients[i] = c
+	})
 	return clients, int(failed.Load()), time.Since(start)
 }
 
 // warmAuth authenticates every user once and hangs up.
 func warmAuth(t *Target, o *Options) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < o.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if c, err := dialAuth(t, i); err == nil {
-					c.Close()
-				}
-			}
-		}()
-	}
-	for i := 0; i < o.Users; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	pool(o.Users, o.Workers, 0, func(i int) {
+		if c, err := dialAuth(t, i); err == nil {
+			c.Close()
+		}
+	})
 }
 
 // connectEvery logs every user in, or none: after a failed login the
@@ -369,24 +366,15 @@ func (r *Result) quantiles(lat []float64) {
 	r.P50ms, r.P95ms, r.P99ms, r.Maxms = q(0.50), q(0.95), q(0.99), lat[len(lat)-1]
 }
 
-// inParallel runs f for 0..n-1, eight at a time, and returns the first
+// inParallel runs f for 0..n-1, width at a time, and returns the first
 // error; every call runs to its end.
-func inParallel(n int, f func(i int) error) error {
+func inParallel(n, width int, f func(i int) error) error {
 	var first atomic.Pointer[error]
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := f(i); err != nil {
-				first.CompareAndSwap(nil, &err)
-			}
-		}(i)
-	}
-	wg.Wait()
+	pool(n, width, 0, func(i int) {
+		if err := f(i); err != nil {
+			first.CompareAndSwap(nil, &err)
+		}
+	})
 	if p := first.Load(); p != nil {
 		return *p
 	}

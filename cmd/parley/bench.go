@@ -6,45 +6,12 @@ import (
 	"errors"
 	"os"
 	"runtime/pprof"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/parley-chat/parley/bench"
 )
-
-// registerAll creates --users users by in-band registration.
-func registerAll(t *bench.Target, o bench.Options) error {
-	next := make(chan int)
-	errs := make(chan error, 1)
-	var wg sync.WaitGroup
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := bench.Register(t, i); err != nil {
-					select {
-					case errs <- err:
-					default:
-					}
-				}
-			}
-		}()
-	}
-	for i := 0; i < o.Users; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	select {
-	case err := <-errs:
-		return err
-	default:
-		return nil
-	}
-}
 
 func benchCmd() *cobra.Command {
 	var t bench.Target
@@ -111,7 +78,7 @@ func benchCmd() *cobra.Command {
 				if err := bench.CheckLoopback(t.Addr); err != nil {
 					return err
 				}
-				return registerAll(&t, o)
+				return bench.RegisterAll(&t, min(o.Users, 50_000))
 			default:
 				return errors.New("scenarios: connect, chat, group, resume, history; or register, compare")
 			}

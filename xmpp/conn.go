@@ -72,6 +72,7 @@ type conn struct {
 	carbons    atomic.Bool
 	cleanClose bool
 	superseded atomic.Bool
+	ending     atomic.Bool // replaced or kicked: no longer counts as a session
 
 	// Identity, fixed at bind.
 	appID, userID int64
@@ -207,6 +208,31 @@ func (c *conn) send(b []byte, k stanzaKind) bool {
 		}
 	}
 	return false
+}
+
+// waitRoom waits, at most d, until n more bytes fit both the outbound
+// queue and the stream-management queue; false when the connection closed
+// or the client did not make room in time.
+func (c *conn) waitRoom(n int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if c.closed.Load() {
+			return false
+		}
+		room := c.out.room(n)
+		if st := c.sm.Load(); st != nil && room {
+			st.mu.Lock()
+			room = st.conn == c && (st.bytes == 0 || st.bytes+n <= c.srv.cfg.MaxQueue)
+			st.mu.Unlock()
+		}
+		if room {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // writeLoop is the connection's only writer once it is bound.

@@ -24,13 +24,7 @@ func (s *Server) kickLocal(k userKey) int {
 	s.reg.each(k, func(c *conn) { list = append(list, c) })
 	for _, c := range list {
 		// A kicked session is not resumable: its state ends with it.
-		if st := c.sm.Load(); st != nil {
-			st.mu.Lock()
-			st.resumable = false
-			st.mu.Unlock()
-		}
-		c.cleanClose = true
-		c.fail(stream.PolicyViolation, "the session was ended by the operator")
+		s.endSession(c, stream.PolicyViolation, "the session was ended by the operator")
 	}
 	return len(list)
 }

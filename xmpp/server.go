@@ -73,6 +73,9 @@ type Config struct {
 	Accounts *accounts.Service
 	// Privacy enforces users' default privacy lists; nil enforces nothing.
 	Privacy *privacy.Service
+	// MaxSessionsPerUser bounds a user's bound and hibernated sessions on a
+	// node; a new one beyond it replaces the oldest (conflict). Default 10.
+	MaxSessionsPerUser int
 	// ResumeTimeout is how long a broken stream-managed session waits to be
 	// resumed (XEP-0198); default 5 minutes.
 	ResumeTimeout time.Duration
@@ -108,6 +111,9 @@ func (c *Config) defaults() {
 	}
 	if c.ResumeTimeout <= 0 {
 		c.ResumeTimeout = 5 * time.Minute
+	}
+	if c.MaxSessionsPerUser <= 0 {
+		c.MaxSessionsPerUser = 10
 	}
 	if c.OfflineMax <= 0 {
 		c.OfflineMax = defaultOfflineMax

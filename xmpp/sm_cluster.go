@@ -116,10 +116,12 @@ func (c *conn) resumeRemote(previd string, h uint32) bool {
 		c.out.push(b)
 	}
 	st.mu.Unlock()
-	if !s.reg.add(userKey{c.appID, c.userID}, c) {
+	oldest, ok := s.reg.add(userKey{c.appID, c.userID}, c, s.cfg.MaxSessionsPerUser)
+	if !ok {
 		c.fail(streamUndefined, "resource in use")
 		return false
 	}
+	defer s.replaceOldest(oldest)
 	s.smMu.Lock()
 	s.smByID[previd] = st
 	s.smMu.Unlock()
@@ -135,6 +137,7 @@ func (c *conn) resumeRemote(previd string, h uint32) bool {
 func (s *Server) Crash() {
 	s.crashed.Store(true)
 	s.mu.Lock()
+	s.closing.Store(true)
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
@@ -142,7 +145,6 @@ func (s *Server) Crash() {
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
-	s.closing.Store(true)
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.nc.Close()

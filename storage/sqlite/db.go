@@ -329,6 +329,8 @@ var migrations = []string{
 		UNIQUE (app_id, user_id, device_udid, channel)
 	);
 	CREATE INDEX push_user ON push_subscriptions(app_id, user_id);`,
+	// 5: offline copies written for a hibernated stream-managed session.
+	`ALTER TABLE offline ADD COLUMN tag TEXT NOT NULL DEFAULT '';`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

@@ -96,10 +96,13 @@ func (c *conn) resumeRemote(previd string, h uint32) bool {
 		return false
 	}
 	queue := rs.Queue[n:]
-	c.resource, c.jid = rs.Resource, rs.JID
-	c.bare = s.userJID(c.appID, c.userID)
 	st := &smState{id: previd, resumable: true, in: rs.In, out: rs.Out, unacked: queue, conn: c, prevConn: c,
 		user: userKey{c.appID, c.userID}, mirror: true}
+	// The owner may have written offline copies while it hibernated the
+	// session; the queue replayed here replaces them.
+	s.unspill(st)
+	c.resource, c.jid = rs.Resource, rs.JID
+	c.bare = s.userJID(c.appID, c.userID)
 	for _, b := range queue {
 		st.bytes += len(b)
 	}

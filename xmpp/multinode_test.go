@@ -238,3 +238,41 @@ func TestPresenceOfOwnResourcesAcrossNodes(t *testing.T) {
 		t.Fatalf("presence in Redis: %+v %v", sessions, err)
 	}
 }
+
+// Resuming another user's session on another node fails before the owner
+// is asked to let go: the victim's stream and its state stay.
+func TestResumeOfAnotherUsersSessionAcrossNodes(t *testing.T) {
+	uri, dbName := testenv.MongoURI(t)
+	redisAddr := testenv.Redis(t)
+	n1 := startNode(t, "n1", uri, dbName, redisAddr, 2*time.Second)
+	n2 := startNode(t, "n2", uri, dbName, redisAddr, 2*time.Second)
+	app, _ := n1.acc.CreateApp(context.Background(), "cluster", accounts.AppOptions{})
+	n1.app, n2.app = app, app
+	aJID, _ := n1.user("ann", "ann-password")
+	vJID, _ := n1.user("vic", "vic-password")
+	v, id := smLogin(n1.env, viaTLS, vJID, "vic-password")
+	v.readUntil("<presence")
+
+	m := n2.dial(viaTLS)
+	if s, ok := m.auth(sasl.Plain, aJID, "ann-password"); !ok {
+		t.Fatal(s)
+	}
+	m.open("localhost")
+	m.expect("features", "urn:xmpp:sm:3")
+	m.send(`<resume xmlns="urn:xmpp:sm:3" previd="` + id + `" h="0"/>`)
+	m.expect("failed", "item-not-found")
+
+	// The victim's stream is still live and still resumable.
+	v.send(`<iq type="get" id="still"><ping xmlns="urn:xmpp:ping"/></iq>`)
+	v.readUntil(`id="still"`)
+	v.nc.Close()
+	time.Sleep(100 * time.Millisecond)
+	r := n2.dial(viaTLS)
+	if s, ok := r.auth(sasl.Plain, vJID, "vic-password"); !ok {
+		t.Fatal(s)
+	}
+	r.open("localhost")
+	r.expect("features", "urn:xmpp:sm:3")
+	r.send(`<resume xmlns="urn:xmpp:sm:3" previd="` + id + `" h="1"/>`)
+	r.expect("resumed", `previd="`+id+`"`)
+}

@@ -76,8 +76,9 @@ func (c *conn) resumeRemote(previd string, h uint32) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	owner, err := s.cluster.SMOwner(ctx, previd)
-	if err != nil || owner == "" {
+	// Only the session's own user may make its owner let go.
+	owner, app, user, err := s.cluster.SMOwner(ctx, previd)
+	if err != nil || owner == "" || app != c.appID || user != c.userID {
 		return failed()
 	}
 	if owner != s.cluster.Node() && s.cluster.IsAlive(ctx, owner) {

@@ -209,7 +209,6 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-
 // Characters and names XML 1.0 forbids are refused as content errors (the
 // stanza alone gets bad-request), whatever encoding/xml-based clients would
 // choke on.

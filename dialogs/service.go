@@ -150,6 +150,11 @@ func (s *Service) Create(ctx context.Context, appID, uid int64, in Input) (*View
 	return s.view(ctx, d, uid)
 }
 
+// Private returns the private dialog of a and b, if they have one.
+func (s *Service) Private(ctx context.Context, appID, a, b int64) (*Dialog, error) {
+	return s.store.PrivateDialog(ctx, appID, a, b)
+}
+
 // EnsurePrivate returns the private dialog of a and b, creating it (the first
 // 1-1 message without a dialog id does this).
 func (s *Service) EnsurePrivate(ctx context.Context, appID, a, b int64) (*Dialog, error) {

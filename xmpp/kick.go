@@ -20,6 +20,7 @@ func (s *Server) Kick(app, user int64) int {
 }
 
 func (s *Server) kickLocal(k userKey) int {
+	s.forgetUser(k)
 	var list []*conn
 	s.reg.each(k, func(c *conn) { list = append(list, c) })
 	for _, c := range list {

@@ -442,6 +442,10 @@ func (s *Server) routeMessage(c *conn, e *wire.Element) {
 			bounce(errServiceUnavailable) // other tenants do not exist for this one
 			return
 		}
+		if !s.userExists(a.user) {
+			bounce(errNoSuchUser)
+			return
+		}
 		if s.blocked(c, a.user, to) {
 			bounce(errBlocked) // typing notifications are dropped quietly
 			return

@@ -150,6 +150,7 @@ type Server struct {
 	watch     watchers            // status-streaming subscriptions
 	cluster   Cluster             // nil on a single node
 	crashed   atomic.Bool         // Crash: drop everything, clean nothing up
+	known     knownUsers          // users known to exist (phantom recipients)
 }
 
 // NewServer builds a server; call the Listen methods to serve.

@@ -46,6 +46,7 @@ func TestHibernatedQueueIsBounded(t *testing.T) {
 		a.send(fmt.Sprintf(`<message to="%s@localhost" type="chat" id="h%d"><body>%s</body></message>`, bJID, i, body))
 	}
 	a.nothing(300 * time.Millisecond)
+	waitOffline(t, e.env, bJID, n)
 	if !resumeFails(e.env, bJID, "ben-password", id) {
 		t.Fatal("a session whose queue passed the limit could still be resumed")
 	}
@@ -158,4 +159,19 @@ func waitSessions(t *testing.T, e *env, n int) {
 	if got := e.srv.SessionCount(); got != n {
 		t.Fatalf("%d sessions bound, want %d", got, n)
 	}
+}
+
+// waitOffline waits (up to 5 s) until user has n offline messages stored.
+func waitOffline(t *testing.T, e *env, user string, n int) {
+	t.Helper()
+	var uid, app int64
+	fmt.Sscanf(user, "%d-%d", &uid, &app)
+	got := 0
+	for i := 0; i < 500; i++ {
+		if got, _ = e.db.OfflineCount(t.Context(), app, uid); got >= n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%d offline messages stored, want %d", got, n)
 }

@@ -170,6 +170,9 @@ func (a *Archive) Send(ctx context.Context, appID, sender int64, p Post) (*Poste
 	if !d.CanPost(sender) {
 		return nil, ErrForbidden
 	}
+	if d.Type == dialogs.Private && a.dialogs.Refuses(ctx, appID, sender, d.PeerOf(sender)) {
+		return nil, dialogs.ErrBlocked
+	}
 	now := a.now().UTC()
 	m := &Message{ID: p.ID, AppID: appID, DialogID: d.ID, SenderID: sender, Body: p.Body, DateSent: now.Unix(),
 		Attachments: p.Attachments, Custom: p.Custom, CreatedAt: now, UpdatedAt: now}

@@ -160,6 +160,8 @@ func (a *API) chatFail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, []string{fe.Msg})
 	case errors.Is(err, dialogs.ErrNotFound), errors.Is(err, history.ErrNotFound):
 		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+	case errors.Is(err, dialogs.ErrBlocked):
+		writeError(w, http.StatusForbidden, []string{"The user does not accept messages or invitations from you"})
 	case errors.Is(err, dialogs.ErrForbidden), errors.Is(err, history.ErrForbidden):
 		writeError(w, http.StatusForbidden, []string{"You don't have appropriate permissions to perform this operation"})
 	case errors.Is(err, history.ErrInvalid):
@@ -731,6 +733,10 @@ func (a *API) systemMessage(w http.ResponseWriter, r *http.Request, s *accounts.
 	}
 	if _, err := a.accounts.User(r.Context(), s.AppID, to); err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	if a.dialogs.Refuses(r.Context(), s.AppID, s.UserID, to) {
+		a.chatFail(w, r, dialogs.ErrBlocked)
 		return
 	}
 	ext := map[string]string{}

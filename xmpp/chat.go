@@ -248,6 +248,8 @@ func chatError(err error) stanzaErr {
 		return stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such dialog or message."}
 	case errors.Is(err, history.ErrInvalid):
 		return errBadRequest
+	case errors.Is(err, dialogs.ErrBlocked):
+		return errBlocked
 	}
 	return errInternal
 }
@@ -395,6 +397,10 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 	}
 	if !d.CanPost(c.userID) {
 		fail(errNotOccupant)
+		return
+	}
+	if d.Type == dialogs.Private && s.cfg.Dialogs.Refuses(ctx, appID, c.userID, d.PeerOf(c.userID)) {
+		fail(errBlocked) // the room address of a private dialog is no way around a block
 		return
 	}
 	extra := ""

@@ -37,8 +37,10 @@ func startNode(t *testing.T, id, uri, dbName, redisAddr string, ttl time.Duratio
 	acc := accounts.NewService(db)
 	acc.Iterations = 1000
 	ds := dialogs.NewService(db, db)
+	lists := privacy.NewService(db, "localhost", "muc.localhost")
+	ds.Blocking = lists
 	cfg := xmpp.Config{Domain: "localhost", TLS: testTLS(t), Auth: acc, WSSecure: true, Dialogs: ds, History: history.NewArchive(db, ds),
-		Offline: db, Privacy: privacy.NewService(db, "localhost", "muc.localhost"), Accounts: acc}
+		Offline: db, Privacy: lists, Accounts: acc}
 	srv := xmpp.NewServer(cfg, xmpp.NewMetrics(prometheus.NewRegistry()))
 	rc, err := cluster.Join(ctx, cluster.Config{Addr: redisAddr, Node: id, TTL: ttl}, srv.Receive)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"mellium.im/xmpp/stanza"
 	"mellium.im/xmpp/stream"
 
+	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/xmpp/wire"
 )
 
@@ -518,7 +519,7 @@ func (s *Server) handlePresence(c *conn, e *wire.Element) {
 			s.handleRoomPresence(c, e, a)
 			return
 		}
-		if a.kind == addrUser && a.user.app == c.appID && (typ == "" || typ == "unavailable") {
+		if a.kind == addrUser && a.user.app == c.appID && (typ == "" || typ == "unavailable") && !s.refuses(c, a.user, privacy.PresenceIn) {
 			s.deliver(a.user, a.resource, rewriteFrom(e, c.jid, c.prefixes), kindPresence)
 		}
 		// No rosters: subscription requests and presence to unknown or remote
@@ -610,6 +611,12 @@ func (s *Server) handleIQ(c *conn, e *wire.Element) {
 			// A bare JID: the server answers for the user.
 			if isRequest {
 				reply(s.userIQ(c, e, a, typ, id, to))
+			}
+			return
+		}
+		if s.refuses(c, a.user, privacy.IQ) {
+			if isRequest {
+				reply(errorStanza("iq", id, to, c.jid, errServiceUnavailable))
 			}
 			return
 		}

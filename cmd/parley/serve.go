@@ -147,6 +147,8 @@ func serve(ctx context.Context, o serveOptions) error {
 		}
 		return nil
 	}
+	lists := privacy.NewService(db, o.domain, "muc."+o.domain)
+	ds.Blocking = lists
 	archive := history.NewArchive(db, ds)
 	adminToken, err := bootstrap(ctx, acc, o.data, log)
 	if err != nil {
@@ -176,7 +178,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		WSSecure: !o.wsTLS, AllowPlaintext: o.allowPlaintext,
 		Dialogs: ds, History: archive, MUCStrict: !o.mucCompat,
 		Offline: db, OfflineMax: o.offlineMax, MaxSessionsPerUser: o.maxSessions, ResumeTimeout: o.resumeTimeout,
-		Privacy: privacy.NewService(db, o.domain, "muc."+o.domain), Accounts: acc, Push: pushes,
+		Privacy: lists, Accounts: acc, Push: pushes,
 	}, xmpp.NewMetrics(reg))
 
 	if o.redisAddr != "" || len(o.redisSentinels) > 0 {

@@ -24,6 +24,10 @@ type Live interface {
 	Reaction(uid int64, d *dialogs.Dialog, m *history.Message, add, remove string)
 	// System sends a SystemNotifications headline.
 	System(appID, from, to int64, id string, extension map[string]string)
+	// Revoke ends a user's XMPP streams whose credentials no longer hold:
+	// those signed in with session token only (when not 0), else all but
+	// those signed in with keep (0: all).
+	Revoke(appID, userID, only, keep int64) int
 }
 
 func (a *API) routesChat() {

@@ -63,6 +63,11 @@ func (s *Server) Receive(d cluster.Delivery) {
 			s.kickLocal(userKey{t.App, t.User})
 		}
 		return
+	case d.Revoke:
+		for _, t := range d.Targets {
+			s.revokeLocal(userKey{t.App, t.User}, d.Only, d.Keep)
+		}
+		return
 	case d.Forget:
 		for _, t := range d.Targets {
 			if s.cfg.Privacy != nil {

@@ -73,6 +73,9 @@ type conn struct {
 	cleanClose bool
 	superseded atomic.Bool
 	ending     atomic.Bool // replaced or kicked: no longer counts as a session
+	// The session token the stream signed in with (0: the password) and
+	// when it expires (unix nanoseconds): revocation and expiry end it.
+	token, tokenExp atomic.Int64
 
 	// Identity, fixed at bind.
 	appID, userID int64
@@ -337,6 +340,10 @@ func (c *conn) checkIdle(now time.Time) {
 		if now.Sub(c.accepted) > cfg.NegotiationTimeout {
 			c.nc.Close()
 		}
+		return
+	}
+	if exp := c.tokenExp.Load(); exp != 0 && now.UnixNano() >= exp && !c.ending.Load() {
+		c.srv.endSession(c, stream.NotAuthorized, "the session token expired")
 		return
 	}
 	if at := c.pingAt.Load(); at != 0 {

@@ -316,6 +316,15 @@ func (s *DB) DeleteSession(ctx context.Context, id int64) error {
 	return affected(s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id))
 }
 
+// DeleteUserSessions implements accounts.SessionStore.
+func (s *DB) DeleteUserSessions(ctx context.Context, app, uid, except int64) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE app_id = ? AND user_id = ? AND id <> ?`, app, uid, except)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 // DeleteExpiredSessions implements accounts.SessionStore.
 func (s *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, unixNano(now))

@@ -62,8 +62,11 @@ type conn struct {
 	accepted time.Time
 	lastRead atomic.Int64
 	pingAt   atomic.Int64 // when the outstanding server ping was sent; 0 if none
-	bound    atomic.Bool
-	closed   atomic.Bool
+	// partialAt is when the unit being read began arriving (0: none): a
+	// client trickling one stanza forever is cut after StanzaTimeout.
+	partialAt atomic.Int64
+	bound     atomic.Bool
+	closed    atomic.Bool
 	// Stream management: the state (set at enable, moved on resume), whether
 	// the client closed the stream itself, and whether a resumed stream
 	// took this session over.
@@ -131,7 +134,11 @@ func (c *conn) next() (wire.Kind, []byte, error) {
 			if n > 0 {
 				b := c.rbuf[c.r : c.r+n]
 				c.r += n
+				c.partialAt.Store(0)
 				return kind, b, nil
+			}
+			if c.partialAt.Load() == 0 {
+				c.partialAt.Store(time.Now().UnixNano()) // a unit has begun
 			}
 		}
 		if c.r == c.w {
@@ -340,6 +347,10 @@ func (c *conn) checkIdle(now time.Time) {
 		if now.Sub(c.accepted) > cfg.NegotiationTimeout {
 			c.nc.Close()
 		}
+		return
+	}
+	if at := c.partialAt.Load(); at != 0 && now.Sub(time.Unix(0, at)) > cfg.StanzaTimeout {
+		c.fail(stream.PolicyViolation, "a stanza took longer than "+cfg.StanzaTimeout.String()+" to arrive")
 		return
 	}
 	if exp := c.tokenExp.Load(); exp != 0 && now.UnixNano() >= exp && !c.ending.Load() {

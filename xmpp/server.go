@@ -44,6 +44,7 @@ type Config struct {
 	NegotiationTimeout time.Duration // from accept to bound resource; default 30 s
 	IdleTimeout        time.Duration // silence before the server pings; default 90 s
 	PingTimeout        time.Duration // time to answer that ping; default 30 s
+	StanzaTimeout      time.Duration // from a stanza's first byte to its last; default 60 s
 	ConnRate           float64       // new connections per second per IP; 0 = unlimited
 	ConnBurst          int
 	LoginRate          float64 // SASL attempts per second per IP; 0 = unlimited
@@ -102,6 +103,9 @@ func (c *Config) defaults() {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 90 * time.Second
+	}
+	if c.StanzaTimeout <= 0 {
+		c.StanzaTimeout = time.Minute
 	}
 	if c.PingTimeout <= 0 {
 		c.PingTimeout = 30 * time.Second

@@ -40,6 +40,7 @@ type serveOptions struct {
 	tokenTTL                    time.Duration
 	maxStanza, maxQueue         int
 	idleTimeout, pingTimeout    time.Duration
+	stanzaTimeout               time.Duration
 	connRate, loginRate         float64
 	logLevel                    string
 	allowPlaintext              bool
@@ -87,6 +88,7 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&o.maxStanza, "max-stanza", 256<<10, "largest stanza accepted, bytes")
 	f.IntVar(&o.maxQueue, "max-queue", 4<<20, "outbound bytes pending per connection before it is cut as a slow consumer")
 	f.DurationVar(&o.idleTimeout, "idle-timeout", 90*time.Second, "silence before the server pings a client")
+	f.DurationVar(&o.stanzaTimeout, "stanza-timeout", time.Minute, "a stanza must arrive whole within this time of its first byte (slow-drip clients are cut)")
 	f.DurationVar(&o.pingTimeout, "ping-timeout", 30*time.Second, "time a client has to answer a server ping")
 	f.Float64Var(&o.connRate, "conn-rate", 20, "new connections per second per IP (0: unlimited)")
 	f.Float64Var(&o.loginRate, "login-rate", 5, "login attempts per second per IP (0: unlimited)")
@@ -173,7 +175,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	xs := xmpp.NewServer(xmpp.Config{
 		Domain: o.domain, TLS: tlsCfg, Auth: acc, Logger: log,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
-		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout,
+		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout, StanzaTimeout: o.stanzaTimeout,
 		ConnRate: o.connRate, LoginRate: o.loginRate,
 		WSSecure: !o.wsTLS, AllowPlaintext: o.allowPlaintext,
 		Dialogs: ds, History: archive, MUCStrict: !o.mucCompat,

@@ -233,3 +233,18 @@ func TestParseRefusesNonXMLCharacters(t *testing.T) {
 		}
 	}
 }
+
+// A unit over Max is refused whether it arrives in pieces or whole.
+func TestSplitterMaxIsExact(t *testing.T) {
+	for _, size := range []int{100, 101, 150, 4000} {
+		el := "<m>" + strings.Repeat("a", size-7) + "</m>"
+		s := Splitter{Max: 100}
+		n, _, err := s.Next([]byte(el))
+		if size <= 100 && (err != nil || n != size) {
+			t.Errorf("%d bytes under a 100 limit: n=%d err=%v", size, n, err)
+		}
+		if size > 100 && err != ErrTooLarge {
+			t.Errorf("%d bytes under a 100 limit: n=%d err=%v, want ErrTooLarge", size, n, err)
+		}
+	}
+}

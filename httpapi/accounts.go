@@ -86,7 +86,21 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"base": {"password is required"}})
 		return
 	}
+	if req.User == nil {
+		sess, token, _, err := a.accounts.CreateSession(r.Context(), int64(req.AppID), req.AuthKey, nil)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, sessionOut(sess, token, nil))
+		return
+	}
+	acct, ip := loginAccount(int64(req.AppID), req.User), a.clientAddr(r)
+	if !a.allowLogin(w, r, acct, ip) {
+		return
+	}
 	sess, token, u, err := a.accounts.CreateSession(r.Context(), int64(req.AppID), req.AuthKey, req.User.login())
+	a.loginDone(acct, ip, err)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -121,7 +135,12 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, s *accounts.Session)
 		a.fail(w, r, err)
 		return
 	}
+	acct, ip := loginAccount(s.AppID, &req), a.clientAddr(r)
+	if !a.allowLogin(w, r, acct, ip) {
+		return
+	}
 	_, _, u, err := a.accounts.UpgradeSession(r.Context(), s, req.login())
+	a.loginDone(acct, ip, err)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
@@ -31,6 +33,10 @@ type API struct {
 	muc      string
 	log      *slog.Logger
 	mux      *http.ServeMux
+	logins   *loginLimits
+	// trustProxy takes the client address from X-Forwarded-For.
+	trustProxy bool
+	maxBody    int64
 }
 
 // Config is what the API serves from.
@@ -42,12 +48,27 @@ type Config struct {
 	Push      *push.Service
 	MUCDomain string // room JIDs are <app>_<dialog>@MUCDomain
 	Log       *slog.Logger
+	// LoginGuard throttles password logins (POST /session.json with a user,
+	// POST /login.json); nil uses one with accounts.DefaultLoginGuardConfig.
+	// Share it with XMPP SASL so both count the same failures.
+	LoginGuard *accounts.LoginGuard
+	// Metrics registers the API's series; nil registers none.
+	Metrics prometheus.Registerer
+	// TrustForwardedFor takes the client address (for the login guard) from
+	// the last X-Forwarded-For entry: set it only behind a proxy that adds it.
+	TrustForwardedFor bool
+	// MaxBody is the largest request body, bytes; 0 means DefaultMaxBody.
+	MaxBody int64
 }
+
+// DefaultMaxBody is the default request body limit (1 MiB).
+const DefaultMaxBody = 1 << 20
 
 // New builds the REST API handler.
 func New(cfg Config) *API {
 	a := &API{accounts: cfg.Accounts, dialogs: cfg.Dialogs, history: cfg.History, live: cfg.Live, muc: cfg.MUCDomain,
-		log: cmp.Or(cfg.Log, nopLogger), mux: http.NewServeMux()}
+		log: cmp.Or(cfg.Log, nopLogger), mux: http.NewServeMux(),
+		logins: newLoginLimits(cfg.LoginGuard, cfg.Metrics), trustProxy: cfg.TrustForwardedFor, maxBody: cmp.Or(cfg.MaxBody, DefaultMaxBody)}
 	if a.dialogs != nil && a.history != nil {
 		a.routesChat()
 	}
@@ -84,7 +105,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if !limitBody(w, r, a.maxBody) {
+		return
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			a.log.Error("httpapi: panic", "path", r.URL.Path, "panic", v)
@@ -92,6 +115,17 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	a.mux.ServeHTTP(w, r)
+}
+
+// limitBody caps r's body at max bytes, answering 413 at once when the
+// declared length is already over it.
+func limitBody(w http.ResponseWriter, r *http.Request, max int64) bool {
+	if r.ContentLength > max {
+		writeError(w, http.StatusRequestEntityTooLarge, []string{"request body too large: the limit is " + strconv.FormatInt(max, 10) + " bytes"})
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, max)
+	return true
 }
 
 type ctxKey struct{}
@@ -141,7 +175,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, []string{"request body too large"})
+			writeError(w, http.StatusRequestEntityTooLarge, []string{"request body too large: the limit is " + strconv.FormatInt(mbe.Limit, 10) + " bytes"})
 			return
 		}
 		a.log.Error("httpapi: request failed", "method", r.Method, "path", r.URL.Path, "err", err)

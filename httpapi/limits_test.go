@@ -1,0 +1,156 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/httpapi"
+)
+
+// clientFrom is an HTTP client whose connections come from the loopback
+// address src (any 127.x address works on Linux), so one test can play
+// several client addresses against a real server.
+func clientFrom(src string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+}
+
+type reply struct {
+	code   int
+	header http.Header
+	body   map[string]any
+}
+
+func (e *apiEnv) send(c *http.Client, method, path, token, body string) reply {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("CB-Token", token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	json.Unmarshal(b, &out)
+	return reply{resp.StatusCode, resp.Header, out}
+}
+
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("metric %s not registered", name)
+	return 0
+}
+
+func TestLoginLockout(t *testing.T) {
+	clock := time.Unix(1_700_000_000, 0)
+	guard := accounts.NewLoginGuard(accounts.LoginGuardConfig{AccountFreeFailures: 5, IPFreeFailures: 20,
+		FirstLockout: 30 * time.Second, MaxLockout: 10 * time.Minute, IPRate: -1})
+	guard.SetClock(func() time.Time { return clock })
+	reg := prometheus.NewRegistry()
+	e := newAPI(t, func(c *httpapi.Config) { c.LoginGuard = guard; c.Metrics = reg })
+	ctx := context.Background()
+	for _, login := range []string{"alice", "bob"} {
+		pw := login + "-password"
+		if _, err := e.acc.CreateUser(ctx, e.app.ID, accounts.UserInput{Login: &login, Password: &pw}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sessionBody := func(login, password string) string {
+		return `{"application_id":` + itoa(e.app.ID) + `,"auth_key":"` + e.app.AuthKey + `","user":{"login":"` + login + `","password":"` + password + `"}}`
+	}
+	attacker, other := clientFrom("127.0.0.2"), clientFrom("127.0.0.3")
+
+	// 60 wrong passwords in a row: 5 are checked (401), then the account is
+	// locked and the rest are refused unchecked (429).
+	counts := map[int]int{}
+	for range 60 {
+		counts[e.send(attacker, "POST", "/session.json", "", sessionBody("alice", "wrong-password")).code]++
+	}
+	if counts[401] != 6 || counts[429] != 54 {
+		t.Fatalf("60 wrong passwords answered %v, want 6 x 401 then 54 x 429", counts)
+	}
+	// The right password is refused too while the lockout lasts, from any
+	// address: the lock is the account's.
+	for _, c := range []*http.Client{attacker, other} {
+		r := e.send(c, "POST", "/session.json", "", sessionBody("alice", "alice-password"))
+		base, _ := r.body["errors"].(map[string]any)["base"].([]any)
+		if r.code != 429 || r.header.Get("Retry-After") != "30" || len(base) != 1 || base[0] != "Too many login attempts, retry in 30 seconds" {
+			t.Fatalf("right password while locked: %d Retry-After=%q %v", r.code, r.header.Get("Retry-After"), r.body)
+		}
+	}
+	// Another account from the attacker's address is not locked.
+	if r := e.send(attacker, "POST", "/session.json", "", sessionBody("bob", "bob-password")); r.code != 201 {
+		t.Fatalf("another account: %d %v", r.code, r.body)
+	}
+	// Logging in through an app session (POST /login.json) is held to the
+	// same lock.
+	r := e.send(other, "POST", "/session.json", "", `{"application_id":`+itoa(e.app.ID)+`,"auth_key":"`+e.app.AuthKey+`"}`)
+	if r.code != 201 {
+		t.Fatalf("app session: %d %v", r.code, r.body)
+	}
+	appToken := r.body["session"].(map[string]any)["token"].(string)
+	if r := e.send(other, "POST", "/login.json", appToken, `{"login":"alice","password":"alice-password"}`); r.code != 429 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("login.json while locked: %d %v", r.code, r.body)
+	}
+	if got := counterValue(t, reg, "parley_http_login_refused_total"); got != 57 {
+		t.Fatalf("parley_http_login_refused_total = %v, want 57", got)
+	}
+	// Once the lockout has passed the right password works.
+	clock = clock.Add(30 * time.Second)
+	if r := e.send(other, "POST", "/session.json", "", sessionBody("alice", "alice-password")); r.code != 201 {
+		t.Fatalf("after the lockout: %d %v", r.code, r.body)
+	}
+}
+
+func TestLoginGuardLocksAnAddressGuessingManyAccounts(t *testing.T) {
+	clock := time.Unix(1_700_000_000, 0)
+	guard := accounts.NewLoginGuard(accounts.LoginGuardConfig{AccountFreeFailures: 100, IPFreeFailures: 10,
+		FirstLockout: time.Minute, IPRate: -1})
+	guard.SetClock(func() time.Time { return clock })
+	e := newAPI(t, func(c *httpapi.Config) { c.LoginGuard = guard })
+	login, pw := "alice", "alice-password"
+	if _, err := e.acc.CreateUser(context.Background(), e.app.ID, accounts.UserInput{Login: &login, Password: &pw}); err != nil {
+		t.Fatal(err)
+	}
+	body := func(login, password string) string {
+		return `{"application_id":` + itoa(e.app.ID) + `,"auth_key":"` + e.app.AuthKey + `","user":{"login":"` + login + `","password":"` + password + `"}}`
+	}
+	attacker := clientFrom("127.0.0.4")
+	for i := range 11 {
+		if r := e.send(attacker, "POST", "/session.json", "", body("user"+strconv.Itoa(i), "guess-guess")); r.code != 401 {
+			t.Fatalf("guess %d: %d %v", i, r.code, r.body)
+		}
+	}
+	if r := e.send(attacker, "POST", "/session.json", "", body("alice", "alice-password")); r.code != 429 || r.header.Get("Retry-After") != "60" {
+		t.Fatalf("locked address: %d %v", r.code, r.body)
+	}
+	if r := e.send(clientFrom("127.0.0.5"), "POST", "/session.json", "", body("alice", "alice-password")); r.code != 201 {
+		t.Fatalf("another address: %d %v", r.code, r.body)
+	}
+}

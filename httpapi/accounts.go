@@ -95,7 +95,7 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusCreated, sessionOut(sess, token, nil))
 		return
 	}
-	acct, ip := loginAccount(int64(req.AppID), req.User), a.clientAddr(r)
+	acct, ip := loginAccount(int64(req.AppID), req.User), clientAddr(r)
 	if !a.allowLogin(w, r, acct, ip) {
 		return
 	}
@@ -135,7 +135,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, s *accounts.Session)
 		a.fail(w, r, err)
 		return
 	}
-	acct, ip := loginAccount(s.AppID, &req), a.clientAddr(r)
+	acct, ip := loginAccount(s.AppID, &req), clientAddr(r)
 	if !a.allowLogin(w, r, acct, ip) {
 		return
 	}

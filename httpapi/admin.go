@@ -38,6 +38,8 @@ type Admin struct {
 	Cluster ClusterStatus
 	// Kick ends a user's sessions on every node; nil disables it.
 	Kick func(app, user int64) int
+	// MaxBody is the largest request body, bytes; 0 means DefaultMaxBody.
+	MaxBody int64
 }
 
 // ClusterStatus lists the live nodes of a cluster.
@@ -107,7 +109,12 @@ func (ad *Admin) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"mode": "cluster", "nodes": nodes})
 	}))
-	return mux
+	maxBody := cmp.Or(ad.MaxBody, DefaultMaxBody)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if limitBody(w, r, maxBody) {
+			mux.ServeHTTP(w, r)
+		}
+	})
 }
 
 func (ad *Admin) authorized(next http.HandlerFunc) http.HandlerFunc {

@@ -34,9 +34,7 @@ type API struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	logins   *loginLimits
-	// trustProxy takes the client address from X-Forwarded-For.
-	trustProxy bool
-	maxBody    int64
+	maxBody  int64
 }
 
 // Config is what the API serves from.
@@ -54,9 +52,6 @@ type Config struct {
 	LoginGuard *accounts.LoginGuard
 	// Metrics registers the API's series; nil registers none.
 	Metrics prometheus.Registerer
-	// TrustForwardedFor takes the client address (for the login guard) from
-	// the last X-Forwarded-For entry: set it only behind a proxy that adds it.
-	TrustForwardedFor bool
 	// MaxBody is the largest request body, bytes; 0 means DefaultMaxBody.
 	MaxBody int64
 }
@@ -68,7 +63,7 @@ const DefaultMaxBody = 1 << 20
 func New(cfg Config) *API {
 	a := &API{accounts: cfg.Accounts, dialogs: cfg.Dialogs, history: cfg.History, live: cfg.Live, muc: cfg.MUCDomain,
 		log: cmp.Or(cfg.Log, nopLogger), mux: http.NewServeMux(),
-		logins: newLoginLimits(cfg.LoginGuard, cfg.Metrics), trustProxy: cfg.TrustForwardedFor, maxBody: cmp.Or(cfg.MaxBody, DefaultMaxBody)}
+		logins: newLoginLimits(cfg.LoginGuard, cfg.Metrics), maxBody: cmp.Or(cfg.MaxBody, DefaultMaxBody)}
 	if a.dialogs != nil && a.history != nil {
 		a.routesChat()
 	}

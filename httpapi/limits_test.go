@@ -1,13 +1,18 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,5 +157,120 @@ func TestLoginGuardLocksAnAddressGuessingManyAccounts(t *testing.T) {
 	}
 	if r := e.send(clientFrom("127.0.0.5"), "POST", "/session.json", "", body("alice", "alice-password")); r.code != 201 {
 		t.Fatalf("another address: %d %v", r.code, r.body)
+	}
+}
+
+// TestLimitListenerCapsConnectionsPerAddress: with a cap of 3, a fourth
+// connection from one address is closed at accept while another address
+// is served; closing one frees a place.
+func TestLimitListenerCapsConnectionsPerAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused atomic.Int32
+	ln = httpapi.LimitListener(ln, httpapi.ConnLimit{PerIP: 3, Refused: func(netip.Addr) { refused.Add(1) }})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	addr := ln.Addr().String()
+	dialFrom := func(src string) net.Conn {
+		t.Helper()
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	// served reports whether a request on c gets an answer.
+	served := func(c net.Conn) bool {
+		t.Helper()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			return false
+		}
+		line, err := bufio.NewReader(c).ReadString('\n')
+		return err == nil && strings.HasPrefix(line, "HTTP/1.1 204")
+	}
+	var held []net.Conn
+	for range 3 {
+		c := dialFrom("127.0.0.8")
+		if !served(c) {
+			t.Fatal("a connection under the cap was not served")
+		}
+		held = append(held, c)
+	}
+	if served(dialFrom("127.0.0.8")) {
+		t.Fatal("the fourth connection from one address was served")
+	}
+	if refused.Load() != 1 {
+		t.Fatalf("refused callback ran %d times, want 1", refused.Load())
+	}
+	if !served(dialFrom("127.0.0.9")) {
+		t.Fatal("another address was refused")
+	}
+	held[0].Close()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if served(dialFrom("127.0.0.8")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("closing a connection did not free its place")
+		}
+	}
+	// Exempt addresses have no cap.
+	ln2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln2 = httpapi.LimitListener(ln2, httpapi.ConnLimit{PerIP: 1, Exempt: netip.Addr.IsLoopback})
+	srv2 := &http.Server{Handler: srv.Handler}
+	go srv2.Serve(ln2)
+	t.Cleanup(func() { srv2.Close() })
+	addr = ln2.Addr().String()
+	for range 3 {
+		if !served(dialFrom("127.0.0.8")) {
+			t.Fatal("an exempt address was capped")
+		}
+	}
+}
+
+func TestBodyLimitOnEveryRoute(t *testing.T) {
+	e := newAPI(t, func(c *httpapi.Config) { c.MaxBody = 1000 })
+	admin := httptest.NewServer((&httpapi.Admin{Accounts: e.acc, Token: "admin-token", MaxBody: 1000, Metrics: http.NotFoundHandler()}).Handler())
+	t.Cleanup(admin.Close)
+	big := `{"name":"` + strings.Repeat("x", 2000) + `"}`
+	cases := []struct {
+		name, url, method string
+		chunked           bool
+	}{
+		{"session, declared length", e.url + "/session.json", "POST", false},
+		{"session, chunked", e.url + "/session.json", "POST", true},
+		{"signup", e.url + "/users.json", "POST", true},
+		{"unknown route", e.url + "/nope.json", "PUT", false},
+		{"admin create app", admin.URL + "/api/apps", "POST", false},
+		{"admin create app, chunked", admin.URL + "/api/apps", "POST", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var body io.Reader = strings.NewReader(big)
+			if tc.chunked {
+				body = io.MultiReader(body) // unknown length: sent chunked
+			}
+			req, _ := http.NewRequest(tc.method, tc.url, body)
+			req.Header.Set("Authorization", "Bearer admin-token")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var out map[string]any
+			json.NewDecoder(resp.Body).Decode(&out)
+			if resp.StatusCode != 413 || out["errors"] == nil || !strings.Contains(fmt.Sprint(out["errors"]), "1000 bytes") {
+				t.Fatalf("%d %v, want 413 naming the 1000-byte limit", resp.StatusCode, out)
+			}
+		})
 	}
 }

@@ -74,23 +74,31 @@ func (a *API) loginDone(acct accounts.LoginAccount, ip netip.Addr, err error) {
 	}
 }
 
-// clientAddr is the address a request came from: the peer, or behind a
-// trusted proxy the last X-Forwarded-For entry (the one the proxy added).
-func (a *API) clientAddr(r *http.Request) netip.Addr {
-	if a.trustProxy {
+// clientAddr is the address a request came from.
+func clientAddr(r *http.Request) netip.Addr {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap()
+	}
+	ip, _ := netip.ParseAddr(r.RemoteAddr)
+	return ip.Unmap()
+}
+
+// TrustForwardedFor serves h with each request's RemoteAddr taken from the
+// last X-Forwarded-For entry, the one the proxy in front added. Use it only
+// on a listener that a proxy which sets that header alone can reach.
+func TrustForwardedFor(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
 			last := xff[len(xff)-1]
 			if i := strings.LastIndexByte(last, ','); i >= 0 {
 				last = last[i+1:]
 			}
 			if ip, err := netip.ParseAddr(strings.TrimSpace(last)); err == nil {
-				return ip
+				r2 := *r
+				r2.RemoteAddr = netip.AddrPortFrom(ip, 0).String()
+				r = &r2
 			}
 		}
-	}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		return ap.Addr()
-	}
-	ip, _ := netip.ParseAddr(r.RemoteAddr)
-	return ip
+		h.ServeHTTP(w, r)
+	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestPlainHTTPBeyondLoopbackIsRefused(t *testing.T) {
@@ -195,5 +198,39 @@ func TestHTTPServerCutsSlowClients(t *testing.T) {
 	body := strings.Repeat("x", 1000)
 	if d := trickle("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n", body); d > 5*time.Second {
 		t.Fatalf("a client trickling its body was kept %v", d)
+	}
+}
+
+// TestShippedConfigsServeNoPlainHTTPBeyondLoopback: the sample configs and
+// the Kubernetes ConfigMap are valid settings and pass the plain-HTTP rule.
+func TestShippedConfigsServeNoPlainHTTPBeyondLoopback(t *testing.T) {
+	files, _ := filepath.Glob("../../configs/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no configs/*.yaml")
+	}
+	b, err := os.ReadFile("../../deploy/k8s/parley.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm struct {
+		Data map[string]string `yaml:"data"`
+	}
+	if err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&cm); err != nil || cm.Data["parley.yaml"] == "" {
+		t.Fatalf("ConfigMap: %v", err)
+	}
+	k8s := filepath.Join(t.TempDir(), "k8s.yaml")
+	os.WriteFile(k8s, []byte(cm.Data["parley.yaml"]), 0o600)
+	for _, f := range append(files, k8s) {
+		cmd := serveCmd()
+		if err := applyConfig(cmd.Flags(), f); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		get := func(n string) string { return cmd.Flags().Lookup(n).Value.String() }
+		if err := checkPlainHTTP(get("http-addr"), get("http-behind-tls-proxy") == "true"); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		if disabled(get("https-addr")) {
+			t.Errorf("%s: no https-addr: REST would be reachable on loopback only", f)
+		}
 	}
 }

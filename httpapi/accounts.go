@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,6 +40,29 @@ func userOut(u *accounts.User) userJSON {
 		CreatedAt: iso(u.CreatedAt), UpdatedAt: iso(u.UpdatedAt), LastRequestAt: iso(u.LastRequestAt),
 		ExternalID: ext, CustomData: opt(u.CustomData), UserTags: opt(strings.Join(u.Tags, ",")),
 	}
+}
+
+// contactsShown reports whether session s sees other users' email and
+// phone: only a user session, and only where the app allows it.
+func (a *API) contactsShown(ctx context.Context, s *accounts.Session) (bool, error) {
+	if s.UserID == 0 {
+		return false, nil
+	}
+	app, err := a.accounts.App(ctx, s.AppID)
+	if err != nil {
+		return false, err
+	}
+	return app.ShowContacts, nil
+}
+
+// userFor renders u as session s sees it: email and phone only for the
+// user itself or when contacts are shown.
+func userFor(u *accounts.User, s *accounts.Session, contacts bool) userJSON {
+	out := userOut(u)
+	if !contacts && u.ID != s.UserID {
+		out.Email, out.Phone = nil, ""
+	}
+	return out
 }
 
 func sessionOut(s *accounts.Session, token string, u *accounts.User) map[string]any {
@@ -237,7 +261,12 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request, s *accounts.Sessio
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": userOut(u)})
+	contacts, err := a.contactsShown(r.Context(), s)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": userFor(u, s, contacts)})
 }
 
 // selfID resolves the user a PUT or DELETE on /users names: only the
@@ -310,8 +339,17 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, s *accounts.Sess
 		}
 		uq.IDs = append(uq.IDs, id)
 	}
+	contacts, err := a.contactsShown(r.Context(), s)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	uq.Logins = listParam(q, "login")
 	uq.Emails = listParam(q, "email")
+	if len(uq.Emails) > 0 && !contacts {
+		writeError(w, http.StatusForbidden, []string{"looking users up by email needs a user session in an app that shows contacts (show_contacts)"})
+		return
+	}
 	uq.ExternalIDs = listParam(q, "external_id")
 	uq.FullName = q.Get("full_name")
 	uq.Limit, _ = strconv.Atoi(q.Get("limit"))
@@ -335,7 +373,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, s *accounts.Sess
 	}
 	items := make([]userJSON, 0, len(users))
 	for i := range users {
-		items = append(items, userOut(&users[i]))
+		items = append(items, userFor(&users[i], s, contacts))
 	}
 	limit := uq.Limit
 	if limit <= 0 {

@@ -416,9 +416,14 @@ func (a *API) dialogSub(w http.ResponseWriter, r *http.Request, s *accounts.Sess
 			a.fail(w, r, err)
 			return
 		}
+		contacts, err := a.contactsShown(ctx, s)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		items := make([]userJSON, 0, len(users))
 		for i := range users {
-			items = append(items, userOut(&users[i]))
+			items = append(items, userFor(&users[i], s, contacts))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"items": items, "total_entries": total, "limit": limit, "skip": skip})
 	case "PUT admins":
@@ -787,6 +792,11 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, s *accounts.Session
 		a.fail(w, r, err)
 		return
 	}
+	contacts, err := a.contactsShown(ctx, s)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	mo := make([]map[string]any, 0, len(msgs))
 	for i := range msgs {
 		mo = append(mo, messageOut(&msgs[i], s.UserID))
@@ -797,7 +807,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, s *accounts.Session
 	}
 	uo := make([]userJSON, 0, len(users))
 	for i := range users {
-		uo = append(uo, userOut(&users[i]))
+		uo = append(uo, userFor(&users[i], s, contacts))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": map[string]any{"messages": mo, "dialogs": do, "users": uo}})
 }

@@ -329,6 +329,8 @@ var migrations = []string{
 		UNIQUE (app_id, user_id, device_udid, channel)
 	);
 	CREATE INDEX push_user ON push_subscriptions(app_id, user_id);`,
+	// 5: per-app opt-in to showing users' email and phone to other users.
+	`ALTER TABLE apps ADD COLUMN show_contacts INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

@@ -331,7 +331,12 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, s *accounts.Ses
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
 	q := r.URL.Query()
 	var uq accounts.UserQuery
-	for _, v := range listParam(q, "id") {
+	idList, err := listParam(q, "id")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	for _, v := range idList {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, []string{"id must be an integer"})
@@ -344,14 +349,24 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, s *accounts.Sess
 		a.fail(w, r, err)
 		return
 	}
-	uq.Logins = listParam(q, "login")
-	uq.Emails = listParam(q, "email")
+	if uq.Logins, err = listParam(q, "login"); err == nil {
+		if uq.Emails, err = listParam(q, "email"); err == nil {
+			uq.ExternalIDs, err = listParam(q, "external_id")
+		}
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	if len(uq.Emails) > 0 && !contacts {
 		writeError(w, http.StatusForbidden, []string{"looking users up by email needs a user session in an app that shows contacts (show_contacts)"})
 		return
 	}
-	uq.ExternalIDs = listParam(q, "external_id")
 	uq.FullName = q.Get("full_name")
+	if len(uq.FullName) > MaxSearchText {
+		a.fail(w, r, badRequest("full_name: at most "+strconv.Itoa(MaxSearchText)+" bytes"))
+		return
+	}
 	uq.Limit, _ = strconv.Atoi(q.Get("limit"))
 	uq.Offset, _ = strconv.Atoi(q.Get("offset"))
 	if uq.Offset == 0 {
@@ -383,15 +398,15 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, s *accounts.Sess
 }
 
 // listParam collects a filter in every encoding the SDK produces: k=v,
-// k=a,b, k[]=a&k[]=b, k[in]=a,b and k[in][]=a.
-func listParam(q map[string][]string, key string) []string {
+// k=a,b, k[]=a&k[]=b, k[in]=a,b and k[in][]=a; at most MaxListItems.
+func listParam(q map[string][]string, key string) ([]string, error) {
 	var out []string
 	for _, k := range []string{key, key + "[]", key + "[in]", key + "[in][]"} {
 		for _, v := range q[k] {
 			out = append(out, splitList(v)...)
 		}
 	}
-	return out
+	return out, checkListLen(key, len(out))
 }
 
 func splitList(s string) []string {

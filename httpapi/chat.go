@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -336,7 +337,11 @@ func (a *API) updateDialog(w http.ResponseWriter, r *http.Request, s *accounts.S
 }
 
 func (a *API) deleteDialogs(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
-	list := pathList(r.PathValue("id"))
+	list, err := pathList(r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	q, err := form(r)
 	if err != nil {
 		a.fail(w, r, err)
@@ -601,7 +606,11 @@ func (a *API) updateMessages(w http.ResponseWriter, r *http.Request, s *accounts
 		a.fail(w, r, err)
 		return
 	}
-	list := pathList(r.PathValue("ids"))
+	list, err := pathList(r.PathValue("ids"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	if len(list) == 0 && req.DialogID == "" {
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"chat_dialog_id": {"is required to update every message of a dialog"}})
 		return
@@ -639,7 +648,11 @@ func (a *API) deleteMessages(w http.ResponseWriter, r *http.Request, s *accounts
 		a.fail(w, r, err)
 		return
 	}
-	list := pathList(r.PathValue("ids"))
+	list, err := pathList(r.PathValue("ids"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	ok, notFound, wrong, err := a.history.Delete(r.Context(), s.AppID, s.UserID, "", list, truthy(q.Get("force")))
 	if err != nil {
 		a.chatFail(w, r, err)
@@ -674,7 +687,12 @@ func (a *API) deleteMessages(w http.ResponseWriter, r *http.Request, s *accounts
 }
 
 func (a *API) unread(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
-	counts, total, err := a.history.Unread(r.Context(), s.AppID, s.UserID, splitList(r.URL.Query().Get("chat_dialog_ids")))
+	dialogIDs, err := queryList(r.URL.Query(), "chat_dialog_ids")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	counts, total, err := a.history.Unread(r.Context(), s.AppID, s.UserID, dialogIDs)
 	if err != nil {
 		a.chatFail(w, r, err)
 		return
@@ -760,8 +778,16 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, s *accounts.Session
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"search_text": {"is required"}})
 		return
 	}
-	sq := history.SearchQuery{Text: text, DialogIDs: splitList(q.Get("chat_dialog_ids"))}
-	var err error
+	if len(text) > MaxSearchText {
+		a.fail(w, r, badRequest("search_text: at most "+strconv.Itoa(MaxSearchText)+" bytes"))
+		return
+	}
+	dialogIDs, err := queryList(q, "chat_dialog_ids")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	sq := history.SearchQuery{Text: text, DialogIDs: dialogIDs}
 	if sq.Limit, err = intParam(q, "limit", 100); err != nil {
 		a.fail(w, r, err)
 		return

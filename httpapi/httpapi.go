@@ -103,6 +103,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !limitBody(w, r, a.maxBody) {
 		return
 	}
+	if err := checkQuery(r.URL.Query()); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			a.log.Error("httpapi: panic", "path", r.URL.Path, "panic", v)

@@ -46,6 +46,10 @@ type LoginGuardConfig struct {
 	IPBurst int
 	// MaxKeys caps the accounts and the addresses tracked (each).
 	MaxKeys int
+	// ExemptLoopback spares loopback addresses the per-address checks (not
+	// the per-account ones): local tools, load tests and a same-host proxy
+	// that does not pass the client address all come from there.
+	ExemptLoopback bool
 }
 
 // DefaultLoginGuardConfig are the defaults: 5 free failures per account and
@@ -121,7 +125,7 @@ func (g *LoginGuard) SetClock(now func() time.Time) { g.now = now }
 // outcome with Failed or Succeeded.
 func (g *LoginGuard) Allow(account LoginAccount, ip netip.Addr) (ok bool, retryAfter time.Duration) {
 	now := g.now()
-	ipKey := addrKey(ip)
+	ipKey, perIP := g.addrKey(ip)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var wait time.Duration
@@ -129,6 +133,12 @@ func (g *LoginGuard) Allow(account LoginAccount, ip netip.Addr) (ok bool, retryA
 		if e := g.accounts.get(account, now, g.cfg.ForgetAfter); e != nil {
 			wait = max(wait, e.lockedUntil.Sub(now))
 		}
+	}
+	if !perIP {
+		if wait > 0 {
+			return false, roundUp(wait)
+		}
+		return true, 0
 	}
 	e := g.ips.get(ipKey, now, g.cfg.ForgetAfter)
 	if e != nil {
@@ -156,7 +166,7 @@ func (g *LoginGuard) Allow(account LoginAccount, ip netip.Addr) (ok bool, retryA
 // Failed records a failed login: wrong password or unknown account.
 func (g *LoginGuard) Failed(account LoginAccount, ip netip.Addr) {
 	now := g.now()
-	ipKey := addrKey(ip)
+	ipKey, perIP := g.addrKey(ip)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if account.key != "" {
@@ -165,6 +175,9 @@ func (g *LoginGuard) Failed(account LoginAccount, ip netip.Addr) {
 			e = g.accounts.add(account, now)
 		}
 		g.fail(e, now, g.cfg.AccountFreeFailures)
+	}
+	if !perIP {
+		return
 	}
 	e := g.ips.get(ipKey, now, g.cfg.ForgetAfter)
 	if e == nil {
@@ -204,15 +217,19 @@ func roundUp(d time.Duration) time.Duration {
 }
 
 // addrKey maps an address to what it is limited as: IPv4 alone, IPv6 by its
-// /64, since one host commonly holds a whole /64.
-func addrKey(ip netip.Addr) netip.Addr {
+// /64, since one host commonly holds a whole /64. perIP is false when the
+// address gets no per-address checks (unknown, or exempt loopback).
+func (g *LoginGuard) addrKey(ip netip.Addr) (key netip.Addr, perIP bool) {
 	ip = ip.Unmap()
+	if !ip.IsValid() || g.cfg.ExemptLoopback && ip.IsLoopback() {
+		return ip, false
+	}
 	if ip.Is6() {
 		if p, err := ip.Prefix(64); err == nil {
-			return p.Addr()
+			return p.Addr(), true
 		}
 	}
-	return ip
+	return ip, true
 }
 
 type guardEntry struct {

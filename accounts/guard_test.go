@@ -117,6 +117,23 @@ func TestLoginGuardPerAddress(t *testing.T) {
 	if ok, _ := g2.Allow(accounts.LoginAccount{}, netip.MustParseAddr("2001:db8:1:3::1")); !ok {
 		t.Fatal("another /64 was locked")
 	}
+	// Exempt loopback has no per-address checks; its accounts still lock.
+	g3, _ := newGuard(accounts.LoginGuardConfig{AccountFreeFailures: 1, IPFreeFailures: 1, IPRate: 1, IPBurst: 1, ExemptLoopback: true})
+	lo := netip.MustParseAddr("127.0.0.1")
+	for i := range 5 {
+		acct := accounts.AccountByLogin(1, "u"+strconv.Itoa(i))
+		if ok, _ := g3.Allow(acct, lo); !ok {
+			t.Fatalf("exempt loopback refused at attempt %d", i+1)
+		}
+		g3.Failed(acct, lo)
+	}
+	g3.Failed(accounts.AccountByLogin(1, "u0"), lo)
+	if ok, _ := g3.Allow(accounts.AccountByLogin(1, "u0"), lo); ok {
+		t.Fatal("an account past its free failures was allowed from exempt loopback")
+	}
+	if _, ips := g3.Len(); ips != 0 {
+		t.Fatalf("exempt loopback tracked in %d address entries", ips)
+	}
 }
 
 func TestLoginGuardAttemptRate(t *testing.T) {

@@ -52,6 +52,7 @@ func loginGuardFlags(cmd *cobra.Command, c *accounts.LoginGuardConfig) {
 	f.DurationVar(&c.ForgetAfter, "login-fail-forget", d.ForgetAfter, "failed logins are forgotten after this long without another")
 	f.Float64Var(&c.IPRate, "login-guard-rate", d.IPRate, "REST password logins per second per client address, failed or not (negative: unlimited)")
 	f.IntVar(&c.IPBurst, "login-guard-burst", d.IPBurst, "REST password logins in a row per client address before --login-guard-rate applies")
+	f.BoolVar(&c.ExemptLoopback, "login-guard-exempt-loopback", true, "no per-address login limits for loopback clients (local tools; a same-host proxy without --http-behind-tls-proxy); accounts still lock")
 	f.IntVar(&c.MaxKeys, "login-guard-max-tracked", d.MaxKeys, "accounts and addresses the login guard tracks (each); the least recently seen is forgotten beyond")
 }
 

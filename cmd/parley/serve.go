@@ -182,6 +182,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var rc *cluster.Redis
 	ready := db.Ping
+	// One guard for REST logins and (to be wired) XMPP SASL: failures count
+	// across both.
+	guard := accounts.NewLoginGuard(o.loginGuard)
 	xs := xmpp.NewServer(xmpp.Config{
 		Domain: o.domain, TLS: tlsCfg, Auth: acc, Logger: log,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
@@ -258,7 +261,6 @@ func serve(ctx context.Context, o serveOptions) error {
 		log.Info("listening", "listener", name, "addr", ln.Addr().String())
 		return nil
 	}
-	guard := accounts.NewLoginGuard(o.loginGuard)
 	api := httpapi.New(httpapi.Config{
 		Accounts: acc, Dialogs: ds, History: archive, Live: xs, Push: pushes, MUCDomain: "muc." + o.domain, Log: log,
 		LoginGuard: guard, Metrics: reg, MaxBody: o.http.maxBody,

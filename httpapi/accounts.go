@@ -119,7 +119,7 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusCreated, sessionOut(sess, token, nil))
 		return
 	}
-	acct, ip := loginAccount(int64(req.AppID), req.User), clientAddr(r)
+	acct, ip := a.loginAccount(r.Context(), int64(req.AppID), req.User), clientAddr(r)
 	if !a.allowLogin(w, r, acct, ip) {
 		return
 	}
@@ -159,7 +159,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, s *accounts.Session)
 		a.fail(w, r, err)
 		return
 	}
-	acct, ip := loginAccount(s.AppID, &req), clientAddr(r)
+	acct, ip := a.loginAccount(r.Context(), s.AppID, &req), clientAddr(r)
 	if !a.allowLogin(w, r, acct, ip) {
 		return
 	}

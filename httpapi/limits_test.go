@@ -80,11 +80,14 @@ func TestLoginLockout(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	e := newAPI(t, func(c *httpapi.Config) { c.LoginGuard = guard; c.Metrics = reg })
 	ctx := context.Background()
+	ids := map[string]int64{}
 	for _, login := range []string{"alice", "bob"} {
-		pw := login + "-password"
-		if _, err := e.acc.CreateUser(ctx, e.app.ID, accounts.UserInput{Login: &login, Password: &pw}); err != nil {
+		pw, email := login+"-password", login+"@example.com"
+		u, err := e.acc.CreateUser(ctx, e.app.ID, accounts.UserInput{Login: &login, Email: &email, Password: &pw})
+		if err != nil {
 			t.Fatal(err)
 		}
+		ids[login] = u.ID
 	}
 	sessionBody := func(login, password string) string {
 		return `{"application_id":` + itoa(e.app.ID) + `,"auth_key":"` + e.app.AuthKey + `","user":{"login":"` + login + `","password":"` + password + `"}}`
@@ -109,13 +112,22 @@ func TestLoginLockout(t *testing.T) {
 			t.Fatalf("right password while locked: %d Retry-After=%q %v", r.code, r.header.Get("Retry-After"), r.body)
 		}
 	}
+	// The lock is on the account, however it is named: by email too, and
+	// for XMPP SASL, which names it by user id.
+	r := e.send(other, "POST", "/session.json", "", `{"application_id":`+itoa(e.app.ID)+`,"auth_key":"`+e.app.AuthKey+`","user":{"email":"alice@example.com","password":"alice-password"}}`)
+	if r.code != 429 {
+		t.Fatalf("login by email while locked: %d %v", r.code, r.body)
+	}
+	if ok, _ := guard.Allow(accounts.AccountByID(e.app.ID, ids["alice"]), netip.MustParseAddr("192.0.2.7")); ok {
+		t.Fatal("SASL's key for the account is not locked")
+	}
 	// Another account from the attacker's address is not locked.
 	if r := e.send(attacker, "POST", "/session.json", "", sessionBody("bob", "bob-password")); r.code != 201 {
 		t.Fatalf("another account: %d %v", r.code, r.body)
 	}
 	// Logging in through an app session (POST /login.json) is held to the
 	// same lock.
-	r := e.send(other, "POST", "/session.json", "", `{"application_id":`+itoa(e.app.ID)+`,"auth_key":"`+e.app.AuthKey+`"}`)
+	r = e.send(other, "POST", "/session.json", "", `{"application_id":`+itoa(e.app.ID)+`,"auth_key":"`+e.app.AuthKey+`"}`)
 	if r.code != 201 {
 		t.Fatalf("app session: %d %v", r.code, r.body)
 	}
@@ -123,8 +135,8 @@ func TestLoginLockout(t *testing.T) {
 	if r := e.send(other, "POST", "/login.json", appToken, `{"login":"alice","password":"alice-password"}`); r.code != 429 || r.header.Get("Retry-After") == "" {
 		t.Fatalf("login.json while locked: %d %v", r.code, r.body)
 	}
-	if got := counterValue(t, reg, "parley_http_login_refused_total"); got != 57 {
-		t.Fatalf("parley_http_login_refused_total = %v, want 57", got)
+	if got := counterValue(t, reg, "parley_http_login_refused_total"); got != 58 {
+		t.Fatalf("parley_http_login_refused_total = %v, want 58", got)
 	}
 	// Once the lockout has passed the right password works.
 	clock = clock.Add(30 * time.Second)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -36,12 +37,24 @@ func newLoginLimits(guard *accounts.LoginGuard, reg prometheus.Registerer) *logi
 	return l
 }
 
-// loginAccount names the account a login body is for.
-func loginAccount(appID int64, l *loginJSON) accounts.LoginAccount {
-	if l.Login != "" {
-		return accounts.AccountByLogin(appID, l.Login)
+// loginAccount names the account a login body is for: by user id when the
+// user exists, the key XMPP SASL uses too, so failures count across both;
+// else by the name given, so guesses at unknown accounts are limited too.
+func (a *API) loginAccount(ctx context.Context, appID int64, l *loginJSON) accounts.LoginAccount {
+	q := accounts.UserQuery{Limit: 1}
+	name := accounts.AccountByEmail(appID, l.Email)
+	switch {
+	case l.Login != "":
+		q.Logins, name = []string{l.Login}, accounts.AccountByLogin(appID, l.Login)
+	case l.Email != "":
+		q.Emails = []string{l.Email}
+	default:
+		return name
 	}
-	return accounts.AccountByEmail(appID, l.Email)
+	if users, _, err := a.accounts.Users(ctx, appID, q); err == nil && len(users) == 1 {
+		return accounts.AccountByID(appID, users[0].ID)
+	}
+	return name
 }
 
 // allowLogin asks the guard; a refusal is answered here (429) and false

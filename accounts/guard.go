@@ -2,6 +2,8 @@ package accounts
 
 import (
 	"container/list"
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
 	"net/netip"
 	"strconv"
@@ -73,12 +75,22 @@ type LoginAccount struct {
 
 // AccountByLogin names an account by its login (REST login by login).
 func AccountByLogin(appID int64, login string) LoginAccount {
-	return LoginAccount{appID, "l:" + login}
+	return LoginAccount{appID, "l:" + boundedKey(login)}
 }
 
 // AccountByEmail names an account by its email (REST login by email).
 func AccountByEmail(appID int64, email string) LoginAccount {
-	return LoginAccount{appID, "e:" + email}
+	return LoginAccount{appID, "e:" + boundedKey(email)}
+}
+
+// boundedKey keeps a tracked name small whatever a client sends: a long
+// one is kept as its SHA-256.
+func boundedKey(name string) string {
+	if len(name) <= 64 {
+		return name
+	}
+	h := sha256.Sum256([]byte(name))
+	return "#" + hex.EncodeToString(h[:])
 }
 
 // AccountByID names an account by its user id (XMPP SASL, whose JID local

@@ -1,8 +1,10 @@
 package accounts_test
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,5 +167,19 @@ func TestLoginGuardBoundedMemory(t *testing.T) {
 	}
 	if a, i := g.Len(); a > 50 || i > 50 {
 		t.Fatalf("tracking %d accounts and %d addresses, cap 50", a, i)
+	}
+	// A long name is tracked by its hash: still its own account.
+	long := strings.Repeat("x", 1<<20)
+	g2, _ := newGuard(accounts.LoginGuardConfig{AccountFreeFailures: 1, IPRate: -1, IPFreeFailures: 100})
+	g2.Failed(accounts.AccountByLogin(1, long), ipA)
+	g2.Failed(accounts.AccountByLogin(1, long), ipA)
+	if ok, _ := g2.Allow(accounts.AccountByLogin(1, long), ipA); ok {
+		t.Fatal("a long login escaped its lockout")
+	}
+	if ok, _ := g2.Allow(accounts.AccountByLogin(1, long+"y"), ipA); !ok {
+		t.Fatal("two long logins shared a lockout")
+	}
+	if k := fmt.Sprint(accounts.AccountByLogin(1, long)); len(k) > 200 {
+		t.Fatalf("a 1 MiB login is kept as %d bytes", len(k))
 	}
 }

@@ -40,13 +40,15 @@ func (s *Service) Now() time.Time { return s.now() }
 type AppOptions struct {
 	// AutoCreateUsers lets POST /session.json create unknown users.
 	AutoCreateUsers bool
+	// ShowContacts lets users see each other's email and phone.
+	ShowContacts bool
 	// DialogExtensions limits dialog custom fields to these names.
 	DialogExtensions []string
 }
 
 // CreateApp makes a new tenant with a random auth key.
 func (s *Service) CreateApp(ctx context.Context, name string, opt AppOptions) (*App, error) {
-	app := &App{Name: name, AuthKey: randomHex(16), AutoCreateUsers: opt.AutoCreateUsers, DialogExtensions: opt.DialogExtensions, CreatedAt: s.now().UTC()}
+	app := &App{Name: name, AuthKey: randomHex(16), AutoCreateUsers: opt.AutoCreateUsers, ShowContacts: opt.ShowContacts, DialogExtensions: opt.DialogExtensions, CreatedAt: s.now().UTC()}
 	if err := s.store.CreateApp(ctx, app); err != nil {
 		return nil, err
 	}

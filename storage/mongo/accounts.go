@@ -19,12 +19,13 @@ type appDoc struct {
 	Name             string   `bson:"name"`
 	AuthKey          string   `bson:"auth_key"`
 	AutoCreateUsers  bool     `bson:"auto_create_users"`
+	ShowContacts     bool     `bson:"show_contacts"`
 	DialogExtensions []string `bson:"dialog_extensions"`
 	CreatedAt        int64    `bson:"created_at"`
 }
 
 func (d *appDoc) app() *accounts.App {
-	return &accounts.App{ID: d.ID, Name: d.Name, AuthKey: d.AuthKey, AutoCreateUsers: d.AutoCreateUsers, DialogExtensions: d.DialogExtensions, CreatedAt: fromNano(d.CreatedAt)}
+	return &accounts.App{ID: d.ID, Name: d.Name, AuthKey: d.AuthKey, AutoCreateUsers: d.AutoCreateUsers, ShowContacts: d.ShowContacts, DialogExtensions: d.DialogExtensions, CreatedAt: fromNano(d.CreatedAt)}
 }
 
 // CreateApp implements accounts.AppStore.
@@ -33,7 +34,7 @@ func (s *DB) CreateApp(ctx context.Context, a *accounts.App) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.c("apps").InsertOne(ctx, appDoc{ID: id, Name: a.Name, AuthKey: a.AuthKey, AutoCreateUsers: a.AutoCreateUsers, DialogExtensions: a.DialogExtensions, CreatedAt: nano(a.CreatedAt)})
+	_, err = s.c("apps").InsertOne(ctx, appDoc{ID: id, Name: a.Name, AuthKey: a.AuthKey, AutoCreateUsers: a.AutoCreateUsers, ShowContacts: a.ShowContacts, DialogExtensions: a.DialogExtensions, CreatedAt: nano(a.CreatedAt)})
 	if err == nil {
 		a.ID = id
 	}

@@ -14,8 +14,8 @@ var _ accounts.Store = (*DB)(nil)
 
 // CreateApp implements accounts.AppStore.
 func (s *DB) CreateApp(ctx context.Context, a *accounts.App) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO apps(name, auth_key, auto_create_users, dialog_extensions, created_at) VALUES (?,?,?,?,?)`,
-		a.Name, a.AuthKey, a.AutoCreateUsers, strings.Join(a.DialogExtensions, ","), unixNano(a.CreatedAt))
+	res, err := s.db.ExecContext(ctx, `INSERT INTO apps(name, auth_key, auto_create_users, show_contacts, dialog_extensions, created_at) VALUES (?,?,?,?,?,?)`,
+		a.Name, a.AuthKey, a.AutoCreateUsers, a.ShowContacts, strings.Join(a.DialogExtensions, ","), unixNano(a.CreatedAt))
 	if err != nil {
 		return err
 	}
@@ -50,13 +50,13 @@ func (s *DB) Apps(ctx context.Context) ([]accounts.App, error) {
 	return out, rows.Err()
 }
 
-const appCols = `id, name, auth_key, auto_create_users, dialog_extensions, created_at`
+const appCols = `id, name, auth_key, auto_create_users, show_contacts, dialog_extensions, created_at`
 
 func scanApp(sc interface{ Scan(...any) error }) (*accounts.App, error) {
 	var a accounts.App
 	var created int64
 	var ext string
-	if err := sc.Scan(&a.ID, &a.Name, &a.AuthKey, &a.AutoCreateUsers, &ext, &created); err != nil {
+	if err := sc.Scan(&a.ID, &a.Name, &a.AuthKey, &a.AutoCreateUsers, &a.ShowContacts, &ext, &created); err != nil {
 		return nil, err
 	}
 	if ext != "" {

@@ -331,6 +331,8 @@ var migrations = []string{
 	CREATE INDEX push_user ON push_subscriptions(app_id, user_id);`,
 	// 5: offline copies written for a hibernated stream-managed session.
 	`ALTER TABLE offline ADD COLUMN tag TEXT NOT NULL DEFAULT '';`,
+	// 6: per-app opt-in to showing users' email and phone to other users.
+	`ALTER TABLE apps ADD COLUMN show_contacts INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

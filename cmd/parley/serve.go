@@ -187,11 +187,10 @@ func serve(ctx context.Context, o serveOptions) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var rc *cluster.Redis
 	ready := db.Ping
-	// One guard for REST logins and (to be wired) XMPP SASL: failures count
-	// across both.
+	// One guard for REST logins and XMPP SASL: failures count across both.
 	guard := accounts.NewLoginGuard(o.loginGuard)
 	xs := xmpp.NewServer(xmpp.Config{
-		Domain: o.domain, TLS: tlsCfg, Auth: acc, Logger: log,
+		Domain: o.domain, TLS: tlsCfg, Auth: acc, Logger: log, LoginGuard: guard,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
 		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout, StanzaTimeout: o.stanzaTimeout,
 		ConnRate: o.connRate, LoginRate: o.loginRate,

@@ -293,6 +293,12 @@ func (r *Redis) Watch(ctx context.Context, app, user int64) error {
 	return err
 }
 
+// Unwatch records that this node no longer follows user (its last local
+// subscriber left).
+func (r *Redis) Unwatch(ctx context.Context, app, user int64) error {
+	return r.rdb.SRem(ctx, watchKey(app, user), r.node).Err()
+}
+
 // Watchers lists the live nodes, other than this one, following user.
 func (r *Redis) Watchers(ctx context.Context, app, user int64) ([]string, error) {
 	nodes, err := r.rdb.SMembers(ctx, watchKey(app, user)).Result()

@@ -27,48 +27,84 @@ const (
 	nsForward   = "urn:xmpp:forward:0"
 )
 
-// watchers maps a user to the sessions subscribed to its status.
+// watchers maps a user to the sessions subscribed to its status. Each
+// subscriber user has at most a set number of subscriptions on the node.
 type watchers struct {
-	mu  sync.Mutex
-	by  map[userKey]map[*conn]struct{}
-	rev map[*conn][]userKey
+	mu     sync.Mutex
+	by     map[userKey]map[*conn]struct{}
+	rev    map[*conn][]userKey
+	byUser map[userKey]int // subscriptions held by each subscriber user
 }
 
-func (w *watchers) add(target userKey, c *conn) {
+// add subscribes c to target; false when c's user holds max already.
+func (w *watchers) add(target userKey, c *conn, max int) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.by == nil {
-		w.by, w.rev = map[userKey]map[*conn]struct{}{}, map[*conn][]userKey{}
+		w.by, w.rev, w.byUser = map[userKey]map[*conn]struct{}{}, map[*conn][]userKey{}, map[userKey]int{}
+	}
+	if _, ok := w.by[target][c]; ok {
+		return true
+	}
+	sub := userKey{c.appID, c.userID}
+	if w.byUser[sub] >= max {
+		return false
 	}
 	if w.by[target] == nil {
 		w.by[target] = map[*conn]struct{}{}
 	}
-	if _, ok := w.by[target][c]; !ok {
-		w.by[target][c] = struct{}{}
-		w.rev[c] = append(w.rev[c], target)
-	}
+	w.by[target][c] = struct{}{}
+	w.rev[c] = append(w.rev[c], target)
+	w.byUser[sub]++
+	return true
 }
 
-func (w *watchers) remove(target userKey, c *conn) {
+// remove unsubscribes c from target; it reports whether target has no
+// subscriber left on this node.
+func (w *watchers) remove(target userKey, c *conn) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if _, ok := w.by[target][c]; !ok {
+		return false
+	}
+	w.unlink(target, c)
+	list := w.rev[c]
+	for i, t := range list {
+		if t == target {
+			w.rev[c] = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(w.rev[c]) == 0 {
+		delete(w.rev, c)
+	}
+	return len(w.by[target]) == 0
+}
+
+func (w *watchers) unlink(target userKey, c *conn) {
 	delete(w.by[target], c)
 	if len(w.by[target]) == 0 {
 		delete(w.by, target)
 	}
+	sub := userKey{c.appID, c.userID}
+	if w.byUser[sub]--; w.byUser[sub] <= 0 {
+		delete(w.byUser, sub)
+	}
 }
 
-// drop forgets every subscription of c (its session ended).
-func (w *watchers) drop(c *conn) {
+// drop forgets every subscription of c (its session ended) and returns
+// the targets nobody on this node follows any more.
+func (w *watchers) drop(c *conn) (orphaned []userKey) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, t := range w.rev[c] {
-		delete(w.by[t], c)
+		w.unlink(t, c)
 		if len(w.by[t]) == 0 {
-			delete(w.by, t)
+			orphaned = append(orphaned, t)
 		}
 	}
 	delete(w.rev, c)
+	return orphaned
 }
 
 func (w *watchers) of(target userKey) []*conn {
@@ -139,9 +175,14 @@ func (s *Server) statusIQ(c *conn, e *wire.Element, id string) []byte {
 		return errorStanza("iq", id, "", c.jid, errBadRequest)
 	}
 	if attrOf(raw, "enable") == "false" {
-		s.watch.remove(target.user, c)
+		if s.watch.remove(target.user, c) {
+			s.unwatch([]userKey{target.user})
+		}
 	} else {
-		s.watch.add(target.user, c)
+		if !s.watch.add(target.user, c, s.cfg.MaxStatusSubscriptions) {
+			return errorStanza("iq", id, "", c.jid, stanzaErr{stanza.Modify, stanza.PolicyViolation,
+				"At most " + strconv.Itoa(s.cfg.MaxStatusSubscriptions) + " status subscriptions per user; unsubscribe from some first."})
+		}
 		if s.cluster != nil {
 			ctx, cancel := s.ctx()
 			s.cluster.Watch(ctx, target.user.app, target.user.user)
@@ -149,6 +190,19 @@ func (s *Server) statusIQ(c *conn, e *wire.Element, id string) []byte {
 		}
 	}
 	return iqResult(id, "", c.jid, "")
+}
+
+// unwatch tells the cluster that nobody on this node follows targets any
+// more, so their status changes stop coming here at once.
+func (s *Server) unwatch(targets []userKey) {
+	if s.cluster == nil || len(targets) == 0 {
+		return
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	for _, t := range targets {
+		s.cluster.Unwatch(ctx, t.app, t.user)
+	}
 }
 
 // announce pushes a user's status to its subscribers: seconds 0 when it

@@ -17,6 +17,7 @@ type Cluster interface {
 	Send(node string, d cluster.Delivery) bool
 	Watch(ctx context.Context, app, user int64) error
 	Watchers(ctx context.Context, app, user int64) ([]string, error)
+	Unwatch(ctx context.Context, app, user int64) error
 	Broadcast(ctx context.Context, d cluster.Delivery) error
 
 	// Stream-management state mirrored for resumption on another node.

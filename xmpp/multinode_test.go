@@ -278,3 +278,31 @@ func TestResumeOfAnotherUsersSessionAcrossNodes(t *testing.T) {
 	r.send(`<resume xmlns="urn:xmpp:sm:3" previd="` + id + `" h="1"/>`)
 	r.expect("resumed", `previd="`+id+`"`)
 }
+
+// A node stops following a user as soon as its last subscriber's session
+// ends, not a day later.
+func TestStatusSubscriptionsEndWithTheSubscriber(t *testing.T) {
+	uri, dbName := testenv.MongoURI(t)
+	redisAddr := testenv.Redis(t)
+	n1 := startNode(t, "n1", uri, dbName, redisAddr, 2*time.Second)
+	n2 := startNode(t, "n2", uri, dbName, redisAddr, 2*time.Second)
+	app, _ := n1.acc.CreateApp(context.Background(), "cluster", accounts.AppOptions{})
+	n1.app, n2.app = app, app
+	aJID, _ := n1.user("ann", "ann-password")
+	bJID, ub := n1.user("ben", "ben-password")
+	a := n1.login(viaTLS, aJID, "ann-password")
+	a.send(`<iq type="set" id="ss"><subscribe xmlns="https://connectycube.com/protocol/status_streaming" user_jid="` + bJID + `@localhost" enable="true"/></iq>`)
+	a.readUntil(`id="ss"`)
+	ctx := context.Background()
+	if nodes, _ := n2.rc.Watchers(ctx, app.ID, ub.ID); fmt.Sprint(nodes) != "[n1]" {
+		t.Fatalf("watchers while subscribed: %v", nodes)
+	}
+	a.send(`</stream:stream>`)
+	for i := 0; i < 100; i++ {
+		if nodes, _ := n2.rc.Watchers(ctx, app.ID, ub.ID); len(nodes) == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("n1 still follows Ben after Ann's only session ended")
+}

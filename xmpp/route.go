@@ -192,7 +192,7 @@ func (s *Server) unbind(c *conn) {
 	s.clusterUnbind(c)
 	s.metrics.sessions.Dec()
 	s.leaveRooms(c)
-	s.watch.drop(c)
+	s.unwatch(s.watch.drop(c))
 	defer s.wentOffline(c)
 	c.mu.Lock()
 	was := c.available

@@ -80,6 +80,9 @@ type Config struct {
 	// MaxSessionsPerUser bounds a user's bound and hibernated sessions on a
 	// node; a new one beyond it replaces the oldest (conflict). Default 10.
 	MaxSessionsPerUser int
+	// MaxStatusSubscriptions bounds the status-streaming subscriptions a
+	// user holds on a node; default 100.
+	MaxStatusSubscriptions int
 	// ResumeTimeout is how long a broken stream-managed session waits to be
 	// resumed (XEP-0198); default 5 minutes.
 	ResumeTimeout time.Duration
@@ -121,6 +124,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxSessionsPerUser <= 0 {
 		c.MaxSessionsPerUser = 10
+	}
+	if c.MaxStatusSubscriptions <= 0 {
+		c.MaxStatusSubscriptions = 100
 	}
 	if c.OfflineMax <= 0 {
 		c.OfflineMax = defaultOfflineMax

@@ -54,6 +54,7 @@ type serveOptions struct {
 	largeDialog                 int
 	mucCompat                   bool
 	offlineMax, maxSessions     int
+	maxStatusSubs               int
 	resumeTimeout               time.Duration
 	pushURL, pushSecret         string
 	store                       storeOptions
@@ -122,6 +123,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&o.pushSecret, "push-webhook-secret", "", "shared secret for the X-Parley-Signature HMAC")
 	f.DurationVar(&o.resumeTimeout, "resume-timeout", 5*time.Minute, "how long a broken stream-managed session can be resumed (XEP-0198)")
 	f.IntVar(&o.maxSessions, "max-sessions-per-user", 10, "bound and resumable sessions per user on a node; a new one beyond replaces the oldest (conflict)")
+	f.IntVar(&o.maxStatusSubs, "max-status-subscriptions", 100, "status-streaming (last activity) subscriptions a user may hold on a node")
 	f.IntVar(&o.offlineMax, "offline-max", 1000, "messages kept per user for offline delivery (oldest dropped beyond)")
 	f.BoolVar(&o.mucCompat, "muc-sdk-compat", true, "add the ConnectyCube SDK's MUC compatibility element to join/leave presence")
 	return cmd
@@ -200,7 +202,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		ConnRate: o.connRate, LoginRate: o.loginRate,
 		WSSecure: !o.wsTLS, AllowPlaintext: o.allowPlaintext,
 		Dialogs: ds, History: archive, MUCStrict: !o.mucCompat,
-		Offline: db, OfflineMax: o.offlineMax, MaxSessionsPerUser: o.maxSessions, ResumeTimeout: o.resumeTimeout,
+		Offline: db, OfflineMax: o.offlineMax, MaxSessionsPerUser: o.maxSessions, MaxStatusSubscriptions: o.maxStatusSubs, ResumeTimeout: o.resumeTimeout,
 		Privacy: lists, Accounts: acc, Push: pushes,
 	}, xmpp.NewMetrics(reg))
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/xmpp"
 )
 
 // The idle-session benchmark runs its clients in a child process (this test
@@ -58,6 +59,10 @@ func loader() int {
 func loadSession(kind, addr, user, secret string) (any, error) {
 	auth := `<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="PLAIN">` + b64("\x00"+user+"\x00"+secret) + `</auth>`
 	bind := `<iq type="set" id="b" xmlns="jabber:client"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/></iq>`
+	if os.Getenv("PARLEY_LOADER_SM") != "" {
+		// Resumable stream management and available presence, then never read.
+		bind += `<enable xmlns="urn:xmpp:sm:3" resume="true"/><presence/>`
+	}
 	if kind == "ws" {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -124,7 +129,7 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 	for _, kind := range []string{"tls", "ws"} {
 		b.Run(kind, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				e := newEnv(b, nil)
+				e := newEnv(b, func(c *xmpp.Config) { c.MaxSessionsPerUser = n + 1 })
 				user, _ := e.user("idle", "idle-password")
 				_, token, _, err := e.acc.CreateSession(context.Background(), e.app.ID, e.app.AuthKey, &accounts.Login{Login: "idle", Password: "idle-password"})
 				if err != nil {
@@ -323,3 +328,57 @@ func BenchmarkGroupStored(b *testing.B) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// BenchmarkMemoryUnderAttack: one user opens 100 resumable stream-managed
+// sessions that never read (a child process), another floods that user
+// with large messages, then every connection is cut. It reports the
+// server's heap above the baseline at the peak, right after the cut, and
+// PARLEY_BENCH_WAIT later (default 5m: the resume timeout, so hibernated
+// sessions have ended). PARLEY_BENCH_FLOOD_MB sets the flood (default 64).
+func BenchmarkMemoryUnderAttack(b *testing.B) {
+	wait := 5 * time.Minute
+	if d, err := time.ParseDuration(os.Getenv("PARLEY_BENCH_WAIT")); err == nil {
+		wait = d
+	}
+	floodMB := 64
+	if v, err := strconv.Atoi(os.Getenv("PARLEY_BENCH_FLOOD_MB")); err == nil {
+		floodMB = v
+	}
+	const sessions = 100
+	for i := 0; i < b.N; i++ {
+		e := newChatEnv(b)
+		victim, _ := e.user("target", "target-password")
+		sender, _ := e.user("flooder", "flooder-password")
+		base := heapAndStack()
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "PARLEY_LOADER=tls", "PARLEY_LOADER_SM=1", "PARLEY_LOADER_N="+strconv.Itoa(sessions),
+			"PARLEY_LOADER_ADDR="+e.c2sTLS, "PARLEY_LOADER_USER="+victim, "PARLEY_LOADER_SECRET=target-password")
+		out, _ := cmd.StdoutPipe()
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		if line, _ := bufio.NewReader(out).ReadString('\n'); strings.TrimSpace(line) != "ready" {
+			b.Fatalf("loader: %s", line)
+		}
+		f := e.login(viaTLS, sender, "flooder-password")
+		body := strings.Repeat("x", 64<<10)
+		for j := 0; j < floodMB*16; j++ {
+			f.send(fmt.Sprintf(`<message to="%s@localhost" type="chat" id="f%d"><body>%s</body></message>`, victim, j, body))
+		}
+		f.send(`<iq type="get" id="done"><ping xmlns="urn:xmpp:ping"/></iq>`)
+		f.readUntil(`id="done"`)
+		peak := heapAndStack()
+		cmd.Process.Kill() // every connection cut at once
+		cmd.Wait()
+		time.Sleep(2 * time.Second)
+		cut := heapAndStack()
+		time.Sleep(wait)
+		after := heapAndStack()
+		mb := func(v uint64) float64 { return (float64(v) - float64(base)) / (1 << 20) }
+		b.ReportMetric(mb(peak), "MB-peak")
+		b.ReportMetric(mb(cut), "MB-after-cut")
+		b.ReportMetric(mb(after), "MB-after-wait")
+		b.ReportMetric(float64(e.srv.SessionCount()), "sessions-left")
+	}
+}

@@ -374,6 +374,18 @@ func (v ValidationError) add(field, msg string) { v[field] = append(v[field], ms
 
 func validateUser(u *User) ValidationError {
 	v := ValidationError{}
+	for _, f := range []struct {
+		name, value string
+		lines       bool
+	}{
+		{"login", u.Login, false}, {"email", u.Email, false}, {"full_name", u.FullName, false},
+		{"phone", u.Phone, false}, {"website", u.Website, false}, {"external_user_id", u.ExternalID, false},
+		{"tag_list", strings.Join(u.Tags, ","), false}, {"custom_data", u.CustomData, true},
+	} {
+		if r, bad := controlChar(f.value, f.lines); bad {
+			v.add(f.name, fmt.Sprintf("must not contain control characters (found U+%04X)", r))
+		}
+	}
 	if n := utf8.RuneCountInString(u.Login); u.Login != "" && (n < 3 || n > 50) {
 		v.add("login", "length must be between 3 and 50 characters")
 	}
@@ -389,6 +401,21 @@ func validateUser(u *User) ValidationError {
 		v.add("custom_data", "is too long (maximum is 65536 bytes)")
 	}
 	return v
+}
+
+// controlChar finds the first C0 or C1 control character, or the
+// noncharacters U+FFFE and U+FFFF, in s: they cannot be shown, break logs and
+// are not allowed in XML. lines lets tab, LF and CR through (custom_data
+// holds JSON, often pretty-printed).
+func controlChar(s string, lines bool) (rune, bool) {
+	for _, r := range s {
+		switch {
+		case lines && (r == '\t' || r == '\n' || r == '\r'):
+		case r < 0x20, r >= 0x7f && r <= 0x9f, r == 0xfffe, r == 0xffff:
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 func hashToken(token string) []byte {

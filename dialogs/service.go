@@ -160,6 +160,9 @@ func (s *Service) EnsurePrivate(ctx context.Context, appID, a, b int64) (*Dialog
 	if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
+	if err := s.CheckUsers(ctx, appID, []int64{a, b}); err != nil {
+		return nil, err
+	}
 	now := s.now().UTC()
 	d = &Dialog{ID: NewID(now), AppID: appID, Type: Private, OwnerID: a, Occupants: []int64{a, b}, CreatedAt: now, UpdatedAt: now}
 	existing, err := s.store.CreateDialog(ctx, d)
@@ -169,7 +172,10 @@ func (s *Service) EnsurePrivate(ctx context.Context, appID, a, b int64) (*Dialog
 	return d, err
 }
 
-func (s *Service) checkUsers(ctx context.Context, appID int64, ids []int64) error {
+// CheckUsers returns an error wrapping ErrNoSuchUser, naming the ids, when
+// any of ids is not a user of the app: a message or a dialog must not reach,
+// or create state for, a user who does not exist.
+func (s *Service) CheckUsers(ctx context.Context, appID int64, ids []int64) error {
 	if s.users == nil || len(ids) == 0 {
 		return nil
 	}
@@ -178,9 +184,17 @@ func (s *Service) checkUsers(ctx context.Context, appID int64, ids []int64) erro
 		return err
 	}
 	if len(missing) > 0 {
-		return ValidationError{"occupants_ids": {"contains users that do not exist"}}
+		return &NoSuchUserError{IDs: missing}
 	}
 	return nil
+}
+
+func (s *Service) checkUsers(ctx context.Context, appID int64, ids []int64) error {
+	err := s.CheckUsers(ctx, appID, ids)
+	if errors.Is(err, ErrNoSuchUser) {
+		return ValidationError{"occupants_ids": {"contains users that do not exist: " + err.(*NoSuchUserError).list()}}
+	}
+	return err
 }
 
 // apply copies the plain fields of in onto d, collecting problems in v.

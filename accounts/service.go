@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -11,6 +12,7 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -23,6 +25,9 @@ type Service struct {
 	// Iterations is the PBKDF2 count for new passwords.
 	Iterations int
 	now        func() time.Time
+
+	secretMu sync.Mutex
+	secret   []byte // the installation secret, once read
 }
 
 // NewService returns a Service with a 2 h token lifetime.
@@ -120,6 +125,8 @@ func (s *Service) loginUser(ctx context.Context, app *App, l *Login) (*User, err
 		return s.CreateUser(ctx, app.ID, in)
 	}
 	if errors.Is(err, ErrNotFound) {
+		// The same work as a wrong password, so timing does not tell.
+		s.decoyDerivation(ctx, "login|"+strconv.FormatInt(app.ID, 10)+"|"+l.Login+"|"+l.Email, l.Password)
 		return nil, ErrUnauthorized
 	}
 	if err != nil {
@@ -313,6 +320,8 @@ func (s *Service) CheckPassword(ctx context.Context, appID, userID int64, secret
 	}
 	c, err := s.store.Credentials(ctx, appID, userID)
 	if errors.Is(err, ErrNotFound) {
+		// The same work as a wrong password, so timing does not tell.
+		s.decoyDerivation(ctx, jidKey(appID, userID), secret)
 		return ErrUnauthorized
 	}
 	if err != nil {
@@ -326,10 +335,24 @@ func (s *Service) CheckPassword(ctx context.Context, appID, userID int64, secret
 
 // ScramSecrets returns what SCRAM needs for a user: the salt and count, and
 // every key pair that may sign in (the password's, then each live token's).
+//
+// For a user that does not exist it returns a salt keyed with the
+// installation secret (stable per user, the size of a real one, and
+// unpredictable without the secret), the current iteration count and no key
+// pair, with no error: the exchange goes on and fails at the proof, exactly
+// like a wrong password, so probing cannot tell users apart.
 func (s *Service) ScramSecrets(ctx context.Context, appID, userID int64, mechanism string) ([]byte, int, []KeyPair, error) {
 	c, err := s.store.Credentials(ctx, appID, userID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, 0, nil, ErrUnauthorized
+		salt, err := s.decoySalt(ctx, jidKey(appID, userID))
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		// The same store reads as for a real user.
+		if _, err := s.store.LiveSessions(ctx, appID, userID, s.now()); err != nil {
+			return nil, 0, nil, err
+		}
+		return salt, s.Iterations, nil, nil
 	}
 	if err != nil {
 		return nil, 0, nil, err
@@ -348,6 +371,57 @@ func (s *Service) ScramSecrets(ctx context.Context, appID, userID int64, mechani
 		}
 	}
 	return c.Salt, c.Iter, pairs, nil
+}
+
+// installationSecretKey names the installation secret among the settings.
+const installationSecretKey = "installation_secret"
+
+// installationSecret returns the secret every node of this installation
+// shares (created on first use, kept in the store).
+func (s *Service) installationSecret(ctx context.Context) ([]byte, error) {
+	s.secretMu.Lock()
+	defer s.secretMu.Unlock()
+	if s.secret != nil {
+		return s.secret, nil
+	}
+	init := make([]byte, 32)
+	rand.Read(init)
+	v, err := s.store.Setting(ctx, installationSecretKey, init)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: installation secret: %w", err)
+	}
+	if len(v) < 16 {
+		return nil, fmt.Errorf("accounts: installation secret: stored value is %d bytes, want 32", len(v))
+	}
+	s.secret = v
+	return v, nil
+}
+
+// decoySalt is the salt announced for a user that does not exist:
+// HMAC-SHA256(installation secret, key), cut to the size of a real salt.
+func (s *Service) decoySalt(ctx context.Context, key string) ([]byte, error) {
+	secret, err := s.installationSecret(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("scram-salt|" + key))
+	return m.Sum(nil)[:saltLen], nil
+}
+
+// decoyDerivation runs the key derivation a password check of a real user
+// costs, for a user that does not exist.
+func (s *Service) decoyDerivation(ctx context.Context, key, password string) {
+	salt, err := s.decoySalt(ctx, key)
+	if err != nil {
+		salt = make([]byte, saltLen) // still spend the time
+	}
+	c := Credentials{Salt: salt, Iter: s.Iterations, Keys: ScramKeys{SHA256: KeyPair{Stored: make([]byte, sha256.Size)}}}
+	c.VerifyPassword(password)
+}
+
+func jidKey(appID, userID int64) string {
+	return "jid|" + strconv.FormatInt(appID, 10) + "|" + strconv.FormatInt(userID, 10)
 }
 
 func applyInput(u *User, in UserInput) {

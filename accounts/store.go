@@ -40,11 +40,20 @@ type SessionStore interface {
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
 }
 
+// SettingStore keeps installation-wide values every node shares.
+type SettingStore interface {
+	// Setting returns the value stored under key, first storing init when
+	// the key has none. Racing callers, on any node, all get the one value
+	// that was stored first.
+	Setting(ctx context.Context, key string, init []byte) ([]byte, error)
+}
+
 // Store is everything the accounts service needs from storage.
 type Store interface {
 	AppStore
 	UserStore
 	SessionStore
+	SettingStore
 }
 
 // UserQuery filters and pages a user listing. Empty fields do not filter.

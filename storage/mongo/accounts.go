@@ -446,3 +446,18 @@ func (s *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, e
 	}
 	return res.DeletedCount, nil
 }
+
+// Setting implements accounts.SettingStore: the first insert of the _id
+// wins; everyone else reads what it stored.
+func (s *DB) Setting(ctx context.Context, key string, init []byte) ([]byte, error) {
+	if _, err := s.c("settings").InsertOne(ctx, bson.M{"_id": key, "value": init}); err != nil && !isDup(err) {
+		return nil, err
+	}
+	var d struct {
+		Value []byte `bson:"value"`
+	}
+	if err := s.c("settings").FindOne(ctx, bson.M{"_id": key}).Decode(&d); err != nil {
+		return nil, err
+	}
+	return d.Value, nil
+}

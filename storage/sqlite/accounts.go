@@ -324,3 +324,13 @@ func (s *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, e
 	}
 	return res.RowsAffected()
 }
+
+// Setting implements accounts.SettingStore.
+func (s *DB) Setting(ctx context.Context, key string, init []byte) ([]byte, error) {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING`, key, init); err != nil {
+		return nil, err
+	}
+	var v []byte
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	return v, err
+}

@@ -329,6 +329,8 @@ var migrations = []string{
 		UNIQUE (app_id, user_id, device_udid, channel)
 	);
 	CREATE INDEX push_user ON push_subscriptions(app_id, user_id);`,
+	// 5: installation-wide settings (the secret that keys unknown users' salts).
+	`CREATE TABLE settings (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +36,34 @@ func Accounts(t *testing.T, open func(t *testing.T) accounts.Store) {
 		}
 		if apps, _ := svc.Apps(ctx); len(apps) != 2 || apps[0].ID != a1.ID || !apps[1].AutoCreateUsers {
 			t.Fatalf("apps %+v", apps)
+		}
+	})
+	t.Run("settings", func(t *testing.T) {
+		st := open(t)
+		// Nodes starting together race to create the installation secret:
+		// all must end up with the first value stored.
+		const racers = 8
+		got := make([][]byte, racers)
+		errs := make([]error, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got[i], errs[i] = st.Setting(ctx, "secret", []byte{byte('a' + i)})
+			}()
+		}
+		wg.Wait()
+		for i := range racers {
+			if errs[i] != nil || string(got[i]) != string(got[0]) || len(got[i]) != 1 {
+				t.Fatalf("racer %d got %q, %v; racer 0 got %q", i, got[i], errs[i], got[0])
+			}
+		}
+		if v, err := st.Setting(ctx, "secret", []byte("later")); err != nil || string(v) != string(got[0]) {
+			t.Fatalf("a later call replaced the value: %q %v", v, err)
+		}
+		if v, _ := st.Setting(ctx, "other", []byte("x")); string(v) != "x" {
+			t.Fatalf("another key: %q", v)
 		}
 	})
 	t.Run("users", func(t *testing.T) {

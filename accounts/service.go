@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -49,13 +48,56 @@ type AppOptions struct {
 	DialogExtensions []string
 }
 
-// CreateApp makes a new tenant with a random auth key.
+// CreateApp makes a new tenant with a random auth key. The returned App
+// carries the plain key; only its hash is stored.
 func (s *Service) CreateApp(ctx context.Context, name string, opt AppOptions) (*App, error) {
-	app := &App{Name: name, AuthKey: randomHex(16), AutoCreateUsers: opt.AutoCreateUsers, DialogExtensions: opt.DialogExtensions, CreatedAt: s.now().UTC()}
+	app := &App{Name: name, AutoCreateUsers: opt.AutoCreateUsers, DialogExtensions: opt.DialogExtensions, CreatedAt: s.now().UTC()}
+	app.AuthKey = randomHex(16)
+	app.AuthKeyHash = HashAuthKey(app.AuthKey)
 	if err := s.store.CreateApp(ctx, app); err != nil {
 		return nil, err
 	}
 	return app, nil
+}
+
+// DefaultAppID is the app the first start creates.
+const DefaultAppID = 1
+
+// EnsureDefaultApp creates app 1 ("default") when the store has no app.
+// Nodes of a cluster starting together all call it: the one whose insert
+// of id 1 lands gets created true and the App with its plain key; the
+// others get created false and the stored app.
+func (s *Service) EnsureDefaultApp(ctx context.Context) (app *App, created bool, err error) {
+	apps, err := s.store.Apps(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(apps) > 0 {
+		return &apps[0], false, nil
+	}
+	app = &App{ID: DefaultAppID, Name: "default", CreatedAt: s.now().UTC()}
+	app.AuthKey = randomHex(16)
+	app.AuthKeyHash = HashAuthKey(app.AuthKey)
+	err = s.store.CreateApp(ctx, app)
+	if errors.Is(err, ErrConflict) {
+		// Another node created it first.
+		app, err = s.store.App(ctx, DefaultAppID)
+		return app, false, err
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return app, true, nil
+}
+
+// RotateAuthKey gives an app a new random auth key and returns it (shown
+// once). Clients holding the old key can no longer create sessions.
+func (s *Service) RotateAuthKey(ctx context.Context, appID int64) (string, error) {
+	key := randomHex(16)
+	if err := s.store.SetAppAuthKeyHash(ctx, appID, HashAuthKey(key)); err != nil {
+		return "", err
+	}
+	return key, nil
 }
 
 // App returns an app by id.
@@ -90,7 +132,7 @@ func (s *Service) CreateSession(ctx context.Context, appID int64, authKey string
 		}
 		return nil, "", nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(app.AuthKey), []byte(authKey)) != 1 {
+	if !app.CheckAuthKey(authKey) {
 		return nil, "", nil, ErrUnauthorized
 	}
 	var user *User

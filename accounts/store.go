@@ -7,9 +7,13 @@ import (
 
 // AppStore keeps apps.
 type AppStore interface {
+	// CreateApp stores app under a new id, or under app.ID when it is set;
+	// ErrConflict when that id is taken.
 	CreateApp(ctx context.Context, app *App) error
 	App(ctx context.Context, id int64) (*App, error)
 	Apps(ctx context.Context) ([]App, error)
+	// SetAppAuthKeyHash replaces an app's auth key (ErrNotFound if none).
+	SetAppAuthKeyHash(ctx context.Context, id int64, hash []byte) error
 }
 
 // UserStore keeps users and their credentials. Login and email are unique

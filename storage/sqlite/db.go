@@ -331,6 +331,9 @@ var migrations = []string{
 	CREATE INDEX push_user ON push_subscriptions(app_id, user_id);`,
 	// 5: installation-wide settings (the secret that keys unknown users' salts).
 	`CREATE TABLE settings (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;`,
+	// 6: apps keep the SHA-256 of their auth key; hashLegacyAuthKeys moves
+	// keys stored in the clear before this version.
+	`ALTER TABLE apps ADD COLUMN auth_key_hash BLOB;`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {
@@ -361,7 +364,7 @@ func (s *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("sqlite: migration %d: %w", v, err)
 		}
 	}
-	return nil
+	return s.hashLegacyAuthKeys(ctx)
 }
 
 // SchemaVersion returns the applied schema version.

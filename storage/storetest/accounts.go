@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,65 @@ func Accounts(t *testing.T, open func(t *testing.T) accounts.Store) {
 		}
 		if apps, _ := svc.Apps(ctx); len(apps) != 2 || apps[0].ID != a1.ID || !apps[1].AutoCreateUsers {
 			t.Fatalf("apps %+v", apps)
+		}
+		// Only the key's hash is stored; it is checked in constant time.
+		if got.AuthKey != "" || !got.CheckAuthKey(a1.AuthKey) || got.CheckAuthKey(a2.AuthKey) || got.CheckAuthKey("") {
+			t.Fatalf("stored app: key %q, hash %x", got.AuthKey, got.AuthKeyHash)
+		}
+		newKey, err := svc.RotateAuthKey(ctx, a1.ID)
+		if err != nil || newKey == a1.AuthKey || len(newKey) != len(a1.AuthKey) {
+			t.Fatalf("rotate: %q %v", newKey, err)
+		}
+		if _, _, _, err := svc.CreateSession(ctx, a1.ID, a1.AuthKey, nil); !errors.Is(err, accounts.ErrUnauthorized) {
+			t.Fatalf("the old key after rotation: %v", err)
+		}
+		if _, _, _, err := svc.CreateSession(ctx, a1.ID, newKey, nil); err != nil {
+			t.Fatalf("the new key: %v", err)
+		}
+		if _, err := svc.RotateAuthKey(ctx, 999999); !errors.Is(err, accounts.ErrNotFound) {
+			t.Fatalf("rotate a missing app: %v", err)
+		}
+	})
+	t.Run("default app race", func(t *testing.T) {
+		// Nodes starting together on an empty store all make sure app 1
+		// exists: exactly one creates it, nobody fails.
+		st := open(t)
+		const nodes = 8
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		created, keys := 0, ""
+		errs := make([]error, nodes)
+		for i := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				app, isNew, err := accounts.NewService(st).EnsureDefaultApp(ctx)
+				errs[i] = err
+				if err == nil && app.ID != accounts.DefaultAppID {
+					errs[i] = fmt.Errorf("got app %d", app.ID)
+				}
+				if isNew {
+					mu.Lock()
+					created++
+					keys = app.AuthKey
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("node %d: %v", i, err)
+			}
+		}
+		svc := accounts.NewService(st)
+		apps, _ := svc.Apps(ctx)
+		if created != 1 || len(apps) != 1 || !apps[0].CheckAuthKey(keys) {
+			t.Fatalf("%d nodes created the default app; apps %+v", created, apps)
+		}
+		// Later apps get fresh ids.
+		if a, err := svc.CreateApp(ctx, "next", accounts.AppOptions{}); err != nil || a.ID == accounts.DefaultAppID {
+			t.Fatalf("next app: %+v %v", a, err)
 		}
 	})
 	t.Run("settings", func(t *testing.T) {

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -37,6 +36,7 @@ type serveOptions struct {
 	wsTLS                       bool
 	httpAddr, adminAddr         string
 	tlsCert, tlsKey             string
+	adminToken, adminTokenFile  string
 	tokenTTL                    time.Duration
 	maxStanza, maxQueue         int
 	idleTimeout, pingTimeout    time.Duration
@@ -83,6 +83,8 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8081", "admin API and /metrics address (empty or port 0 disables)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate (default: self-signed, generated into the data dir)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key")
+	f.StringVar(&o.adminToken, "admin-token", "", "admin API token (at least 16 characters; give every node of a cluster the same); default: --admin-token-file, else <data>/admin-token, generated on first start")
+	f.StringVar(&o.adminTokenFile, "admin-token-file", "", "file holding the admin API token (e.g. a mounted secret)")
 	f.DurationVar(&o.tokenTTL, "token-ttl", 2*time.Hour, "session token lifetime")
 	f.IntVar(&o.maxStanza, "max-stanza", 256<<10, "largest stanza accepted, bytes")
 	f.IntVar(&o.maxQueue, "max-queue", 4<<20, "outbound bytes pending per connection before it is cut as a slow consumer")
@@ -129,6 +131,10 @@ func serve(ctx context.Context, o serveOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	privateUmask()
+	if err := prepareDataDir(o.data); err != nil {
+		return err
+	}
 	o.store.data = o.data
 	db, kind, err := o.store.open(ctx)
 	if err != nil {
@@ -147,7 +153,10 @@ func serve(ctx context.Context, o serveOptions) error {
 		return nil
 	}
 	archive := history.NewArchive(db, ds)
-	adminToken, err := bootstrap(ctx, acc, o.data, log)
+	if err := bootstrapApp(ctx, acc, o.data, log); err != nil {
+		return err
+	}
+	adminToken, err := resolveAdminToken(o, log)
 	if err != nil {
 		return err
 	}
@@ -271,35 +280,64 @@ func serve(ctx context.Context, o serveOptions) error {
 	return nil
 }
 
-// bootstrap creates app 1 and the admin token on an empty data dir.
-func bootstrap(ctx context.Context, acc *accounts.Service, dir string, log *slog.Logger) (string, error) {
-	apps, err := acc.Apps(ctx)
+// bootstrapApp creates app 1 on an empty store. Its auth key goes to a
+// file in the data dir (mode 0600), never to the log; nodes that find the
+// app already there (a cluster starting together) write nothing.
+func bootstrapApp(ctx context.Context, acc *accounts.Service, dir string, log *slog.Logger) error {
+	app, created, err := acc.EnsureDefaultApp(ctx)
 	if err != nil {
-		return "", err
+		return fmt.Errorf("default application: %w", err)
 	}
-	if len(apps) == 0 {
-		app, err := acc.CreateApp(ctx, "default", accounts.AppOptions{})
-		if err != nil {
-			return "", err
+	if !created {
+		return nil
+	}
+	path := filepath.Join(dir, fmt.Sprintf("app-%d-auth-key", app.ID))
+	if err := writeSecretFile(path, app.AuthKey); err != nil {
+		return fmt.Errorf("default application: write its auth key: %w (replace the key with parley app key rotate --app %d)", err, app.ID)
+	}
+	log.Info("first start: created application; its auth key is in the file (parley app key rotate replaces it)", "app_id", app.ID, "file", path)
+	return nil
+}
+
+// minAdminToken is the shortest admin token accepted from configuration.
+const minAdminToken = 16
+
+// resolveAdminToken returns the admin API token: --admin-token, else the
+// file --admin-token-file names, else <data>/admin-token, generated on the
+// first start. Cluster nodes share one by the first two.
+func resolveAdminToken(o serveOptions, log *slog.Logger) (string, error) {
+	check := func(from, token string) (string, error) {
+		if len(token) < minAdminToken {
+			return "", fmt.Errorf("%s: the admin token must have at least %d characters", from, minAdminToken)
 		}
-		log.Info("first start: created application", "app_id", app.ID, "auth_key", app.AuthKey)
+		return token, nil
 	}
-	path := filepath.Join(dir, "admin-token")
-	b, err := os.ReadFile(path)
-	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		return strings.TrimSpace(string(b)), nil
+	switch {
+	case o.adminToken != "":
+		return check("--admin-token", o.adminToken)
+	case o.adminTokenFile != "":
+		t, err := readSecretFile(o.adminTokenFile)
+		if err != nil {
+			return "", fmt.Errorf("--admin-token-file: %w", err)
+		}
+		return check("--admin-token-file "+o.adminTokenFile, t)
+	}
+	path := filepath.Join(o.data, "admin-token")
+	t, err := readSecretFile(path)
+	if err == nil && t != "" {
+		return t, nil
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
 	raw := make([]byte, 32)
 	rand.Read(raw)
-	token := hex.EncodeToString(raw)
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+	t = hex.EncodeToString(raw)
+	if err := writeSecretFile(path, t); err != nil {
 		return "", err
 	}
 	log.Info("first start: wrote the admin token", "file", path)
-	return token, nil
+	return t, nil
 }
 
 func pruneSessions(ctx context.Context, acc *accounts.Service, log *slog.Logger) {

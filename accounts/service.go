@@ -12,8 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/parley-chat/parley/quota"
 )
 
 // Service applies the account rules on top of a Store.
@@ -27,11 +30,46 @@ type Service struct {
 
 	secretMu sync.Mutex
 	secret   []byte // the installation secret, once read
+
+	limits atomic.Pointer[Limits]
 }
 
-// NewService returns a Service with a 2 h token lifetime.
+// Limits bound the session tokens of one user. Zero disables a limit.
+// Every field is a parley serve setting, named in its comment.
+type Limits struct {
+	// SessionsPerMinute and SessionsPerHour bound the user sessions (tokens)
+	// created for one user: sessions-per-minute, sessions-per-hour.
+	SessionsPerMinute, SessionsPerHour int
+	// MaxSessions bounds one user's stored sessions: creating one more
+	// revokes the oldest, as a client that logs in anew expects its new
+	// token to work (sessions-per-user).
+	MaxSessions int
+}
+
+// DefaultLimits are the limits of a new Service.
+func DefaultLimits() Limits {
+	return Limits{SessionsPerMinute: 30, SessionsPerHour: 300, MaxSessions: 50}
+}
+
+// SetLimits replaces the limits (safe while serving: a reload).
+func (s *Service) SetLimits(l Limits) { s.limits.Store(&l) }
+
+// Limits returns the limits in force.
+func (s *Service) Limits() Limits { return *s.limits.Load() }
+
+func (l Limits) sessionRates() []quota.Rate {
+	return []quota.Rate{{Setting: "sessions-per-minute", N: l.SessionsPerMinute, Per: time.Minute},
+		{Setting: "sessions-per-hour", N: l.SessionsPerHour, Per: time.Hour}}
+}
+
+// eventSession is the event kind of a user session created.
+const eventSession = "session.created"
+
+// NewService returns a Service with a 2 h token lifetime and DefaultLimits.
 func NewService(store Store) *Service {
-	return &Service{store: store, TokenTTL: 2 * time.Hour, Iterations: DefaultIterations, now: time.Now}
+	s := &Service{store: store, TokenTTL: 2 * time.Hour, Iterations: DefaultIterations, now: time.Now}
+	s.SetLimits(DefaultLimits())
+	return s
 }
 
 // SetClock replaces the service's clock (tests of expiry).
@@ -188,18 +226,36 @@ func (s *Service) newSession(ctx context.Context, appID int64, user *User) (*Ses
 	token := randomHex(20)
 	now := s.now().UTC()
 	sess := &Session{AppID: appID, TokenHash: hashToken(token), CreatedAt: now, ExpiresAt: now.Add(s.TokenTTL)}
-	if user != nil {
-		sess.UserID = user.ID
-		c, err := s.store.Credentials(ctx, appID, user.ID)
-		if err != nil {
+	if user == nil {
+		if err := s.store.CreateSession(ctx, sess); err != nil {
 			return nil, "", err
 		}
-		// Same salt and count as the password: SCRAM announces them before it
-		// knows which secret the client holds.
-		sess.Keys = DeriveKeys(token, c.Salt, c.Iter)
+		return sess, token, nil
 	}
+	l := s.Limits()
+	err := quota.Check(ctx, s.store, appID, eventSession, []int64{user.ID}, now,
+		func(u int64) string { return "too many sessions created for " + quota.User(u) }, l.sessionRates()...)
+	if err != nil {
+		return nil, "", err
+	}
+	sess.UserID = user.ID
+	c, err := s.store.Credentials(ctx, appID, user.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	// Same salt and count as the password: SCRAM announces them before it
+	// knows which secret the client holds.
+	sess.Keys = DeriveKeys(token, c.Salt, c.Iter)
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return nil, "", err
+	}
+	if err := quota.Record(ctx, s.store, appID, eventSession, []int64{user.ID}, now, l.sessionRates()...); err != nil {
+		return nil, "", err
+	}
+	if l.MaxSessions > 0 {
+		if _, err := s.store.TrimSessions(ctx, appID, user.ID, l.MaxSessions); err != nil {
+			return nil, "", err
+		}
 	}
 	return sess, token, nil
 }

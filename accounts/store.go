@@ -3,6 +3,8 @@ package accounts
 import (
 	"context"
 	"time"
+
+	"github.com/parley-chat/parley/quota"
 )
 
 // AppStore keeps apps.
@@ -42,6 +44,9 @@ type SessionStore interface {
 	LiveSessions(ctx context.Context, appID, userID int64, now time.Time) ([]Session, error)
 	DeleteSession(ctx context.Context, id int64) error
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
+	// TrimSessions deletes the user's sessions but the newest keep,
+	// returning how many went.
+	TrimSessions(ctx context.Context, appID, userID int64, keep int) (int64, error)
 }
 
 // SettingStore keeps installation-wide values every node shares.
@@ -58,6 +63,8 @@ type Store interface {
 	UserStore
 	SessionStore
 	SettingStore
+	// Events counts session creations for Limits.
+	quota.Events
 }
 
 // UserQuery filters and pages a user listing. Empty fields do not filter.

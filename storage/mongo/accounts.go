@@ -484,6 +484,26 @@ func (s *DB) DeleteSession(ctx context.Context, id int64) error {
 	return err
 }
 
+// TrimSessions implements accounts.SessionStore.
+func (s *DB) TrimSessions(ctx context.Context, app, uid int64, keep int) (int64, error) {
+	old, err := findAll[struct {
+		ID int64 `bson:"_id"`
+	}](ctx, s.c("sessions"), bson.M{"app_id": app, "user_id": uid},
+		options.Find().SetSort(bson.M{"_id": -1}).SetSkip(int64(keep)).SetProjection(bson.M{"_id": 1}))
+	if err != nil || len(old) == 0 {
+		return 0, err
+	}
+	ids := make([]int64, 0, len(old))
+	for _, o := range old {
+		ids = append(ids, o.ID)
+	}
+	res, err := s.c("sessions").DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}})
+	if err != nil {
+		return 0, err
+	}
+	return res.DeletedCount, nil
+}
+
 // DeleteExpiredSessions implements accounts.SessionStore.
 func (s *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
 	res, err := s.c("sessions").DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lte": nano(now)}})

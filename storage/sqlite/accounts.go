@@ -362,6 +362,16 @@ func (s *DB) DeleteSession(ctx context.Context, id int64) error {
 	return affected(s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id))
 }
 
+// TrimSessions implements accounts.SessionStore.
+func (s *DB) TrimSessions(ctx context.Context, appID, userID int64, keep int) (int64, error) {
+	res, err := s.exec(ctx, `DELETE FROM sessions WHERE app_id = ? AND user_id = ? AND id NOT IN
+		(SELECT id FROM sessions WHERE app_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?)`, appID, userID, appID, userID, keep)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 // DeleteExpiredSessions implements accounts.SessionStore.
 func (s *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, unixNano(now))

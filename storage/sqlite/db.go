@@ -334,6 +334,11 @@ var migrations = []string{
 	// 6: apps keep the SHA-256 of their auth key; hashLegacyAuthKeys moves
 	// keys stored in the clear before this version.
 	`ALTER TABLE apps ADD COLUMN auth_key_hash BLOB;`,
+	// 7: per-user events the rate limits count (quota.Events).
+	`CREATE TABLE quota_events (
+		app_id INTEGER NOT NULL, kind TEXT NOT NULL, user_id INTEGER NOT NULL, at INTEGER NOT NULL
+	);
+	CREATE INDEX quota_events_user ON quota_events(app_id, kind, user_id, at);`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

@@ -126,6 +126,67 @@ func Accounts(t *testing.T, open func(t *testing.T) accounts.Store) {
 			t.Fatalf("another key: %q", v)
 		}
 	})
+	t.Run("quota events", func(t *testing.T) {
+		st := open(t)
+		t0 := time.Unix(1_700_000_000, 0)
+		add := func(at time.Time, forget time.Time, users ...int64) {
+			t.Helper()
+			if err := st.AddEvents(ctx, 1, "k", users, at, forget); err != nil {
+				t.Fatal(err)
+			}
+		}
+		add(t0, time.Time{}, 10, 11)
+		add(t0.Add(time.Minute), time.Time{}, 10)
+		add(t0.Add(2*time.Minute), time.Time{}, 10)
+		st.AddEvents(ctx, 2, "k", []int64{10}, t0, time.Time{})          // another app
+		st.AddEvents(ctx, 1, "other", []int64{10}, t0, time.Time{})      // another kind
+		got, err := st.CountEvents(ctx, 1, "k", []int64{10, 11, 12}, t0) // 12 has none
+		if err != nil || fmt.Sprint(got) != "map[10:3 11:1]" {
+			t.Fatalf("counts %v %v", got, err)
+		}
+		if got, _ := st.CountEvents(ctx, 1, "k", []int64{10}, t0.Add(time.Minute)); got[10] != 2 {
+			t.Fatalf("since a minute on: %v", got)
+		}
+		// Adding forgets what the longest window no longer sees.
+		add(t0.Add(3*time.Minute), t0.Add(90*time.Second), 10)
+		if got, _ := st.CountEvents(ctx, 1, "k", []int64{10, 11}, time.Time{}); fmt.Sprint(got) != "map[10:2 11:1]" {
+			t.Fatalf("after forgetting: %v", got)
+		}
+	})
+	t.Run("trim sessions", func(t *testing.T) {
+		svc := accounts.NewService(open(t))
+		svc.Iterations = 1000
+		svc.SetLimits(accounts.Limits{})
+		app, _ := svc.CreateApp(ctx, "a", accounts.AppOptions{})
+		u, _ := svc.CreateUser(ctx, app.ID, accounts.UserInput{Login: str("dora"), Password: str("dora-password")})
+		var tokens []string
+		for range 4 {
+			_, tok, _, err := svc.CreateSession(ctx, app.ID, app.AuthKey, &accounts.Login{Login: "dora", Password: "dora-password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens = append(tokens, tok)
+		}
+		_, appTok, _, _ := svc.CreateSession(ctx, app.ID, app.AuthKey, nil)
+		svc.SetLimits(accounts.Limits{MaxSessions: 2})
+		if _, tok, _, err := svc.CreateSession(ctx, app.ID, app.AuthKey, &accounts.Login{Login: "dora", Password: "dora-password"}); err != nil {
+			t.Fatal(err)
+		} else {
+			tokens = append(tokens, tok)
+		}
+		for i, tok := range tokens {
+			_, err := svc.SessionByToken(ctx, tok)
+			if kept := i >= len(tokens)-2; kept != (err == nil) {
+				t.Fatalf("token %d of %d: %v", i+1, len(tokens), err)
+			}
+		}
+		if _, err := svc.SessionByToken(ctx, appTok); err != nil {
+			t.Fatalf("the app session went with the user's: %v", err)
+		}
+		if _, _, pairs, _ := svc.ScramSecrets(ctx, app.ID, u.ID, "SCRAM-SHA-256"); len(pairs) != 3 {
+			t.Fatalf("SCRAM key pairs after trimming: %d, want the password's and two tokens'", len(pairs))
+		}
+	})
 	t.Run("users", func(t *testing.T) {
 		svc := accounts.NewService(open(t))
 		svc.Iterations = 1000

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/cluster"
@@ -55,6 +56,33 @@ type serveOptions struct {
 	redisSentinels              []string
 	redisMaster, nodeID         string
 	heartbeatTTL                time.Duration
+	limits                      limitOptions
+	// flags are the settings as parsed, for a reload to start from.
+	flags *pflag.FlagSet
+}
+
+// limitOptions are the per-user limits of the domain services; SIGHUP
+// reloads them.
+type limitOptions struct {
+	dialogs  dialogs.Limits
+	accounts accounts.Limits
+	push     push.Limits
+	privacy  privacy.Limits
+}
+
+func (l *limitOptions) register(f *pflag.FlagSet) {
+	d, a, p, v := dialogs.DefaultLimits(), accounts.DefaultLimits(), push.DefaultLimits(), privacy.DefaultLimits()
+	f.IntVar(&l.dialogs.CreatePerMinute, "dialogs-per-minute", d.CreatePerMinute, "dialogs one user may create per minute (0: unlimited; a first 1-1 message creating a private dialog counts)")
+	f.IntVar(&l.dialogs.CreatePerHour, "dialogs-per-hour", d.CreatePerHour, "dialogs one user may create per hour (0: unlimited)")
+	f.IntVar(&l.dialogs.MaxOccupants, "dialog-max-occupants", d.MaxOccupants, "occupants (public dialogs: subscribers) one dialog may have (0: unlimited)")
+	f.IntVar(&l.dialogs.AddedPerHour, "dialog-adds-per-hour", d.AddedPerHour, "group or meeting dialogs other users may put one user in per hour (0: unlimited)")
+	f.IntVar(&l.accounts.SessionsPerMinute, "sessions-per-minute", a.SessionsPerMinute, "session tokens one user may create per minute (0: unlimited)")
+	f.IntVar(&l.accounts.SessionsPerHour, "sessions-per-hour", a.SessionsPerHour, "session tokens one user may create per hour (0: unlimited)")
+	f.IntVar(&l.accounts.MaxSessions, "sessions-per-user", a.MaxSessions, "session tokens kept per user; a new one beyond revokes the oldest (0: unlimited)")
+	f.IntVar(&l.push.MaxSubscriptions, "push-subscriptions-per-user", p.MaxSubscriptions, "push subscriptions (device and channel) one user may have (0: unlimited)")
+	f.IntVar(&l.push.PerHour, "push-subscriptions-per-hour", p.PerHour, "push subscriptions one user may create or renew per hour (0: unlimited)")
+	f.IntVar(&l.privacy.MaxLists, "privacy-lists-per-user", v.MaxLists, "privacy lists one user may have (0: unlimited)")
+	f.IntVar(&l.privacy.MaxItems, "privacy-list-items", v.MaxItems, "items (blocks included) one privacy list may have (0: unlimited)")
 }
 
 func serveCmd() *cobra.Command {
@@ -63,15 +91,22 @@ func serveCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Run a Parley node",
 		Long: "Run a Parley node. Every flag can also be set as PARLEY_<FLAG> in the environment " +
-			"(e.g. PARLEY_C2S_ADDR) or as a key of the YAML file given with --config.",
+			"(e.g. PARLEY_C2S_ADDR) or as a key of the YAML file given with --config. " +
+			"SIGHUP reloads the log level, the per-user limits and the TLS certificate.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyConfig(cmd.Flags(), o.config); err != nil {
 				return err
 			}
+			o.flags = cmd.Flags()
 			return serve(cmd.Context(), o)
 		},
 	}
-	f := cmd.Flags()
+	o.register(cmd.Flags())
+	return cmd
+}
+
+// register defines the serve settings on f.
+func (o *serveOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.config, "config", "", "YAML config file (keys are these flags' names)")
 	f.StringVar(&o.data, "data", "./data", "data directory (embedded store, certificate, admin token)")
 	f.StringVar(&o.domain, "domain", "localhost", "XMPP domain served; user JIDs are <userId>-<appId>@domain")
@@ -81,8 +116,8 @@ func serveCmd() *cobra.Command {
 	f.BoolVar(&o.wsTLS, "ws-tls", false, "serve wss; when off, plain ws counts as secure (local use or a TLS-terminating proxy)")
 	f.StringVar(&o.httpAddr, "http-addr", ":8080", "REST API address (empty or port 0 disables)")
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8081", "admin API and /metrics address (empty or port 0 disables)")
-	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate (default: self-signed, generated into the data dir)")
-	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate, the same file for every node of a cluster (default: self-signed, generated into the data dir); SIGHUP reloads it")
+	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.StringVar(&o.adminToken, "admin-token", "", "admin API token (at least 16 characters; give every node of a cluster the same); default: --admin-token-file, else <data>/admin-token, generated on first start")
 	f.StringVar(&o.adminTokenFile, "admin-token-file", "", "file holding the admin API token (e.g. a mounted secret)")
 	f.DurationVar(&o.tokenTTL, "token-ttl", 2*time.Hour, "session token lifetime")
@@ -92,11 +127,12 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&o.pingTimeout, "ping-timeout", 30*time.Second, "time a client has to answer a server ping")
 	f.Float64Var(&o.connRate, "conn-rate", 20, "new connections per second per IP (0: unlimited)")
 	f.Float64Var(&o.loginRate, "login-rate", 5, "login attempts per second per IP (0: unlimited)")
-	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (SIGHUP reloads it)")
 	f.BoolVar(&o.allowPlaintext, "c2s-allow-plaintext", false, "offer SASL on --c2s-addr without STARTTLS (loopback load tests only)")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long streams get to close on SIGTERM")
 	f.IntVar(&o.largeDialog, "large-dialog", 1000, "occupant count from which a group or public dialog keeps no per-member read/delivered ids")
-	o.store.flags(cmd)
+	o.store.flags(f)
+	o.limits.register(f)
 	host, _ := os.Hostname()
 	f.StringVar(&o.redisAddr, "redis-addr", "", "Redis address (cluster mode: presence and cross-node routing); empty keeps everything in process")
 	f.StringVar(&o.redisPassword, "redis-password", "", "Redis password")
@@ -110,7 +146,6 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&o.resumeTimeout, "resume-timeout", 5*time.Minute, "how long a broken stream-managed session can be resumed (XEP-0198)")
 	f.IntVar(&o.offlineMax, "offline-max", 1000, "messages kept per user for offline delivery (oldest dropped beyond)")
 	f.BoolVar(&o.mucCompat, "muc-sdk-compat", true, "add the ConnectyCube SDK's MUC compatibility element to join/leave presence")
-	return cmd
 }
 
 // disabled reports an address that turns a listener off.
@@ -123,7 +158,11 @@ func disabled(addr string) bool {
 }
 
 func serve(ctx context.Context, o serveOptions) error {
-	var level slog.Level
+	// Before anything else: SIGHUP's default action ends the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	level := new(slog.LevelVar)
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
@@ -146,6 +185,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	acc.TokenTTL = o.tokenTTL
 	ds := dialogs.NewService(dialogs.CachePrivate(db, 200_000, time.Minute), db)
 	ds.LargeDialog = o.largeDialog
+	priv := privacy.NewService(db, o.domain, "muc."+o.domain)
 	ds.ExtensionKeys = func(ctx context.Context, appID int64) []string {
 		if app, err := acc.App(ctx, appID); err == nil && len(app.DialogExtensions) > 0 {
 			return app.DialogExtensions
@@ -160,10 +200,11 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	tlsCfg, err := loadTLS(o.tlsCert, o.tlsKey, o.data, o.domain)
+	certs, err := loadTLS(o.tlsCert, o.tlsKey, o.data, o.domain)
 	if err != nil {
 		return fmt.Errorf("tls: %w", err)
 	}
+	tlsCfg := certs.config()
 
 	reg := prometheus.NewRegistry()
 	var sender push.Sender
@@ -173,6 +214,13 @@ func serve(ctx context.Context, o serveOptions) error {
 		sender = wh
 	}
 	pushes := push.NewService(db, sender)
+	rl := &reloader{start: o.flags, current: o.flags, limits: o.limits, level: level, certs: certs, log: log, apply: func(l limitOptions) {
+		ds.SetLimits(l.dialogs)
+		acc.SetLimits(l.accounts)
+		pushes.SetLimits(l.push)
+		priv.SetLimits(l.privacy)
+	}}
+	rl.apply(o.limits)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var rc *cluster.Redis
 	ready := db.Ping
@@ -184,7 +232,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		WSSecure: !o.wsTLS, AllowPlaintext: o.allowPlaintext,
 		Dialogs: ds, History: archive, MUCStrict: !o.mucCompat,
 		Offline: db, OfflineMax: o.offlineMax, ResumeTimeout: o.resumeTimeout,
-		Privacy: privacy.NewService(db, o.domain, "muc."+o.domain), Accounts: acc, Push: pushes,
+		Privacy: priv, Accounts: acc, Push: pushes,
 	}, xmpp.NewMetrics(reg))
 
 	if o.redisAddr != "" || len(o.redisSentinels) > 0 {
@@ -264,7 +312,13 @@ func serve(ctx context.Context, o serveOptions) error {
 	go pruneSessions(ctx, acc, log)
 	log.Info("parley is up", "domain", o.domain, "version", xmpp.Version)
 
-	<-ctx.Done()
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-hup:
+			rl.reload()
+		}
+	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownGrace)
 	defer cancel()

@@ -38,11 +38,11 @@ type Service struct {
 // Every field is a parley serve setting, named in its comment.
 type Limits struct {
 	// SessionsPerMinute and SessionsPerHour bound the user sessions (tokens)
-	// created for one user: sessions-per-minute, sessions-per-hour.
+	// created for one user: session-tokens-per-minute, session-tokens-per-hour.
 	SessionsPerMinute, SessionsPerHour int
 	// MaxSessions bounds one user's stored sessions: creating one more
 	// revokes the oldest, as a client that logs in anew expects its new
-	// token to work (sessions-per-user).
+	// token to work (session-tokens-per-user).
 	MaxSessions int
 }
 
@@ -58,8 +58,8 @@ func (s *Service) SetLimits(l Limits) { s.limits.Store(&l) }
 func (s *Service) Limits() Limits { return *s.limits.Load() }
 
 func (l Limits) sessionRates() []quota.Rate {
-	return []quota.Rate{{Setting: "sessions-per-minute", N: l.SessionsPerMinute, Per: time.Minute},
-		{Setting: "sessions-per-hour", N: l.SessionsPerHour, Per: time.Hour}}
+	return []quota.Rate{{Setting: "session-tokens-per-minute", N: l.SessionsPerMinute, Per: time.Minute},
+		{Setting: "session-tokens-per-hour", N: l.SessionsPerHour, Per: time.Hour}}
 }
 
 // eventSession is the event kind of a user session created.

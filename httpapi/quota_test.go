@@ -199,7 +199,7 @@ func TestDialogMaxOccupants(t *testing.T) {
 }
 
 func TestSessionLimits(t *testing.T) {
-	t.Run("sessions-per-minute", func(t *testing.T) {
+	t.Run("session-tokens-per-minute", func(t *testing.T) {
 		q := newQuotaAPI(t, "ann", "ben") // one login each
 		q.acc.SetLimits(accounts.Limits{SessionsPerMinute: 3})
 		for range 2 {
@@ -208,12 +208,12 @@ func TestSessionLimits(t *testing.T) {
 			}
 		}
 		code, raw := q.login("ann")
-		refused(t, code, raw, 429, "sessions-per-minute")
+		refused(t, code, raw, 429, "session-tokens-per-minute")
 		if code, raw := q.login("ben"); code != 201 {
 			t.Fatalf("another user: %d %s", code, raw)
 		}
 	})
-	t.Run("sessions-per-user", func(t *testing.T) {
+	t.Run("session-tokens-per-user", func(t *testing.T) {
 		q := newQuotaAPI(t, "ann")
 		q.acc.SetLimits(accounts.Limits{MaxSessions: 2})
 		first := q.tok["ann"]

@@ -76,9 +76,9 @@ func (l *limitOptions) register(f *pflag.FlagSet) {
 	f.IntVar(&l.dialogs.CreatePerHour, "dialogs-per-hour", d.CreatePerHour, "dialogs one user may create per hour (0: unlimited)")
 	f.IntVar(&l.dialogs.MaxOccupants, "dialog-max-occupants", d.MaxOccupants, "occupants (public dialogs: subscribers) one dialog may have (0: unlimited)")
 	f.IntVar(&l.dialogs.AddedPerHour, "dialog-adds-per-hour", d.AddedPerHour, "group or meeting dialogs other users may put one user in per hour (0: unlimited)")
-	f.IntVar(&l.accounts.SessionsPerMinute, "sessions-per-minute", a.SessionsPerMinute, "session tokens one user may create per minute (0: unlimited)")
-	f.IntVar(&l.accounts.SessionsPerHour, "sessions-per-hour", a.SessionsPerHour, "session tokens one user may create per hour (0: unlimited)")
-	f.IntVar(&l.accounts.MaxSessions, "sessions-per-user", a.MaxSessions, "session tokens kept per user; a new one beyond revokes the oldest (0: unlimited)")
+	f.IntVar(&l.accounts.SessionsPerMinute, "session-tokens-per-minute", a.SessionsPerMinute, "session tokens one user may create per minute (0: unlimited)")
+	f.IntVar(&l.accounts.SessionsPerHour, "session-tokens-per-hour", a.SessionsPerHour, "session tokens one user may create per hour (0: unlimited)")
+	f.IntVar(&l.accounts.MaxSessions, "session-tokens-per-user", a.MaxSessions, "session tokens kept per user; a new one beyond revokes the oldest (0: unlimited)")
 	f.IntVar(&l.push.MaxSubscriptions, "push-subscriptions-per-user", p.MaxSubscriptions, "push subscriptions (device and channel) one user may have (0: unlimited)")
 	f.IntVar(&l.push.PerHour, "push-subscriptions-per-hour", p.PerHour, "push subscriptions one user may create or renew per hour (0: unlimited)")
 	f.IntVar(&l.privacy.MaxLists, "privacy-lists-per-user", v.MaxLists, "privacy lists one user may have (0: unlimited)")
@@ -101,12 +101,7 @@ func serveCmd() *cobra.Command {
 			return serve(cmd.Context(), o)
 		},
 	}
-	o.register(cmd.Flags())
-	return cmd
-}
-
-// register defines the serve settings on f.
-func (o *serveOptions) register(f *pflag.FlagSet) {
+	f := cmd.Flags()
 	f.StringVar(&o.config, "config", "", "YAML config file (keys are these flags' names)")
 	f.StringVar(&o.data, "data", "./data", "data directory (embedded store, certificate, admin token)")
 	f.StringVar(&o.domain, "domain", "localhost", "XMPP domain served; user JIDs are <userId>-<appId>@domain")
@@ -131,7 +126,7 @@ func (o *serveOptions) register(f *pflag.FlagSet) {
 	f.BoolVar(&o.allowPlaintext, "c2s-allow-plaintext", false, "offer SASL on --c2s-addr without STARTTLS (loopback load tests only)")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long streams get to close on SIGTERM")
 	f.IntVar(&o.largeDialog, "large-dialog", 1000, "occupant count from which a group or public dialog keeps no per-member read/delivered ids")
-	o.store.flags(f)
+	o.store.flags(cmd)
 	o.limits.register(f)
 	host, _ := os.Hostname()
 	f.StringVar(&o.redisAddr, "redis-addr", "", "Redis address (cluster mode: presence and cross-node routing); empty keeps everything in process")
@@ -146,6 +141,7 @@ func (o *serveOptions) register(f *pflag.FlagSet) {
 	f.DurationVar(&o.resumeTimeout, "resume-timeout", 5*time.Minute, "how long a broken stream-managed session can be resumed (XEP-0198)")
 	f.IntVar(&o.offlineMax, "offline-max", 1000, "messages kept per user for offline delivery (oldest dropped beyond)")
 	f.BoolVar(&o.mucCompat, "muc-sdk-compat", true, "add the ConnectyCube SDK's MUC compatibility element to join/leave presence")
+	return cmd
 }
 
 // disabled reports an address that turns a listener off.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 // syncBuf is a log buffer the server process writes while the test reads.
@@ -238,5 +241,56 @@ func TestServeProcess(t *testing.T) {
 		exited <- nil
 	case <-time.After(15 * time.Second):
 		t.Fatal("no exit after SIGTERM")
+	}
+}
+
+// TestReloadRereadsSettings: a reload reads the command line, the
+// environment and the config file again, applies the limits, and tells
+// settings that need a restart from those it applied.
+func TestReloadRereadsSettings(t *testing.T) {
+	config := filepath.Join(t.TempDir(), "parley.yaml")
+	os.WriteFile(config, []byte("resume-timeout: 5m\ndialogs-per-hour: 50\n"), 0o600)
+	cmd := serveCmd()
+	if err := cmd.Flags().Parse([]string{"--config", config, "--dialogs-per-minute", "7", "--domain", "example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := applyConfig(cmd.Flags(), config); err != nil {
+		t.Fatal(err)
+	}
+	log := &syncBuf{}
+	var applied []limitOptions
+	r := &reloader{start: cmd.Flags(), current: cmd.Flags(), level: new(slog.LevelVar), log: slog.New(slog.NewTextHandler(log, nil)),
+		apply: func(l limitOptions) { applied = append(applied, l) }}
+	// The limits at start, as serve reads them.
+	var l limitOptions
+	lfs := pflag.NewFlagSet("l", pflag.ContinueOnError)
+	l.register(lfs)
+	lfs.Parse([]string{"--dialogs-per-minute", "7", "--dialogs-per-hour", "50"})
+	r.limits = l
+	r.certs = &certs{dataDir: t.TempDir(), domain: "localhost"}
+
+	// The file changes a limit and a setting that needs a restart; the
+	// command line still wins for what it set.
+	os.WriteFile(config, []byte("resume-timeout: 5m\ndialogs-per-hour: 60\ndialogs-per-minute: 99\nmax-stanza: 1000\n"), 0o600)
+	r.reload()
+	if len(applied) != 1 || applied[0].dialogs.CreatePerHour != 60 || applied[0].dialogs.CreatePerMinute != 7 {
+		t.Fatalf("applied %+v", applied)
+	}
+	out := log.String()
+	for _, want := range []string{"limits dialogs-per-hour=60", "max-stanza=1000", "SIGHUP: reloaded"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	for _, bad := range []string{"resume-timeout", "domain", "dialogs-per-minute"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("log names %s, which did not change:\n%s", bad, out)
+		}
+	}
+	// A bad value keeps the running limits.
+	os.WriteFile(config, []byte("dialogs-per-hour: many\n"), 0o600)
+	r.reload()
+	if len(applied) != 1 || !strings.Contains(log.String(), "limits not reloaded") {
+		t.Fatalf("a bad limit was applied: %+v\n%s", applied, log.String())
 	}
 }

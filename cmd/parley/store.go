@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/dialogs"
@@ -34,7 +33,8 @@ type storeOptions struct {
 	data, mongoURI, mongoDB, writeConcern, readPref string
 }
 
-func (o *storeOptions) flags(f *pflag.FlagSet) {
+func (o *storeOptions) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
 	f.StringVar(&o.mongoURI, "mongo-uri", "", "MongoDB URI (cluster mode); empty uses the embedded SQLite store in --data")
 	f.StringVar(&o.mongoDB, "mongo-db", "parley", "MongoDB database name")
 	f.StringVar(&o.writeConcern, "mongo-write-concern", "majority", "MongoDB write concern: majority or a node count")
@@ -72,6 +72,6 @@ func migrateCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&config, "config", "", "YAML config file")
 	cmd.Flags().StringVar(&o.data, "data", "./data", "data directory of the embedded store")
-	o.flags(cmd.Flags())
+	o.flags(cmd)
 	return cmd
 }

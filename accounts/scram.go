@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"hash"
 	"sync/atomic"
+	"time"
 )
 
 // DefaultIterations is the PBKDF2 iteration count for new credentials
@@ -21,6 +22,10 @@ const DefaultIterations = 4096
 type KeyPair struct {
 	Stored []byte
 	Server []byte
+	// Session and Expires name the session token a pair belongs to (zero
+	// for the password), so a stream knows what revokes it.
+	Session int64
+	Expires time.Time
 }
 
 // ScramKeys holds the key pairs for the two hash functions Parley offers.

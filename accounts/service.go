@@ -151,6 +151,9 @@ type UserInput struct {
 	Tags                                                           []string
 	Password                                                       *string
 	OldPassword                                                    *string
+	// KeepSession is the session making a password change: the one token
+	// that stays valid.
+	KeepSession int64
 }
 
 // Login identifies a user for a user session: by login or by email.
@@ -348,6 +351,10 @@ func (s *Service) UpdateUser(ctx context.Context, appID, id int64, in UserInput,
 		if err := s.setPassword(ctx, u, *in.Password, in.OldPassword, byAdmin); err != nil {
 			return nil, err
 		}
+		// A new password revokes every other session token of the user.
+		if _, err := s.store.DeleteUserSessions(ctx, appID, id, in.KeepSession); err != nil {
+			return nil, err
+		}
 	}
 	u.UpdatedAt = s.now().UTC().Truncate(time.Second)
 	if err := s.store.UpdateUser(ctx, u); err != nil {
@@ -431,6 +438,17 @@ func (s *Service) CheckPassword(ctx context.Context, appID, userID int64, secret
 	return nil
 }
 
+// TokenSession returns the live session whose token is secret, when the
+// secret a user signed in with is a session token of that user (so the
+// stream ends with the token); ok is false for a password.
+func (s *Service) TokenSession(ctx context.Context, appID, userID int64, secret string) (id int64, expires time.Time, ok bool) {
+	sess, err := s.store.SessionByTokenHash(ctx, hashToken(secret))
+	if err != nil || sess.AppID != appID || sess.UserID != userID || !sess.Live(s.now()) {
+		return 0, time.Time{}, false
+	}
+	return sess.ID, sess.ExpiresAt, true
+}
+
 // ScramSecrets returns what SCRAM needs for a user: the salt and count, and
 // every key pair that may sign in (the password's, then each live token's).
 //
@@ -465,6 +483,7 @@ func (s *Service) ScramSecrets(ctx context.Context, appID, userID int64, mechani
 	}
 	for _, sess := range sessions {
 		if p, ok := sess.Keys.Pair(mechanism); ok {
+			p.Session, p.Expires = sess.ID, sess.ExpiresAt
 			pairs = append(pairs, p)
 		}
 	}

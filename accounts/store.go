@@ -43,6 +43,8 @@ type SessionStore interface {
 	// LiveSessions returns the user's sessions that have not expired at now.
 	LiveSessions(ctx context.Context, appID, userID int64, now time.Time) ([]Session, error)
 	DeleteSession(ctx context.Context, id int64) error
+	// DeleteUserSessions deletes the user's sessions but except (0: all).
+	DeleteUserSessions(ctx context.Context, appID, userID, except int64) (int64, error)
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
 	// TrimSessions deletes the user's sessions but the newest keep,
 	// returning how many went.

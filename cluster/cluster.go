@@ -47,6 +47,10 @@ type Delivery struct {
 	Release string `json:"rel,omitempty"`
 	// Kick ends every session of the targets on the receiving node.
 	Kick bool `json:"kick,omitempty"`
+	// Revoke ends the targets' streams signed in with session token Only
+	// (when non-zero), or all but those of Keep.
+	Revoke     bool  `json:"rv,omitempty"`
+	Only, Keep int64 `json:",omitempty"`
 }
 
 // Session is a bound session somewhere in the cluster.

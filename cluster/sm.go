@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
@@ -65,13 +64,16 @@ func (r *Redis) SMIn(ctx context.Context, id string, in uint32) error {
 	return r.rdb.HSet(ctx, smKey(id), "in", in).Err()
 }
 
-// SMOwner returns the node that holds a session's state ("" if none).
-func (r *Redis) SMOwner(ctx context.Context, id string) (string, error) {
-	n, err := r.rdb.HGet(ctx, smKey(id), "node").Result()
-	if errors.Is(err, redis.Nil) {
-		return "", nil
+// SMOwner returns the node that holds a session's state and the user it
+// belongs to ("" if there is none).
+func (r *Redis) SMOwner(ctx context.Context, id string) (node string, app, user int64, err error) {
+	v, err := r.rdb.HMGet(ctx, smKey(id), "node", "app", "user").Result()
+	if err != nil || len(v) != 3 || v[0] == nil {
+		return "", 0, 0, err
 	}
-	return n, err
+	num := func(x any) int64 { s, _ := x.(string); n, _ := strconv.ParseInt(s, 10, 64); return n }
+	node, _ = v[0].(string)
+	return node, num(v[1]), num(v[2]), nil
 }
 
 // SMTake reads and removes a session's state in one transaction.

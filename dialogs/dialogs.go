@@ -87,6 +87,8 @@ type View struct {
 var (
 	ErrNotFound  = errors.New("dialogs: not found")
 	ErrForbidden = errors.New("dialogs: forbidden")
+	// ErrBlocked: the other user blocks the one acting (privacy lists).
+	ErrBlocked = errors.New("dialogs: the user does not accept contact from you")
 )
 
 // ErrNoSuchUser is matched (errors.Is) by a NoSuchUserError.

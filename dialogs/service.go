@@ -39,6 +39,16 @@ type Users interface {
 	MissingUsers(ctx context.Context, appID int64, ids []int64) ([]int64, error)
 }
 
+// Blocking tells whether a user refuses contact from another (privacy lists
+// and blocking commands). Nobody is put into a dialog, nor reached in a
+// private one, by a user they block.
+type Blocking interface {
+	// Blocks: a message from `from` to `to` is refused by either one.
+	Blocks(ctx context.Context, appID, from, to int64) bool
+	// Denies: owner refuses other (who then cannot add owner to a dialog).
+	Denies(ctx context.Context, appID, owner, other int64) bool
+}
+
 // Filter is one list condition: Field Op Values.
 type Filter struct {
 	Field  string // "_id", "type", "name", "last_message_date_sent", "created_at", "updated_at", "extensions.<key>"
@@ -59,6 +69,9 @@ type Query struct {
 type Service struct {
 	store Store
 	users Users
+	// Blocking, when set, keeps users out of dialogs made by those they
+	// block and private messages from them.
+	Blocking Blocking
 	// LargeDialog is the occupant count from which a group or public dialog
 	// keeps no per-member read/delivered ids (default 1,000).
 	LargeDialog int
@@ -233,6 +246,9 @@ func (s *Service) Create(ctx context.Context, appID, uid int64, in Input) (*View
 	if err := s.checkUsers(ctx, appID, append(slices.Clone(d.Occupants), d.Admins...)); err != nil {
 		return nil, err
 	}
+	if err := s.checkConsent(ctx, appID, uid, append(slices.Clone(d.Occupants), d.Admins...)); err != nil {
+		return nil, err
+	}
 	if t == Private {
 		// Asking again for an existing private dialog creates nothing.
 		if existing, err := s.store.PrivateDialog(ctx, appID, d.Occupants[0], d.Occupants[1]); err == nil {
@@ -272,6 +288,11 @@ func (s *Service) reopen(ctx context.Context, d *Dialog, uid int64) (*View, erro
 	return s.view(ctx, d, uid)
 }
 
+// Private returns the private dialog of a and b, if they have one.
+func (s *Service) Private(ctx context.Context, appID, a, b int64) (*Dialog, error) {
+	return s.store.PrivateDialog(ctx, appID, a, b)
+}
+
 // EnsurePrivate returns the private dialog of a and b, creating it (the first
 // 1-1 message without a dialog id does this).
 func (s *Service) EnsurePrivate(ctx context.Context, appID, a, b int64) (*Dialog, error) {
@@ -284,6 +305,9 @@ func (s *Service) EnsurePrivate(ctx context.Context, appID, a, b int64) (*Dialog
 	}
 	if err := s.CheckUsers(ctx, appID, []int64{a, b}); err != nil {
 		return nil, err
+	}
+	if s.Refuses(ctx, appID, a, b) {
+		return nil, ErrBlocked
 	}
 	now := s.now().UTC()
 	if err := s.checkCreate(ctx, appID, a, Private, nil, now); err != nil {
@@ -298,6 +322,25 @@ func (s *Service) EnsurePrivate(ctx context.Context, appID, a, b int64) (*Dialog
 		return nil, err
 	}
 	return d, s.recordCreate(ctx, appID, a, Private, nil, now)
+}
+
+// Refuses reports whether `to` refuses contact from `from`, or `from`
+// blocks `to` mutually.
+func (s *Service) Refuses(ctx context.Context, appID, from, to int64) bool {
+	return s.Blocking != nil && from != to && s.Blocking.Blocks(ctx, appID, from, to)
+}
+
+// checkConsent refuses putting users into a dialog by someone they block.
+func (s *Service) checkConsent(ctx context.Context, appID, actor int64, ids []int64) error {
+	if s.Blocking == nil {
+		return nil
+	}
+	for _, id := range ids {
+		if id != actor && s.Blocking.Denies(ctx, appID, id, actor) {
+			return ErrBlocked
+		}
+	}
+	return nil
 }
 
 // CheckUsers returns an error wrapping ErrNoSuchUser, naming the ids, when
@@ -450,6 +493,9 @@ func (s *Service) Update(ctx context.Context, appID, uid int64, id string, in In
 	}
 	added := removeAll(addUnique(nil, in.PushOccupants...), d.Occupants...)
 	if err := s.checkUsers(ctx, appID, added); err != nil {
+		return nil, err
+	}
+	if err := s.checkConsent(ctx, appID, uid, append(slices.Clone(added), in.PushAdmins...)); err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()

@@ -72,8 +72,10 @@ type Store interface {
 	// returns stored false and leaves m as given). It assigns m.Seq.
 	AppendMessage(ctx context.Context, m *Message) (stored bool, err error)
 	Message(ctx context.Context, appID int64, dialogID, id string) (*Message, error)
-	// FindMessage locates a message by id alone (a marker without dialog id).
-	FindMessage(ctx context.Context, appID int64, id string) (*Message, error)
+	// FindMessage locates a message by id alone, among the dialogs viewer
+	// occupies (the newest if several have it): a message id is only unique
+	// within its dialog, and another user's copy of an id must never be found.
+	FindMessage(ctx context.Context, appID, viewer int64, id string) (*Message, error)
 	Messages(ctx context.Context, appID, viewer int64, dialogID string, q Query) ([]Message, error)
 	// Receipt records that uid has delivered or read ids (all messages when
 	// ids is empty): per-message ids unless the dialog is large, and the
@@ -168,6 +170,9 @@ func (a *Archive) Send(ctx context.Context, appID, sender int64, p Post) (*Poste
 	if !d.CanPost(sender) {
 		return nil, ErrForbidden
 	}
+	if d.Type == dialogs.Private && a.dialogs.Refuses(ctx, appID, sender, d.PeerOf(sender)) {
+		return nil, dialogs.ErrBlocked
+	}
 	now := a.now().UTC()
 	m := &Message{ID: p.ID, AppID: appID, DialogID: d.ID, SenderID: sender, Body: p.Body, DateSent: now.Unix(),
 		Attachments: p.Attachments, Custom: p.Custom, CreatedAt: now, UpdatedAt: now}
@@ -253,7 +258,7 @@ func (a *Archive) List(ctx context.Context, appID, uid int64, dialogID string, q
 // by uid. It returns the messages concerned, for telling their senders.
 func (a *Archive) Receipt(ctx context.Context, appID, uid int64, dialogID string, kind string, ids []string) (*dialogs.Dialog, []Message, error) {
 	if dialogID == "" && len(ids) > 0 {
-		m, err := a.store.FindMessage(ctx, appID, ids[0])
+		m, err := a.store.FindMessage(ctx, appID, uid, ids[0])
 		if err != nil {
 			return nil, nil, err
 		}
@@ -301,7 +306,7 @@ func (a *Archive) own(ctx context.Context, appID, uid int64, dialogID, id string
 	var m *Message
 	var err error
 	if dialogID == "" {
-		m, err = a.store.FindMessage(ctx, appID, id)
+		m, err = a.store.FindMessage(ctx, appID, uid, id)
 	} else {
 		m, err = a.store.Message(ctx, appID, dialogID, id)
 	}

@@ -111,6 +111,9 @@ func (a *API) deleteSession(w http.ResponseWriter, r *http.Request, s *accounts.
 		a.fail(w, r, err)
 		return
 	}
+	if a.live != nil && s.UserID != 0 {
+		a.live.Revoke(s.AppID, s.UserID, s.ID, 0) // streams signed in with this token end too
+	}
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -257,10 +260,15 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request, s *accounts.Ses
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"base": {"user is required"}})
 		return
 	}
-	u, err := a.accounts.UpdateUser(r.Context(), s.AppID, id, req.User.input(), false)
+	in := req.User.input()
+	in.KeepSession = s.ID
+	u, err := a.accounts.UpdateUser(r.Context(), s.AppID, id, in, false)
 	if err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	if in.Password != nil && a.live != nil {
+		a.live.Revoke(s.AppID, id, 0, s.ID) // every other token and stream ends
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": userOut(u)})
 }
@@ -274,6 +282,9 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, s *accounts.Ses
 	if err := a.accounts.DeleteUser(r.Context(), s.AppID, id); err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	if a.live != nil {
+		a.live.Revoke(s.AppID, id, 0, 0)
 	}
 	w.WriteHeader(http.StatusOK)
 }

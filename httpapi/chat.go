@@ -24,6 +24,10 @@ type Live interface {
 	Reaction(uid int64, d *dialogs.Dialog, m *history.Message, add, remove string)
 	// System sends a SystemNotifications headline.
 	System(appID, from, to int64, id string, extension map[string]string)
+	// Revoke ends a user's XMPP streams whose credentials no longer hold:
+	// those signed in with session token only (when not 0), else all but
+	// those signed in with keep (0: all).
+	Revoke(appID, userID, only, keep int64) int
 }
 
 func (a *API) routesChat() {
@@ -163,6 +167,8 @@ func (a *API) chatFail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, []string{fe.Msg})
 	case errors.Is(err, dialogs.ErrNotFound), errors.Is(err, history.ErrNotFound):
 		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+	case errors.Is(err, dialogs.ErrBlocked):
+		writeError(w, http.StatusForbidden, []string{"The user does not accept messages or invitations from you"})
 	case errors.Is(err, dialogs.ErrForbidden), errors.Is(err, history.ErrForbidden):
 		writeError(w, http.StatusForbidden, []string{"You don't have appropriate permissions to perform this operation"})
 	case errors.Is(err, history.ErrInvalid):
@@ -738,6 +744,10 @@ func (a *API) systemMessage(w http.ResponseWriter, r *http.Request, s *accounts.
 	}
 	if _, err := a.accounts.User(r.Context(), s.AppID, to); err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	if a.dialogs.Refuses(r.Context(), s.AppID, s.UserID, to) {
+		a.chatFail(w, r, dialogs.ErrBlocked)
 		return
 	}
 	ext := map[string]string{}

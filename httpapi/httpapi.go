@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -86,6 +87,23 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				writeError(w, http.StatusRequestEntityTooLarge, []string{"request body too large: at most " + strconv.FormatInt(mbe.Limit, 10) + " bytes"})
+			} else {
+				writeError(w, http.StatusBadRequest, []string{"request body could not be read"})
+			}
+			return
+		}
+		if c, bad := badXMLChars(r, body); bad {
+			writeError(w, http.StatusUnprocessableEntity, xmlCharError(c))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			a.log.Error("httpapi: panic", "path", r.URL.Path, "panic", v)

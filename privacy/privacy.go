@@ -262,6 +262,27 @@ func (s *Service) Between(ctx context.Context, appID, from, to int64, fromJID, t
 		s.BlocksOutbound(ctx, appID, from, Target{UserID: to, JID: toJID, InRoom: inRoom})
 }
 
+// Blocks reports whether a message from user `from` to user `to` is refused
+// by either one's default list: the question the dialog and history rules
+// ask (dialogs.Blocking).
+func (s *Service) Blocks(ctx context.Context, appID, from, to int64) bool {
+	return s.Between(ctx, appID, from, to, "", "", false)
+}
+
+// Denies reports whether owner's default list refuses other: the consent
+// question before other puts owner into a dialog (dialogs.Blocking).
+func (s *Service) Denies(ctx context.Context, appID, owner, other int64) bool {
+	return s.BlocksInbound(ctx, appID, owner, Target{UserID: other}, Message)
+}
+
+// Refuses reports whether kind from `from` to `to` is refused: by to's
+// list for that kind, or by from's mutual block. Directed presence and IQs
+// between users ask this.
+func (s *Service) Refuses(ctx context.Context, appID, from, to int64, kind Kind) bool {
+	return s.BlocksInbound(ctx, appID, to, Target{UserID: from}, kind) ||
+		s.BlocksOutbound(ctx, appID, from, Target{UserID: to})
+}
+
 func hasKind(ks []Kind, k Kind) bool {
 	for _, x := range ks {
 		if x == k {

@@ -248,6 +248,8 @@ func chatError(err error) stanzaErr {
 		return stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such dialog or message."}
 	case errors.Is(err, history.ErrInvalid):
 		return errBadRequest
+	case errors.Is(err, dialogs.ErrBlocked):
+		return errBlocked
 	}
 	return errInternal
 }
@@ -266,22 +268,40 @@ func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
+	refuse := func(se stanzaErr) (string, bool, bool) {
+		c.send(errorStanza("message", m.id, "", c.jid, se), kindMessage)
+		return "", false, false
+	}
+	acts := m.markerKind != "" && m.markerID != "" || m.replaceID != "" || m.removeID != ""
+	if acts || m.content() && m.dialogID != "" {
+		dialogID, se, ok := s.pairDialog(ctx, c, to, m)
+		if !ok {
+			return refuse(se)
+		}
+		m.dialogID = dialogID
+	}
 	switch {
 	case m.markerKind != "" && m.markerID != "":
-		// Receipts are relayed as sent; a failure to record one is not the
-		// sender's problem.
-		s.cfg.History.Receipt(ctx, c.appID, c.userID, m.dialogID, m.markerKind, []string{m.markerID})
+		// Receipts are relayed as sent; a failure to record one (no dialog
+		// of the two) is not the sender's problem.
+		if m.dialogID != "" {
+			s.cfg.History.Receipt(ctx, c.appID, c.userID, m.dialogID, m.markerKind, []string{m.markerID})
+		}
 		return "", false, true
+	case m.dialogID == "" && (m.replaceID != "" || m.removeID != ""):
+		return refuse(errNoSuchMessage)
 	case m.replaceID != "":
-		if _, _, err := s.cfg.History.Edit(ctx, c.appID, c.userID, m.dialogID, m.replaceID, m.body); err != nil && !errors.Is(err, history.ErrNotFound) {
-			c.send(errorStanza("message", m.id, "", c.jid, chatError(err)), kindMessage)
-			return "", false, false
+		if _, _, err := s.cfg.History.Edit(ctx, c.appID, c.userID, m.dialogID, m.replaceID, m.body); err != nil {
+			return refuse(chatError(err))
 		}
 		return "", false, true
 	case m.removeID != "":
-		if _, _, wrong, err := s.cfg.History.Delete(ctx, c.appID, c.userID, m.dialogID, []string{m.removeID}, true); err != nil || len(wrong) > 0 {
-			c.send(errorStanza("message", m.id, "", c.jid, chatError(cmpErr(err, history.ErrForbidden))), kindMessage)
-			return "", false, false
+		_, notFound, wrong, err := s.cfg.History.Delete(ctx, c.appID, c.userID, m.dialogID, []string{m.removeID}, true)
+		if err == nil && len(notFound) > 0 {
+			err = history.ErrNotFound
+		}
+		if err != nil || len(wrong) > 0 {
+			return refuse(chatError(cmpErr(err, history.ErrForbidden)))
 		}
 		return "", false, true
 	case !m.content():
@@ -300,6 +320,40 @@ func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey
 	}
 	m.postedDialog = posted.Dialog.ID
 	return s.stamp(m, posted), posted.Stored, true
+}
+
+var errNoSuchMessage = stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such message."}
+
+// pairDialog is the dialog a 1-1 message from c to `to` acts in. Content,
+// edits and removals belong to the pair's private dialog (a dialog_id naming
+// any other dialog is refused); a marker may name any dialog both can read
+// (the SDK sends read status for group messages 1-1 to their sender).
+// Without a dialog_id it is the pair's private dialog, "" when they have
+// none: message ids are only unique within a dialog, so nothing is ever
+// looked up across dialogs.
+func (s *Server) pairDialog(ctx context.Context, c *conn, to userKey, m *chatMessage) (string, stanzaErr, bool) {
+	marker := m.markerKind != ""
+	if m.dialogID == "" {
+		d, err := s.cfg.Dialogs.Private(ctx, c.appID, c.userID, to.user)
+		if err != nil {
+			if errors.Is(err, dialogs.ErrNotFound) {
+				return "", stanzaErr{}, true
+			}
+			return "", errInternal, false
+		}
+		return d.ID, stanzaErr{}, true
+	}
+	d, err := s.cfg.Dialogs.Dialog(ctx, c.appID, m.dialogID)
+	if err != nil {
+		return "", chatError(err), false
+	}
+	switch {
+	case marker && d.CanRead(c.userID) && d.CanRead(to.user):
+	case !marker && d.Type == dialogs.Private && d.HasOccupant(c.userID) && d.HasOccupant(to.user):
+	default:
+		return "", stanzaErr{stanza.Auth, stanza.Forbidden, "dialog_id names a dialog this message does not belong to."}, false
+	}
+	return d.ID, stanzaErr{}, true
 }
 
 func cmpErr(err, fallback error) error {
@@ -345,15 +399,23 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 		fail(errNotOccupant)
 		return
 	}
+	if d.Type == dialogs.Private && s.cfg.Dialogs.Refuses(ctx, appID, c.userID, d.PeerOf(c.userID)) {
+		fail(errBlocked) // the room address of a private dialog is no way around a block
+		return
+	}
 	extra := ""
 	switch {
 	case m.replaceID != "":
-		if _, _, err := s.cfg.History.Edit(ctx, appID, c.userID, d.ID, m.replaceID, m.body); err != nil && !errors.Is(err, history.ErrNotFound) {
+		if _, _, err := s.cfg.History.Edit(ctx, appID, c.userID, d.ID, m.replaceID, m.body); err != nil {
 			fail(chatError(err))
 			return
 		}
 	case m.removeID != "":
-		if _, _, wrong, err := s.cfg.History.Delete(ctx, appID, c.userID, d.ID, []string{m.removeID}, true); err != nil || len(wrong) > 0 {
+		_, notFound, wrong, err := s.cfg.History.Delete(ctx, appID, c.userID, d.ID, []string{m.removeID}, true)
+		if err == nil && len(notFound) > 0 {
+			err = history.ErrNotFound
+		}
+		if err != nil || len(wrong) > 0 {
 			fail(chatError(cmpErr(err, history.ErrForbidden)))
 			return
 		}

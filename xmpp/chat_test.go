@@ -60,6 +60,7 @@ func newChatEnv(t testing.TB) *chatEnv {
 		archive = history.NewArchive(d, ds)
 		cfg.Dialogs, cfg.History, cfg.Offline = ds, archive, d
 		cfg.Privacy = privacy.NewService(d, "localhost", "muc.localhost")
+		ds.Blocking = cfg.Privacy
 		cfg.Accounts = accounts.NewService(d)
 		pushes = push.NewService(d, ce.sender)
 		cfg.Push = pushes

@@ -24,7 +24,7 @@ type Cluster interface {
 	SMPush(ctx context.Context, id string, b []byte, out uint32, ttl time.Duration) error
 	SMAck(ctx context.Context, id string, n int) error
 	SMIn(ctx context.Context, id string, in uint32) error
-	SMOwner(ctx context.Context, id string) (string, error)
+	SMOwner(ctx context.Context, id string) (node string, app, user int64, err error)
 	SMTake(ctx context.Context, id string) (*cluster.SMState, error)
 	SMDrop(ctx context.Context, id string) error
 	SMReleased(ctx context.Context, id string) error
@@ -61,6 +61,11 @@ func (s *Server) Receive(d cluster.Delivery) {
 	case d.Kick:
 		for _, t := range d.Targets {
 			s.kickLocal(userKey{t.App, t.User})
+		}
+		return
+	case d.Revoke:
+		for _, t := range d.Targets {
+			s.revokeLocal(userKey{t.App, t.User}, d.Only, d.Keep)
 		}
 		return
 	case d.Forget:

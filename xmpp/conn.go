@@ -62,8 +62,11 @@ type conn struct {
 	accepted time.Time
 	lastRead atomic.Int64
 	pingAt   atomic.Int64 // when the outstanding server ping was sent; 0 if none
-	bound    atomic.Bool
-	closed   atomic.Bool
+	// partialAt is when the unit being read began arriving (0: none): a
+	// client trickling one stanza forever is cut after StanzaTimeout.
+	partialAt atomic.Int64
+	bound     atomic.Bool
+	closed    atomic.Bool
 	// Stream management: the state (set at enable, moved on resume), whether
 	// the client closed the stream itself, and whether a resumed stream
 	// took this session over.
@@ -72,6 +75,10 @@ type conn struct {
 	carbons    atomic.Bool
 	cleanClose bool
 	superseded atomic.Bool
+	ending     atomic.Bool // replaced or kicked: no longer counts as a session
+	// The session token the stream signed in with (0: the password) and
+	// when it expires (unix nanoseconds): revocation and expiry end it.
+	token, tokenExp atomic.Int64
 
 	// Identity, fixed at bind.
 	appID, userID int64
@@ -127,7 +134,11 @@ func (c *conn) next() (wire.Kind, []byte, error) {
 			if n > 0 {
 				b := c.rbuf[c.r : c.r+n]
 				c.r += n
+				c.partialAt.Store(0)
 				return kind, b, nil
+			}
+			if c.partialAt.Load() == 0 {
+				c.partialAt.Store(time.Now().UnixNano()) // a unit has begun
 			}
 		}
 		if c.r == c.w {
@@ -207,6 +218,31 @@ func (c *conn) send(b []byte, k stanzaKind) bool {
 		}
 	}
 	return false
+}
+
+// waitRoom waits, at most d, until n more bytes fit both the outbound
+// queue and the stream-management queue; false when the connection closed
+// or the client did not make room in time.
+func (c *conn) waitRoom(n int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if c.closed.Load() {
+			return false
+		}
+		room := c.out.room(n)
+		if st := c.sm.Load(); st != nil && room {
+			st.mu.Lock()
+			room = st.conn == c && (st.bytes == 0 || st.bytes+n <= c.srv.cfg.MaxQueue)
+			st.mu.Unlock()
+		}
+		if room {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // writeLoop is the connection's only writer once it is bound.
@@ -311,6 +347,14 @@ func (c *conn) checkIdle(now time.Time) {
 		if now.Sub(c.accepted) > cfg.NegotiationTimeout {
 			c.nc.Close()
 		}
+		return
+	}
+	if at := c.partialAt.Load(); at != 0 && now.Sub(time.Unix(0, at)) > cfg.StanzaTimeout {
+		c.fail(stream.PolicyViolation, "a stanza took longer than "+cfg.StanzaTimeout.String()+" to arrive")
+		return
+	}
+	if exp := c.tokenExp.Load(); exp != 0 && now.UnixNano() >= exp && !c.ending.Load() {
+		c.srv.endSession(c, stream.NotAuthorized, "the session token expired")
 		return
 	}
 	if at := c.pingAt.Load(); at != 0 {

@@ -29,6 +29,8 @@ type env struct {
 	app             *accounts.App
 	c2s, c2sTLS, ws string
 	domain          string
+	cfg             xmpp.Config
+	db              *sqlite.DB
 }
 
 func testTLS(t testing.TB) *tls.Config { return testenv.TLSConfig(t) }
@@ -59,8 +61,16 @@ func newEnvWith(t testing.TB, tweak func(*sqlite.DB, *xmpp.Config)) *env {
 	}
 	cfg := xmpp.Config{Domain: "localhost", TLS: testTLS(t), Auth: acc, WSSecure: true}
 	tweak(db, &cfg)
-	srv := xmpp.NewServer(cfg, xmpp.NewMetrics(prometheus.NewRegistry()))
-	e := &env{t: t, srv: srv, acc: acc, app: app, domain: "localhost"}
+	e := &env{t: t, acc: acc, app: app, domain: "localhost", cfg: cfg, db: db}
+	e.start()
+	return e
+}
+
+// start runs a server with e's config on fresh loopback ports.
+func (e *env) start() {
+	t := e.t
+	srv := xmpp.NewServer(e.cfg, xmpp.NewMetrics(prometheus.NewRegistry()))
+	e.srv = srv
 	a1, err := srv.ListenC2S("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +89,13 @@ func newEnvWith(t testing.TB, tweak func(*sqlite.DB, *xmpp.Config)) *env {
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
-	return e
+}
+
+// crashAndRestart stops the server as kill -9 would (nothing cleaned up,
+// only what the store holds survives) and starts a new one on the same store.
+func (e *env) crashAndRestart() {
+	e.srv.Crash()
+	e.start()
 }
 
 // user creates a user and returns its SASL name ("<id>-<app>").

@@ -64,3 +64,39 @@ func TestConnectionRateLimitPerIP(t *testing.T) {
 		t.Fatalf("%d of 5 connections refused, want 2", refused)
 	}
 }
+
+// A bound client that trickles one stanza forever is cut.
+func TestTricklingStanzaIsCut(t *testing.T) {
+	e := newEnv(t, func(c *xmpp.Config) { c.StanzaTimeout = 700 * time.Millisecond })
+	alice, _ := e.user("alice", "alice-password")
+	c := e.login(viaTLS, alice, "alice-password")
+	c.send(`<message to="x@localhost"><body>`)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+		if _, err := c.nc.Write([]byte("a")); err != nil {
+			break
+		}
+		if k, s := c.readUnit(150 * time.Millisecond); k != 0 {
+			if !strings.Contains(s, "policy-violation") {
+				t.Fatalf("want policy-violation, got %s", s)
+			}
+			return
+		}
+	}
+	t.Fatal("a stanza trickled for 5 s and the stream was not cut")
+}
+
+// --max-stanza is exact, also for a stanza that arrives in one piece.
+func TestMaxStanzaIsExact(t *testing.T) {
+	e := newEnv(t, func(c *xmpp.Config) { c.MaxStanza = 4096 })
+	alice, _ := e.user("alice", "alice-password")
+	c := e.login(viaTLS, alice, "alice-password")
+	fits := `<message to="x@localhost" id="fits" type="headline"><body>` + strings.Repeat("a", 3900) + `</body></message>`
+	c.send(fits)
+	over := `<message to="x@localhost" id="over"><body>` + strings.Repeat("a", 4096+2000) + `</body></message>`
+	c.send(over)
+	if s := c.readUntil("stream:error"); !strings.Contains(s, "policy-violation") {
+		t.Fatalf("a %d-byte stanza under a 4096 limit: %s", len(over), s)
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
+	"github.com/parley-chat/parley/internal/xmltext"
 )
 
 // This file implements httpapi.Live: changes made over REST reach connected
@@ -46,7 +47,7 @@ func sortedKeys[V any](m map[string]V) []string {
 func customXML(v map[string]any) string {
 	var b strings.Builder
 	for _, k := range sortedKeys(v) {
-		if !validXMLName(k) {
+		if !xmltext.ValidName(k) {
 			continue
 		}
 		switch t := v[k].(type) {
@@ -79,18 +80,6 @@ func stringify(v any) string {
 	return ""
 }
 
-func validXMLName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i, r := range k {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_' || i > 0 && (r >= '0' && r <= '9' || r == '-' || r == '.')) {
-			return false
-		}
-	}
-	return true
-}
-
 // Message implements httpapi.Live: a REST message with send_to_chat=1.
 func (s *Server) Message(m *history.Message, d *dialogs.Dialog) {
 	var extra strings.Builder
@@ -98,7 +87,7 @@ func (s *Server) Message(m *history.Message, d *dialogs.Dialog) {
 	for _, a := range m.Attachments {
 		extra.WriteString("<attachment")
 		for _, k := range sortedKeys(a) {
-			if validXMLName(k) {
+			if xmltext.ValidName(k) {
 				extra.WriteString(" " + k + `="` + xmlEsc(a[k]) + `"`)
 			}
 		}
@@ -160,7 +149,7 @@ func (s *Server) System(appID, from, to int64, id string, ext map[string]string)
 	var x strings.Builder
 	x.WriteString(elem("moduleIdentifier", "SystemNotifications"))
 	for _, k := range sortedKeys(ext) {
-		if validXMLName(k) && k != "moduleIdentifier" {
+		if xmltext.ValidName(k) && k != "moduleIdentifier" {
 			x.WriteString(elem(k, ext[k]))
 		}
 	}

@@ -23,6 +23,7 @@ type Metrics struct {
 	offlineDelivered prometheus.Counter
 	hibernated       prometheus.Counter
 	resumed          prometheus.Counter
+	replaced         prometheus.Counter
 }
 
 type stanzaKind uint8
@@ -67,6 +68,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		offlineDelivered: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_offline_delivered_total", Help: "Offline messages delivered at login."}),
 		hibernated:       prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_sm_hibernated_total", Help: "Stream-managed sessions kept for resumption after their connection broke."}),
 		resumed:          prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_sm_resumed_total", Help: "Sessions resumed (XEP-0198)."}),
+		replaced:         prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_xmpp_sessions_replaced_total", Help: "Sessions ended because their user bound more than --max-sessions-per-user."}),
 	}
 	in := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_xmpp_stanzas_in_total", Help: "Stanzas received from clients by kind."}, []string{"kind"})
 	out := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_xmpp_stanzas_out_total", Help: "Stanzas queued to clients by kind."}, []string{"kind"})
@@ -78,6 +80,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.loginOK = logins.WithLabelValues("ok")
 	m.loginFail = logins.WithLabelValues("failed")
 	reg.MustRegister(m.connections, m.accepted, m.sessions, in, out, logins, m.routing, m.drops, m.slow, m.badStanzas, m.refused,
-		m.offlineStored, m.offlineDropped, m.offlineDelivered, m.hibernated, m.resumed)
+		m.offlineStored, m.offlineDropped, m.offlineDelivered, m.hibernated, m.resumed, m.replaced)
 	return m
 }

@@ -37,8 +37,10 @@ func startNode(t *testing.T, id, uri, dbName, redisAddr string, ttl time.Duratio
 	acc := accounts.NewService(db)
 	acc.Iterations = 1000
 	ds := dialogs.NewService(db, db)
+	lists := privacy.NewService(db, "localhost", "muc.localhost")
+	ds.Blocking = lists
 	cfg := xmpp.Config{Domain: "localhost", TLS: testTLS(t), Auth: acc, WSSecure: true, Dialogs: ds, History: history.NewArchive(db, ds),
-		Offline: db, Privacy: privacy.NewService(db, "localhost", "muc.localhost"), Accounts: acc}
+		Offline: db, Privacy: lists, Accounts: acc}
 	srv := xmpp.NewServer(cfg, xmpp.NewMetrics(prometheus.NewRegistry()))
 	rc, err := cluster.Join(ctx, cluster.Config{Addr: redisAddr, Node: id, TTL: ttl}, srv.Receive)
 	if err != nil {
@@ -237,4 +239,42 @@ func TestPresenceOfOwnResourcesAcrossNodes(t *testing.T) {
 	if err != nil || len(sessions[ua.ID]) != 1 || !sessions[ua.ID][0].Available || sessions[ua.ID][0].Priority != 5 || sessions[ua.ID][0].Node != "n2" {
 		t.Fatalf("presence in Redis: %+v %v", sessions, err)
 	}
+}
+
+// Resuming another user's session on another node fails before the owner
+// is asked to let go: the victim's stream and its state stay.
+func TestResumeOfAnotherUsersSessionAcrossNodes(t *testing.T) {
+	uri, dbName := testenv.MongoURI(t)
+	redisAddr := testenv.Redis(t)
+	n1 := startNode(t, "n1", uri, dbName, redisAddr, 2*time.Second)
+	n2 := startNode(t, "n2", uri, dbName, redisAddr, 2*time.Second)
+	app, _ := n1.acc.CreateApp(context.Background(), "cluster", accounts.AppOptions{})
+	n1.app, n2.app = app, app
+	aJID, _ := n1.user("ann", "ann-password")
+	vJID, _ := n1.user("vic", "vic-password")
+	v, id := smLogin(n1.env, viaTLS, vJID, "vic-password")
+	v.readUntil("<presence")
+
+	m := n2.dial(viaTLS)
+	if s, ok := m.auth(sasl.Plain, aJID, "ann-password"); !ok {
+		t.Fatal(s)
+	}
+	m.open("localhost")
+	m.expect("features", "urn:xmpp:sm:3")
+	m.send(`<resume xmlns="urn:xmpp:sm:3" previd="` + id + `" h="0"/>`)
+	m.expect("failed", "item-not-found")
+
+	// The victim's stream is still live and still resumable.
+	v.send(`<iq type="get" id="still"><ping xmlns="urn:xmpp:ping"/></iq>`)
+	v.readUntil(`id="still"`)
+	v.nc.Close()
+	time.Sleep(100 * time.Millisecond)
+	r := n2.dial(viaTLS)
+	if s, ok := r.auth(sasl.Plain, vJID, "vic-password"); !ok {
+		t.Fatal(s)
+	}
+	r.open("localhost")
+	r.expect("features", "urn:xmpp:sm:3")
+	r.send(`<resume xmlns="urn:xmpp:sm:3" previd="` + id + `" h="1"/>`)
+	r.expect("resumed", `previd="`+id+`"`)
 }

@@ -300,6 +300,10 @@ func (c *conn) authenticate(p *wire.Parser, e *wire.Element) (ok, keep bool) {
 				return failure("not-authorized", "")
 			}
 			c.appID, c.userID = res.appID, res.userID
+			c.token.Store(res.session)
+			if !res.expires.IsZero() {
+				c.tokenExp.Store(res.expires.UnixNano())
+			}
 			c.srv.metrics.loginOK.Inc()
 			b := `<success xmlns="` + nsSASL + `"`
 			if len(resp) > 0 {

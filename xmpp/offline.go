@@ -2,9 +2,11 @@ package xmpp
 
 import (
 	"bytes"
+	"context"
 	"strconv"
 	"time"
 
+	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/xmpp/wire"
 )
 
@@ -32,13 +34,16 @@ func offlineWorthy(typ string, e *wire.Element, stored bool) bool {
 }
 
 // storeOffline queues b for the user; false if it could not be stored.
-func (s *Server) storeOffline(k userKey, b []byte) bool {
+func (s *Server) storeOffline(k userKey, b []byte) bool { return s.storeOfflineTagged(k, b, "") }
+
+// storeOfflineTagged queues b with a tag (a hibernated session's id).
+func (s *Server) storeOfflineTagged(k userKey, b []byte, tag string) bool {
 	if s.cfg.Offline == nil {
 		return false
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	dropped, err := s.cfg.Offline.PushOffline(ctx, k.app, k.user, b, time.Now().UTC(), s.cfg.OfflineMax)
+	dropped, err := s.cfg.Offline.PushOffline(ctx, k.app, k.user, history.Offline{Stanza: b, At: time.Now().UTC(), Tag: tag}, s.cfg.OfflineMax)
 	if err != nil {
 		s.log.Error("xmpp: offline store failed", "user", k.user, "app", k.app, "err", err)
 		return false
@@ -50,26 +55,51 @@ func (s *Server) storeOffline(k userKey, b []byte) bool {
 	return true
 }
 
+// flushBatch is how many offline messages are taken from the store at a
+// time; a client that stops reading puts at most that many back.
+const flushBatch = 50
+
 // flushOffline delivers the user's queue to c, oldest first, each with a
-// delay stamp of when it was stored.
+// delay stamp of when it was stored. It runs beside the reader and keeps
+// pace with the client: a message waits until the connection's queue (and,
+// with stream management, its unacknowledged stanzas) has room, so a long
+// queue of large messages is not a slow-consumer cut. What cannot be sent
+// goes back to the store.
 func (s *Server) flushOffline(c *conn) {
 	if s.cfg.Offline == nil {
 		return
 	}
-	ctx, cancel := s.ctx()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for {
-		msgs, err := s.cfg.Offline.PopOffline(ctx, c.appID, c.userID, 200)
+		msgs, err := s.cfg.Offline.PopOffline(ctx, c.appID, c.userID, flushBatch)
 		if err != nil {
 			s.log.Error("xmpp: offline read failed", "jid", c.jid, "err", err)
 			return
 		}
-		for _, m := range msgs {
-			c.send(withDelay(m.Stanza, s.cfg.Domain, m.At), kindMessage)
+		for i, m := range msgs {
+			b := withDelay(m.Stanza, s.cfg.Domain, m.At)
+			if !c.waitRoom(len(b), s.cfg.WriteTimeout) || !c.send(b, kindMessage) {
+				s.requeueOffline(c, msgs[i:])
+				return
+			}
 			s.metrics.offlineDelivered.Inc()
 		}
-		if len(msgs) < 200 {
+		if len(msgs) < flushBatch {
 			return
+		}
+	}
+}
+
+// requeueOffline puts back messages taken for a connection that went away
+// or stopped reading.
+func (s *Server) requeueOffline(c *conn, msgs []history.Offline) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	for _, m := range msgs {
+		m.Tag = ""
+		if _, err := s.cfg.Offline.PushOffline(ctx, c.appID, c.userID, m, s.cfg.OfflineMax); err != nil {
+			s.log.Error("xmpp: offline message not put back", "jid", c.jid, "err", err)
 		}
 	}
 }

@@ -63,6 +63,7 @@ var (
 	errNotAllowed         = stanzaErr{stanza.Cancel, stanza.NotAllowed, "Not allowed."}
 	errFeatureNotImpl     = stanzaErr{stanza.Cancel, stanza.FeatureNotImplemented, "Not implemented."}
 	errInternal           = stanzaErr{stanza.Wait, stanza.InternalServerError, "Internal server error, try again."}
+	errNoSuchUser         = stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such user."}
 )
 
 // appendOpen writes `<name xmlns="jabber:client" type=.. id=.. from=.. to=..`

@@ -218,6 +218,17 @@ func (s *Server) blocked(c *conn, k userKey, to string) bool {
 	return s.cfg.Privacy.Between(ctx, k.app, c.userID, k.user, c.bare, to, false)
 }
 
+// refuses reports whether user k refuses kind (directed presence, IQs)
+// from c's user, or c's user blocks k mutually.
+func (s *Server) refuses(c *conn, k userKey, kind privacy.Kind) bool {
+	if s.cfg.Privacy == nil || k.user == c.userID {
+		return false
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	return s.cfg.Privacy.Refuses(ctx, k.app, c.userID, k.user, kind)
+}
+
 // groupBlocks reports whether member refuses group traffic from sender.
 func (s *Server) groupBlocks(app, member, sender int64) bool {
 	if s.cfg.Privacy == nil || member == sender {

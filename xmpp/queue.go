@@ -49,6 +49,13 @@ func (q *outQueue) push(b []byte) (ok, overflow bool) {
 	return true, false
 }
 
+// room reports whether n more bytes fit.
+func (q *outQueue) room(n int) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return !q.closed && (q.bytes == 0 || q.bytes+n <= q.limit)
+}
+
 // close stops further pushes; last, if non-nil, is queued first as the final
 // element (a stream close or a stream error).
 func (q *outQueue) close(last []byte) {
@@ -65,6 +72,14 @@ func (q *outQueue) close(last []byte) {
 	case q.kick <- struct{}{}:
 	default:
 	}
+}
+
+// discard drops everything pending and the slice holding it (a session
+// that hibernates keeps its stanzas in its stream-management state only).
+func (q *outQueue) discard() {
+	q.mu.Lock()
+	q.pending, q.bytes, q.closed = nil, 0, true
+	q.mu.Unlock()
 }
 
 // take swaps out everything pending. spare is reused as the next pending

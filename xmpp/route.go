@@ -11,6 +11,7 @@ import (
 	"mellium.im/xmpp/stanza"
 	"mellium.im/xmpp/stream"
 
+	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/xmpp/wire"
 )
 
@@ -36,18 +37,35 @@ func (r *registry) init() {
 
 func (r *registry) shard(k userKey) int { return int(uint64(k.user*31+k.app) % registryShards) }
 
-// add binds c unless its resource is taken.
-func (r *registry) add(k userKey, c *conn) bool {
+// add binds c unless its resource is taken. With more than max sessions
+// (bound or hibernated) it returns the oldest, which the caller ends.
+func (r *registry) add(k userKey, c *conn, max int) (oldest *conn, ok bool) {
 	sh := &r.shards[r.shard(k)]
 	sh.Lock()
 	defer sh.Unlock()
 	for _, o := range sh.m[k] {
 		if o.resource == c.resource {
-			return false
+			return nil, false
 		}
 	}
 	sh.m[k] = append(sh.m[k], c)
-	return true
+	if max <= 0 {
+		return nil, true
+	}
+	// Sessions already being ended do not count; they leave when closed.
+	n := 0
+	for _, o := range sh.m[k] {
+		if !o.ending.Load() {
+			if oldest == nil {
+				oldest = o
+			}
+			n++
+		}
+	}
+	if n > max && oldest.ending.CompareAndSwap(false, true) {
+		return oldest, true
+	}
+	return nil, true
 }
 
 // replace swaps old for c (a resumed stream takes its session over).
@@ -71,9 +89,9 @@ func (r *registry) remove(k userKey, c *conn) {
 	list := sh.m[k]
 	for i, o := range list {
 		if o == c {
-			list[i] = list[len(list)-1]
-			list[len(list)-1] = nil
-			list = list[:len(list)-1]
+			// In binding order: the first is the oldest (see add).
+			list = append(list[:i], list[i+1:]...)
+			list[:cap(list)][len(list)] = nil
 			break
 		}
 	}
@@ -126,7 +144,8 @@ func (r *registry) count() int {
 // bind makes c reachable, queueing its bind result first.
 func (s *Server) bind(c *conn, result []byte) bool {
 	k := userKey{c.appID, c.userID}
-	if !s.reg.add(k, c) {
+	oldest, ok := s.reg.add(k, c, s.cfg.MaxSessionsPerUser)
+	if !ok {
 		return false
 	}
 	// Bound before the result is queued: a client that has read its bind
@@ -135,7 +154,35 @@ func (s *Server) bind(c *conn, result []byte) bool {
 	c.send(result, kindIQ)
 	s.metrics.sessions.Inc()
 	s.clusterBind(c)
+	s.replaceOldest(oldest)
 	return true
+}
+
+// replaceOldest ends the oldest session of a user who has bound one more
+// than allowed, as ejabberd does: with a conflict stream error.
+func (s *Server) replaceOldest(oldest *conn) {
+	if oldest == nil {
+		return
+	}
+	s.metrics.replaced.Inc()
+	s.endSession(oldest, stream.Conflict, "replaced by a newer session: at most "+strconv.Itoa(s.cfg.MaxSessionsPerUser)+" sessions per user")
+}
+
+// endSession ends c for good, with a stream error: it is not resumable, and
+// a hibernated session ends at once.
+func (s *Server) endSession(c *conn, cond stream.Error, text string) {
+	c.ending.Store(true)
+	if st := c.sm.Load(); st != nil {
+		st.mu.Lock()
+		st.resumable = false
+		hibernated := st.conn == nil && !st.done
+		st.mu.Unlock()
+		if hibernated {
+			s.expire(st, c)
+			return
+		}
+	}
+	c.fail(cond, text)
 }
 
 // unbind removes c and tells the user's other resources it left.
@@ -396,6 +443,10 @@ func (s *Server) routeMessage(c *conn, e *wire.Element) {
 			bounce(errServiceUnavailable) // other tenants do not exist for this one
 			return
 		}
+		if !s.userExists(a.user) {
+			bounce(errNoSuchUser)
+			return
+		}
 		if s.blocked(c, a.user, to) {
 			bounce(errBlocked) // typing notifications are dropped quietly
 			return
@@ -468,7 +519,7 @@ func (s *Server) handlePresence(c *conn, e *wire.Element) {
 			s.handleRoomPresence(c, e, a)
 			return
 		}
-		if a.kind == addrUser && a.user.app == c.appID && (typ == "" || typ == "unavailable") {
+		if a.kind == addrUser && a.user.app == c.appID && (typ == "" || typ == "unavailable") && !s.refuses(c, a.user, privacy.PresenceIn) {
 			s.deliver(a.user, a.resource, rewriteFrom(e, c.jid, c.prefixes), kindPresence)
 		}
 		// No rosters: subscription requests and presence to unknown or remote
@@ -492,7 +543,7 @@ func (s *Server) handlePresence(c *conn, e *wire.Element) {
 	}
 	c.mu.Unlock()
 	if initial {
-		defer s.flushOffline(c)
+		defer func() { go s.flushOffline(c) }()
 		defer s.announce(k, true)
 	}
 	if s.cluster != nil {
@@ -560,6 +611,12 @@ func (s *Server) handleIQ(c *conn, e *wire.Element) {
 			// A bare JID: the server answers for the user.
 			if isRequest {
 				reply(s.userIQ(c, e, a, typ, id, to))
+			}
+			return
+		}
+		if s.refuses(c, a.user, privacy.IQ) {
+			if isRequest {
+				reply(errorStanza("iq", id, to, c.jid, errServiceUnavailable))
 			}
 			return
 		}

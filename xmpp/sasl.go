@@ -12,6 +12,7 @@ import (
 	"errors"
 	"hash"
 	"strconv"
+	"time"
 
 	"mellium.im/sasl"
 
@@ -22,6 +23,9 @@ import (
 // password or one of the user's live session tokens.
 type Authenticator interface {
 	CheckPassword(ctx context.Context, appID, userID int64, secret string) error
+	// TokenSession names the session token secret is (ok false for the
+	// password), so the stream ends when the token does.
+	TokenSession(ctx context.Context, appID, userID int64, secret string) (id int64, expires time.Time, ok bool)
 	// ScramSecrets returns the salt, the iteration count and every key pair
 	// that may sign in under the SCRAM mechanism named.
 	ScramSecrets(ctx context.Context, appID, userID int64, mechanism string) (salt []byte, iter int, pairs []accounts.KeyPair, err error)
@@ -34,6 +38,8 @@ var mechanismNames = []string{"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"}
 // authResult is filled by a mechanism when a user is authenticated.
 type authResult struct {
 	appID, userID int64
+	session       int64     // the session token signed in with; 0: password
+	expires       time.Time // the token's expiry
 }
 
 var errAuth = errors.New("xmpp: not authorized")
@@ -67,6 +73,7 @@ func plainPermissions(ctx context.Context, auth Authenticator, res *authResult) 
 			return false
 		}
 		res.appID, res.userID = appID, userID
+		res.session, res.expires, _ = auth.TokenSession(ctx, appID, userID, string(pass))
 		return true
 	}
 }
@@ -109,11 +116,12 @@ func scramServer(ctx context.Context, name string, h func() hash.Hash, auth Auth
 				if st == nil {
 					return false, nil, nil, errAuth
 				}
-				v, err := scramFinal(h, st, msg)
+				v, pair, err := scramFinal(h, st, msg)
 				if err != nil {
 					return false, nil, nil, err
 				}
 				res.appID, res.userID = st.appID, st.userID
+				res.session, res.expires = pair.Session, pair.Expires
 				return false, v, nil, nil
 			}
 			return false, nil, nil, errAuth
@@ -172,15 +180,15 @@ func scramFirst(ctx context.Context, name string, msg []byte, auth Authenticator
 	return true, first, st, nil
 }
 
-func scramFinal(h func() hash.Hash, st *scramState, msg []byte) ([]byte, error) {
+func scramFinal(h func() hash.Hash, st *scramState, msg []byte) ([]byte, accounts.KeyPair, error) {
 	p := bytes.LastIndex(msg, []byte(",p="))
 	if p < 0 {
-		return nil, errAuth
+		return nil, accounts.KeyPair{}, errAuth
 	}
 	withoutProof := msg[:p]
 	proof, err := base64.StdEncoding.DecodeString(string(msg[p+3:]))
 	if err != nil {
-		return nil, errAuth
+		return nil, accounts.KeyPair{}, errAuth
 	}
 	var cbind, nonce []byte
 	for _, f := range bytes.Split(withoutProof, []byte(",")) {
@@ -192,7 +200,7 @@ func scramFinal(h func() hash.Hash, st *scramState, msg []byte) ([]byte, error) 
 		}
 	}
 	if want := base64.StdEncoding.EncodeToString(st.gs2Header); string(cbind) != want || !bytes.Equal(nonce, st.nonce) {
-		return nil, errAuth
+		return nil, accounts.KeyPair{}, errAuth
 	}
 	authMsg := make([]byte, 0, len(st.clientBare)+len(st.serverFirst)+len(withoutProof)+2)
 	authMsg = append(append(append(append(append(authMsg, st.clientBare...), ','), st.serverFirst...), ','), withoutProof...)
@@ -206,10 +214,10 @@ func scramFinal(h func() hash.Hash, st *scramState, msg []byte) ([]byte, error) 
 		d := h()
 		d.Write(clientKey)
 		if subtle.ConstantTimeCompare(d.Sum(nil), pair.Stored) == 1 {
-			return []byte("v=" + base64.StdEncoding.EncodeToString(hmacOf(h, pair.Server, authMsg))), nil
+			return []byte("v=" + base64.StdEncoding.EncodeToString(hmacOf(h, pair.Server, authMsg))), pair, nil
 		}
 	}
-	return nil, errAuth
+	return nil, accounts.KeyPair{}, errAuth
 }
 
 func hmacOf(h func() hash.Hash, key, msg []byte) []byte {

@@ -44,6 +44,7 @@ type Config struct {
 	NegotiationTimeout time.Duration // from accept to bound resource; default 30 s
 	IdleTimeout        time.Duration // silence before the server pings; default 90 s
 	PingTimeout        time.Duration // time to answer that ping; default 30 s
+	StanzaTimeout      time.Duration // from a stanza's first byte to its last; default 60 s
 	ConnRate           float64       // new connections per second per IP; 0 = unlimited
 	ConnBurst          int
 	LoginRate          float64 // SASL attempts per second per IP; 0 = unlimited
@@ -73,6 +74,9 @@ type Config struct {
 	Accounts *accounts.Service
 	// Privacy enforces users' default privacy lists; nil enforces nothing.
 	Privacy *privacy.Service
+	// MaxSessionsPerUser bounds a user's bound and hibernated sessions on a
+	// node; a new one beyond it replaces the oldest (conflict). Default 10.
+	MaxSessionsPerUser int
 	// ResumeTimeout is how long a broken stream-managed session waits to be
 	// resumed (XEP-0198); default 5 minutes.
 	ResumeTimeout time.Duration
@@ -100,6 +104,9 @@ func (c *Config) defaults() {
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 90 * time.Second
 	}
+	if c.StanzaTimeout <= 0 {
+		c.StanzaTimeout = time.Minute
+	}
 	if c.PingTimeout <= 0 {
 		c.PingTimeout = 30 * time.Second
 	}
@@ -108,6 +115,9 @@ func (c *Config) defaults() {
 	}
 	if c.ResumeTimeout <= 0 {
 		c.ResumeTimeout = 5 * time.Minute
+	}
+	if c.MaxSessionsPerUser <= 0 {
+		c.MaxSessionsPerUser = 10
 	}
 	if c.OfflineMax <= 0 {
 		c.OfflineMax = defaultOfflineMax
@@ -144,6 +154,7 @@ type Server struct {
 	watch     watchers            // status-streaming subscriptions
 	cluster   Cluster             // nil on a single node
 	crashed   atomic.Bool         // Crash: drop everything, clean nothing up
+	known     knownUsers          // users known to exist (phantom recipients)
 }
 
 // NewServer builds a server; call the Listen methods to serve.

@@ -35,7 +35,10 @@ type smState struct {
 	user      userKey // fixed at enable
 	prevConn  *conn   // the connection that last held the state
 	mirror    bool    // written through to the cluster (resumable elsewhere)
-	trim      func(n int)
+	// spilled: every message in unacked that offline delivery would keep is
+	// in offline storage too, tagged with id (set while hibernated).
+	spilled bool
+	trim    func(n int)
 }
 
 // ackEvery is how many unacknowledged stanzas make the server ask for an
@@ -43,26 +46,42 @@ type smState struct {
 const ackEvery = 5
 
 // send records b and, when a connection is live, queues it there.
+//
+// The queue of unacknowledged stanzas obeys the connection's byte limit
+// whether the session is live or hibernated: beyond it the session ends (it
+// is not resumable any more) and what it held goes to offline storage; it
+// never grows. While hibernated, every message that offline delivery would
+// keep is also written to offline storage at once, so a message the server
+// took responsibility for survives a crash of this node.
 func (st *smState) send(s *Server, b []byte, k stanzaKind) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.done {
 		return false
 	}
+	c := st.conn
 	if st.bytes+len(b) > s.cfg.MaxQueue && len(st.unacked) > 0 {
-		c := st.conn
+		// Full: the session ends. What it holds goes offline now, under the
+		// lock, so messages routed after it (offline, as it no longer takes
+		// any) keep their order.
+		s.metrics.slow.Inc()
+		st.done = true
+		pending := append(st.unacked, b)
+		if st.spilled {
+			pending = pending[len(pending)-1:] // the rest is stored already
+		}
+		st.unacked, st.bytes = nil, 0
+		s.storeUnacked(st.user, pending)
 		if c == nil {
-			// Hibernated and full: keep the message safe now.
-			st.mu.Unlock()
-			ok := s.storeUnacked(st.user, [][]byte{b})
-			st.mu.Lock()
-			return ok
+			go s.finalize(st.prevConn, st)
+			return true
 		}
-		s.metrics.drops.Inc()
+		c.out.discard()
 		if c.closed.CompareAndSwap(false, true) {
-			s.metrics.slow.Inc()
-			go c.nc.Close() // it hibernates; nothing is lost
+			s.log.Warn("xmpp: slow consumer disconnected", "jid", c.jid, "limit", s.cfg.MaxQueue)
+			go c.nc.Close()
 		}
+		return true
 	}
 	st.unacked = append(st.unacked, b)
 	st.bytes += len(b)
@@ -74,14 +93,16 @@ func (st *smState) send(s *Server, b []byte, k stanzaKind) bool {
 		}
 		cancel()
 	}
-	if c := st.conn; c != nil {
-		if ok, _ := c.out.push(b); ok {
-			s.metrics.out[k].Inc()
-		}
-		if len(st.unacked)%ackEvery == 0 {
-			c.out.push(smR)
-			st.lastReq = time.Now()
-		}
+	if c == nil {
+		s.spill(st, [][]byte{b})
+		return true
+	}
+	if ok, _ := c.out.push(b); ok {
+		s.metrics.out[k].Inc()
+	}
+	if len(st.unacked)%ackEvery == 0 {
+		c.out.push(smR)
+		st.lastReq = time.Now()
 	}
 	return true
 }
@@ -194,7 +215,9 @@ func (c *conn) countIn() {
 }
 
 // hibernate keeps a broken resumable session for ResumeTimeout. It reports
-// false when the session must end now.
+// false when the session must end now. The connection's buffers are
+// released, and the unacknowledged messages are written to offline storage
+// at once (tagged, so a resume drops the copies it replays itself).
 func (s *Server) hibernate(c *conn) bool {
 	st := c.sm.Load()
 	if st == nil || !st.resumable || c.cleanClose || s.closing.Load() {
@@ -206,9 +229,36 @@ func (s *Server) hibernate(c *conn) bool {
 		return st.conn != c // taken over by a resumed stream: nothing to end
 	}
 	st.conn = nil
+	c.out.discard()
+	c.rbuf = nil
+	s.spill(st, st.unacked)
+	st.spilled = true
 	st.timer = time.AfterFunc(s.cfg.ResumeTimeout, func() { s.expire(st, c) })
 	s.metrics.hibernated.Inc()
 	return true
+}
+
+// spill writes the messages of a hibernated session that offline delivery
+// would keep to offline storage, tagged with the session's id.
+func (s *Server) spill(st *smState, msgs [][]byte) {
+	for _, b := range msgs {
+		if offlineKept(b) {
+			s.storeOfflineTagged(st.user, b, st.id)
+		}
+	}
+}
+
+// unspill drops the tagged offline copies of a session being resumed: the
+// resumed stream replays those messages itself.
+func (s *Server) unspill(st *smState) {
+	if s.cfg.Offline == nil {
+		return
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if _, err := s.cfg.Offline.DropOffline(ctx, st.user.app, st.user.user, st.id); err != nil {
+		s.log.Error("xmpp: offline copies of a resumed session not dropped", "user", st.user.user, "err", err)
+	}
 }
 
 // expire ends a hibernated session nobody resumed.
@@ -233,6 +283,9 @@ func (s *Server) finalize(c *conn, st *smState) {
 		st.mu.Lock()
 		st.done = true
 		pending := st.unacked
+		if st.spilled {
+			pending = nil // in offline storage since hibernation
+		}
 		st.unacked, st.bytes = nil, 0
 		mirror := st.mirror
 		st.mirror = false
@@ -252,23 +305,26 @@ func (s *Server) finalize(c *conn, st *smState) {
 // storeUnacked moves unacknowledged messages to the user's offline queue,
 // by the same rule as offline delivery (history keeps saved ones).
 func (s *Server) storeUnacked(k userKey, pending [][]byte) bool {
-	var p wire.Parser
-	p.DefaultNS = nsClientBytes
-	var e wire.Element
 	ok := true
 	for _, b := range pending {
-		if p.Parse(b, &e) != nil || string(e.Local) != "message" {
-			continue
-		}
-		typ, _ := e.Attr("type")
-		if typ == "error" || chatStateOnly(&e) || savedToHistory(&e) {
-			continue
-		}
-		if !s.storeOffline(k, b) {
+		if offlineKept(b) && !s.storeOffline(k, b) {
 			ok = false
 		}
 	}
 	return ok
+}
+
+// offlineKept reports whether a stanza sent to a session is one offline
+// delivery keeps: a message, not an error or typing, not saved to history.
+func offlineKept(b []byte) bool {
+	var p wire.Parser
+	p.DefaultNS = nsClientBytes
+	var e wire.Element
+	if p.Parse(b, &e) != nil || string(e.Local) != "message" {
+		return false
+	}
+	typ, _ := e.Attr("type")
+	return typ != "error" && !chatStateOnly(&e) && !savedToHistory(&e)
 }
 
 // savedToHistory reports a relayed message the chat model stored.
@@ -323,6 +379,10 @@ func (c *conn) resume(e *wire.Element) bool {
 	old := st.conn
 	if st.timer != nil {
 		st.timer.Stop()
+	}
+	if st.spilled {
+		s.unspill(st)
+		st.spilled = false
 	}
 	// Acknowledge what the client got before the break.
 	pending := uint32(len(st.unacked))

@@ -76,8 +76,9 @@ func (c *conn) resumeRemote(previd string, h uint32) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	owner, err := s.cluster.SMOwner(ctx, previd)
-	if err != nil || owner == "" {
+	// Only the session's own user may make its owner let go.
+	owner, app, user, err := s.cluster.SMOwner(ctx, previd)
+	if err != nil || owner == "" || app != c.appID || user != c.userID {
 		return failed()
 	}
 	if owner != s.cluster.Node() && s.cluster.IsAlive(ctx, owner) {
@@ -96,10 +97,13 @@ func (c *conn) resumeRemote(previd string, h uint32) bool {
 		return false
 	}
 	queue := rs.Queue[n:]
-	c.resource, c.jid = rs.Resource, rs.JID
-	c.bare = s.userJID(c.appID, c.userID)
 	st := &smState{id: previd, resumable: true, in: rs.In, out: rs.Out, unacked: queue, conn: c, prevConn: c,
 		user: userKey{c.appID, c.userID}, mirror: true}
+	// The owner may have written offline copies while it hibernated the
+	// session; the queue replayed here replaces them.
+	s.unspill(st)
+	c.resource, c.jid = rs.Resource, rs.JID
+	c.bare = s.userJID(c.appID, c.userID)
 	for _, b := range queue {
 		st.bytes += len(b)
 	}
@@ -116,10 +120,12 @@ func (c *conn) resumeRemote(previd string, h uint32) bool {
 		c.out.push(b)
 	}
 	st.mu.Unlock()
-	if !s.reg.add(userKey{c.appID, c.userID}, c) {
+	oldest, ok := s.reg.add(userKey{c.appID, c.userID}, c, s.cfg.MaxSessionsPerUser)
+	if !ok {
 		c.fail(streamUndefined, "resource in use")
 		return false
 	}
+	defer s.replaceOldest(oldest)
 	s.smMu.Lock()
 	s.smByID[previd] = st
 	s.smMu.Unlock()
@@ -135,6 +141,7 @@ func (c *conn) resumeRemote(previd string, h uint32) bool {
 func (s *Server) Crash() {
 	s.crashed.Store(true)
 	s.mu.Lock()
+	s.closing.Store(true)
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
@@ -142,7 +149,6 @@ func (s *Server) Crash() {
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
-	s.closing.Store(true)
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.nc.Close()

@@ -41,13 +41,14 @@ type serveOptions struct {
 	tokenTTL                    time.Duration
 	maxStanza, maxQueue         int
 	idleTimeout, pingTimeout    time.Duration
+	stanzaTimeout               time.Duration
 	connRate, loginRate         float64
 	logLevel                    string
 	allowPlaintext              bool
 	shutdownGrace               time.Duration
 	largeDialog                 int
 	mucCompat                   bool
-	offlineMax                  int
+	offlineMax, maxSessions     int
 	resumeTimeout               time.Duration
 	pushURL, pushSecret         string
 	store                       storeOptions
@@ -119,6 +120,7 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&o.maxStanza, "max-stanza", 256<<10, "largest stanza accepted, bytes")
 	f.IntVar(&o.maxQueue, "max-queue", 4<<20, "outbound bytes pending per connection before it is cut as a slow consumer")
 	f.DurationVar(&o.idleTimeout, "idle-timeout", 90*time.Second, "silence before the server pings a client")
+	f.DurationVar(&o.stanzaTimeout, "stanza-timeout", time.Minute, "a stanza must arrive whole within this time of its first byte (slow-drip clients are cut)")
 	f.DurationVar(&o.pingTimeout, "ping-timeout", 30*time.Second, "time a client has to answer a server ping")
 	f.Float64Var(&o.connRate, "conn-rate", 20, "new connections per second per IP (0: unlimited)")
 	f.Float64Var(&o.loginRate, "login-rate", 5, "login attempts per second per IP (0: unlimited)")
@@ -139,6 +141,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&o.pushURL, "push-webhook-url", "", "POST push events (JSON, HMAC-signed) to this URL; empty disables pushes")
 	f.StringVar(&o.pushSecret, "push-webhook-secret", "", "shared secret for the X-Parley-Signature HMAC")
 	f.DurationVar(&o.resumeTimeout, "resume-timeout", 5*time.Minute, "how long a broken stream-managed session can be resumed (XEP-0198)")
+	f.IntVar(&o.maxSessions, "max-sessions-per-user", 10, "bound and resumable sessions per user on a node; a new one beyond replaces the oldest (conflict)")
 	f.IntVar(&o.offlineMax, "offline-max", 1000, "messages kept per user for offline delivery (oldest dropped beyond)")
 	f.BoolVar(&o.mucCompat, "muc-sdk-compat", true, "add the ConnectyCube SDK's MUC compatibility element to join/leave presence")
 	return cmd
@@ -181,13 +184,14 @@ func serve(ctx context.Context, o serveOptions) error {
 	acc.TokenTTL = o.tokenTTL
 	ds := dialogs.NewService(dialogs.CachePrivate(db, 200_000, time.Minute), db)
 	ds.LargeDialog = o.largeDialog
-	priv := privacy.NewService(db, o.domain, "muc."+o.domain)
 	ds.ExtensionKeys = func(ctx context.Context, appID int64) []string {
 		if app, err := acc.App(ctx, appID); err == nil && len(app.DialogExtensions) > 0 {
 			return app.DialogExtensions
 		}
 		return nil
 	}
+	lists := privacy.NewService(db, o.domain, "muc."+o.domain)
+	ds.Blocking = lists
 	archive := history.NewArchive(db, ds)
 	if err := bootstrapApp(ctx, acc, o.data, log); err != nil {
 		return err
@@ -214,7 +218,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		ds.SetLimits(l.dialogs)
 		acc.SetLimits(l.accounts)
 		pushes.SetLimits(l.push)
-		priv.SetLimits(l.privacy)
+		lists.SetLimits(l.privacy)
 	}}
 	rl.apply(o.limits)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -223,12 +227,12 @@ func serve(ctx context.Context, o serveOptions) error {
 	xs := xmpp.NewServer(xmpp.Config{
 		Domain: o.domain, TLS: tlsCfg, Auth: acc, Logger: log,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
-		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout,
+		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout, StanzaTimeout: o.stanzaTimeout,
 		ConnRate: o.connRate, LoginRate: o.loginRate,
 		WSSecure: !o.wsTLS, AllowPlaintext: o.allowPlaintext,
 		Dialogs: ds, History: archive, MUCStrict: !o.mucCompat,
-		Offline: db, OfflineMax: o.offlineMax, ResumeTimeout: o.resumeTimeout,
-		Privacy: priv, Accounts: acc, Push: pushes,
+		Offline: db, OfflineMax: o.offlineMax, MaxSessionsPerUser: o.maxSessions, ResumeTimeout: o.resumeTimeout,
+		Privacy: lists, Accounts: acc, Push: pushes,
 	}, xmpp.NewMetrics(reg))
 
 	if o.redisAddr != "" || len(o.redisSentinels) > 0 {

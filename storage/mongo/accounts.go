@@ -475,6 +475,15 @@ func (s *DB) LiveSessions(ctx context.Context, app, uid int64, now time.Time) ([
 	return out, nil
 }
 
+// DeleteUserSessions implements accounts.SessionStore.
+func (s *DB) DeleteUserSessions(ctx context.Context, app, uid, except int64) (int64, error) {
+	res, err := s.c("sessions").DeleteMany(ctx, bson.M{"app_id": app, "user_id": uid, "_id": bson.M{"$ne": except}})
+	if err != nil {
+		return 0, err
+	}
+	return res.DeletedCount, nil
+}
+
 // DeleteSession implements accounts.SessionStore.
 func (s *DB) DeleteSession(ctx context.Context, id int64) error {
 	res, err := s.c("sessions").DeleteOne(ctx, bson.M{"_id": id})

@@ -150,9 +150,36 @@ func (s *DB) Message(ctx context.Context, app int64, dialogID, id string) (*hist
 }
 
 // FindMessage implements history.Store.
-func (s *DB) FindMessage(ctx context.Context, app int64, id string) (*history.Message, error) {
-	return s.findMessage(ctx, bson.M{"app_id": app, "id": id}, options.FindOne().SetSort(bson.M{"created_at": -1}))
+func (s *DB) FindMessage(ctx context.Context, app, viewer int64, id string) (*history.Message, error) {
+	// The copies of an id, newest first, until one is in a dialog the viewer
+	// occupies; bounded, as each copy costs a membership lookup.
+	cur, err := s.c("messages").Find(ctx, bson.M{"app_id": app, "id": id}, options.Find().SetSort(bson.M{"created_at": -1}).SetLimit(findMessageScan))
+	if err != nil {
+		return nil, err
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d messageDoc
+		if err := cur.Decode(&d); err != nil {
+			return nil, err
+		}
+		var m memberDoc
+		err := s.c("members").FindOne(ctx, bson.M{"_id": memberKey(app, viewer, d.DialogID)}).Decode(&m)
+		if err == nil && m.Occupant {
+			return d.message(), nil
+		}
+		if err != nil && !notFound(err) {
+			return nil, err
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, err
+	}
+	return nil, history.ErrNotFound
 }
+
+// findMessageScan bounds how many same-id copies FindMessage looks at.
+const findMessageScan = 1000
 
 func messageField(f string) (string, byte, bool) {
 	switch f {

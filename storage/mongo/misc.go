@@ -3,7 +3,6 @@ package mongo
 import (
 	"context"
 	"strconv"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -30,12 +29,12 @@ func userKeyStr(app, uid int64) string {
 }
 
 // PushOffline implements history.OfflineStore.
-func (s *DB) PushOffline(ctx context.Context, app, uid int64, stanza []byte, at time.Time, max int) (int, error) {
+func (s *DB) PushOffline(ctx context.Context, app, uid int64, m history.Offline, max int) (int, error) {
 	seq, err := s.nextID(ctx, "offline")
 	if err != nil {
 		return 0, err
 	}
-	if _, err := s.c("offline").InsertOne(ctx, bson.M{"_id": seq, "app_id": app, "user_id": uid, "stanza": stanza, "at": nano(at)}); err != nil {
+	if _, err := s.c("offline").InsertOne(ctx, bson.M{"_id": seq, "app_id": app, "user_id": uid, "stanza": m.Stanza, "at": nano(m.At), "tag": m.Tag}); err != nil {
 		return 0, err
 	}
 	// Beyond the bound, the oldest go.
@@ -87,6 +86,15 @@ func (s *DB) PopOffline(ctx context.Context, app, uid int64, limit int) ([]histo
 		}
 	}
 	return out, nil
+}
+
+// DropOffline implements history.OfflineStore.
+func (s *DB) DropOffline(ctx context.Context, app, uid int64, tag string) (int, error) {
+	res, err := s.c("offline").DeleteMany(ctx, bson.M{"app_id": app, "user_id": uid, "tag": tag})
+	if err != nil {
+		return 0, err
+	}
+	return int(res.DeletedCount), nil
 }
 
 // OfflineCount implements history.OfflineStore.

@@ -37,7 +37,7 @@ func (s *DB) SetAppAuthKeyHash(ctx context.Context, id int64, hash []byte) error
 }
 
 // hashLegacyAuthKeys replaces auth keys stored in the clear (schema
-// versions before 6) with their hash. Idempotent; runs at every open.
+// versions before 7) with their hash. Idempotent; runs at every open.
 func (s *DB) hashLegacyAuthKeys(ctx context.Context) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, auth_key FROM apps WHERE auth_key <> ''`)
 	if err != nil {
@@ -366,6 +366,15 @@ func (s *DB) DeleteSession(ctx context.Context, id int64) error {
 func (s *DB) TrimSessions(ctx context.Context, appID, userID int64, keep int) (int64, error) {
 	res, err := s.exec(ctx, `DELETE FROM sessions WHERE app_id = ? AND user_id = ? AND id NOT IN
 		(SELECT id FROM sessions WHERE app_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?)`, appID, userID, appID, userID, keep)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// DeleteUserSessions implements accounts.SessionStore.
+func (s *DB) DeleteUserSessions(ctx context.Context, app, uid, except int64) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE app_id = ? AND user_id = ? AND id <> ?`, app, uid, except)
 	if err != nil {
 		return 0, err
 	}

@@ -125,8 +125,10 @@ func (s *DB) Message(ctx context.Context, app int64, dialogID, id string) (*hist
 }
 
 // FindMessage implements history.Store.
-func (s *DB) FindMessage(ctx context.Context, app int64, id string) (*history.Message, error) {
-	m, _, err := scanMessage(s.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages m WHERE app_id=? AND id=? ORDER BY pk DESC LIMIT 1`, app, id))
+func (s *DB) FindMessage(ctx context.Context, app, viewer int64, id string) (*history.Message, error) {
+	m, _, err := scanMessage(s.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages m WHERE m.app_id=? AND m.id=?
+		AND EXISTS (SELECT 1 FROM dialog_members dm WHERE dm.app_id=m.app_id AND dm.user_id=? AND dm.dialog_id=m.dialog_id AND dm.occupant=1)
+		ORDER BY m.pk DESC LIMIT 1`, app, id, viewer))
 	return m, err
 }
 

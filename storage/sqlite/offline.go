@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"time"
 
 	"github.com/parley-chat/parley/history"
 )
@@ -10,13 +9,13 @@ import (
 var _ history.OfflineStore = (*DB)(nil)
 
 // PushOffline implements history.OfflineStore.
-func (s *DB) PushOffline(ctx context.Context, app, uid int64, stanza []byte, at time.Time, max int) (int, error) {
+func (s *DB) PushOffline(ctx context.Context, app, uid int64, m history.Offline, max int) (int, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO offline(app_id, user_id, stanza, at) VALUES (?,?,?,?)`, app, uid, stanza, unixNano(at)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO offline(app_id, user_id, stanza, at, tag) VALUES (?,?,?,?,?)`, app, uid, m.Stanza, unixNano(m.At), m.Tag); err != nil {
 		return 0, err
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM offline WHERE app_id=? AND user_id=? AND seq NOT IN
@@ -63,6 +62,16 @@ func (s *DB) PopOffline(ctx context.Context, app, uid int64, limit int) ([]histo
 		}
 	}
 	return out, tx.Commit()
+}
+
+// DropOffline implements history.OfflineStore.
+func (s *DB) DropOffline(ctx context.Context, app, uid int64, tag string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM offline WHERE app_id=? AND user_id=? AND tag=?`, app, uid, tag)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // OfflineCount implements history.OfflineStore.

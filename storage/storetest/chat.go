@@ -209,7 +209,7 @@ func Chat(t *testing.T, open func(t *testing.T) ChatStore) {
 	t.Run("offline", func(t *testing.T) {
 		st, app, u := setup(t, 1)
 		for i := 1; i <= 5; i++ {
-			if _, err := st.PushOffline(ctx, app, u[0], []byte(fmt.Sprintf("<m%d/>", i)), time.Now(), 3); err != nil {
+			if _, err := st.PushOffline(ctx, app, u[0], history.Offline{Stanza: []byte(fmt.Sprintf("<m%d/>", i)), At: time.Now()}, 3); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -219,6 +219,20 @@ func Chat(t *testing.T, open func(t *testing.T) ChatStore) {
 		}
 		if n, _ := st.OfflineCount(ctx, app, u[0]); n != 0 {
 			t.Fatalf("left %d", n)
+		}
+		// Copies tagged for a hibernated session go when it resumes; the
+		// others stay.
+		for i, tag := range []string{"sm1", "", "sm1", "sm2"} {
+			if _, err := st.PushOffline(ctx, app, u[0], history.Offline{Stanza: []byte(fmt.Sprintf("<t%d/>", i)), At: time.Now(), Tag: tag}, 10); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := st.DropOffline(ctx, app, u[0], "sm1"); n != 2 || err != nil {
+			t.Fatalf("dropped %d %v", n, err)
+		}
+		got, err = st.PopOffline(ctx, app, u[0], 10)
+		if err != nil || len(got) != 2 || string(got[0].Stanza) != "<t1/>" || string(got[1].Stanza) != "<t3/>" {
+			t.Fatalf("after drop: %+v %v", got, err)
 		}
 	})
 

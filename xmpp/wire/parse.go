@@ -2,8 +2,11 @@ package wire
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"unicode/utf8"
+
+	"github.com/parley-chat/parley/internal/xmltext"
 )
 
 // ErrContent marks an element whose top-level start tag is sound but whose
@@ -218,8 +221,14 @@ func (p *Parser) finish(e *Element) error {
 	if !utf8.Valid(e.Raw) {
 		return &contentError{"invalid UTF-8"}
 	}
+	// U+FFFE and U+FFFF are valid UTF-8 but not XML characters.
+	if bytes.Contains(e.Raw, nonCharFFFE) || bytes.Contains(e.Raw, nonCharFFFF) {
+		return &contentError{"character not allowed in XML"}
+	}
 	return nil
 }
+
+var nonCharFFFE, nonCharFFFF = []byte("\uFFFE"), []byte("\uFFFF")
 
 func (p *Parser) popScope(depth int) {
 	for len(p.scope) > 0 && p.scope[len(p.scope)-1].depth >= depth {
@@ -260,6 +269,9 @@ func (p *Parser) startTag(raw []byte, i, depth int, top bool, e *Element) (int, 
 		return bad("invalid element name")
 	}
 	name := raw[j : j+n]
+	if !nameOK(name) {
+		return bad("invalid element name")
+	}
 	j += n
 	p.seen = p.seen[:0]
 	d := depth + 1
@@ -312,6 +324,9 @@ func (p *Parser) startTag(raw []byte, i, depth int, top bool, e *Element) (int, 
 			return bad("invalid attribute name")
 		}
 		aname := raw[j : j+an]
+		if !nameOK(aname) {
+			return bad("invalid attribute name")
+		}
 		j += an
 		for j < len(raw) && isSpace(raw[j]) {
 			j++
@@ -449,7 +464,7 @@ func refLen(b []byte) int {
 		return 0
 	}
 	v, ok := charRef(ref[1:])
-	if !ok || !validChar(v) {
+	if !ok || !xmltext.ValidChar(v) {
 		return 0
 	}
 	return end + 1
@@ -482,10 +497,6 @@ func charRef(d []byte) (rune, bool) {
 		}
 	}
 	return v, true
-}
-
-func validChar(r rune) bool {
-	return r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
 
 func allSpace(b []byte) bool {
@@ -544,24 +555,28 @@ func Unescape(b []byte) string {
 	return string(out)
 }
 
-// AppendEscaped appends s escaped for use in text or a double-quoted
-// attribute value.
-func AppendEscaped(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '&':
-			dst = append(dst, "&amp;"...)
-		case '<':
-			dst = append(dst, "&lt;"...)
-		case '>':
-			dst = append(dst, "&gt;"...)
-		case '"':
-			dst = append(dst, "&quot;"...)
-		case '\'':
-			dst = append(dst, "&apos;"...)
-		default:
-			dst = append(dst, c)
+// AppendEscaped appends s escaped for text or a double-quoted attribute
+// value (see xmltext.AppendEscaped: the one escaping path).
+func AppendEscaped(dst []byte, s string) []byte { return xmltext.AppendEscaped(dst, s) }
+
+// nameOK checks the non-ASCII characters of a name scanned by scanName
+// against XML 1.0's name classes, as expat and encoding/xml apply them
+// (Appendix B). Names are almost always ASCII: that path costs nothing.
+func nameOK(b []byte) bool {
+	ascii := true
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
 		}
 	}
-	return dst
+	if ascii {
+		return true
+	}
+	if !utf8.Valid(b) {
+		return false
+	}
+	d := xml.NewDecoder(bytes.NewReader(append(append([]byte("<"), b...), "/>"...)))
+	_, err := d.RawToken()
+	return err == nil
 }

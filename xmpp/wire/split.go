@@ -146,7 +146,7 @@ func (s *Splitter) Next(buf []byte) (n int, kind Kind, err error) {
 				if s.slash {
 					if s.depth == 0 {
 						s.Reset()
-						return i + 1, KindElement, nil
+						return s.unit(i+1, KindElement)
 					}
 					s.st = stText
 					continue
@@ -154,7 +154,7 @@ func (s *Splitter) Next(buf []byte) (n int, kind Kind, err error) {
 				if s.Header && s.depth == 0 {
 					s.Reset()
 					s.Header = false
-					return i + 1, KindStreamOpen, nil
+					return s.unit(i+1, KindStreamOpen)
 				}
 				s.depth++
 				if s.depth > maxDepth {
@@ -170,12 +170,12 @@ func (s *Splitter) Next(buf []byte) (n int, kind Kind, err error) {
 			if c == '>' {
 				if s.closer {
 					s.Reset()
-					return i + 1, KindStreamClose, nil
+					return s.unit(i+1, KindStreamClose)
 				}
 				s.depth--
 				if s.depth == 0 {
 					s.Reset()
-					return i + 1, KindElement, nil
+					return s.unit(i+1, KindElement)
 				}
 				s.st = stText
 			} else if c == '<' {
@@ -216,6 +216,16 @@ func (s *Splitter) Next(buf []byte) (n int, kind Kind, err error) {
 	}
 	s.pos = i
 	return s.check(i)
+}
+
+// unit returns a complete unit of n bytes, unless it is over Max: a unit
+// that arrived whole in one read is held to the limit as exactly as one
+// that arrived in pieces.
+func (s *Splitter) unit(n int, kind Kind) (int, Kind, error) {
+	if s.Max > 0 && n > s.Max {
+		return 0, 0, ErrTooLarge
+	}
+	return n, kind, nil
 }
 
 func (s *Splitter) check(scanned int) (int, Kind, error) {

@@ -192,7 +192,7 @@ func FuzzParse(f *testing.F) {
 			if len(e.Name) == 0 || e.TagEnd <= 0 || e.TagEnd >= len(unit) {
 				t.Fatalf("accepted element without a sound start tag: %q", unit)
 			}
-			if isASCII(unit) {
+			{
 				d := xml.NewDecoder(bytes.NewReader(unit))
 				d.Strict = true
 				for {
@@ -209,11 +209,42 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
-			return false
+// Characters and names XML 1.0 forbids are refused as content errors (the
+// stanza alone gets bad-request), whatever encoding/xml-based clients would
+// choke on.
+func TestParseRefusesNonXMLCharacters(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"<message><body>fine é 😀</body></message>", true},
+		{"<message><body>\uFFFE</body></message>", false},
+		{"<message><body a=\"\uFFFF\"/></message>", false},
+		{"<message><body>\x01</body></message>", false},
+		{"<message><b\u00e9/></message>", true},
+		{"<message><b\u00d7/></message>", false}, // U+00D7 is no name character
+		{"<message><x\u037e/></message>", false},
+	} {
+		var p Parser
+		var e Element
+		err := p.Parse([]byte(tc.in), &e)
+		if (err == nil) != tc.ok {
+			t.Errorf("Parse(%q) = %v, want ok=%v", tc.in, err, tc.ok)
 		}
 	}
-	return true
+}
+
+// A unit over Max is refused whether it arrives in pieces or whole.
+func TestSplitterMaxIsExact(t *testing.T) {
+	for _, size := range []int{100, 101, 150, 4000} {
+		el := "<m>" + strings.Repeat("a", size-7) + "</m>"
+		s := Splitter{Max: 100}
+		n, _, err := s.Next([]byte(el))
+		if size <= 100 && (err != nil || n != size) {
+			t.Errorf("%d bytes under a 100 limit: n=%d err=%v", size, n, err)
+		}
+		if size > 100 && err != ErrTooLarge {
+			t.Errorf("%d bytes under a 100 limit: n=%d err=%v, want ErrTooLarge", size, n, err)
+		}
+	}
 }

@@ -23,6 +23,10 @@ type App struct {
 	// AutoCreateUsers lets POST /session.json create a user that does not exist
 	// yet (ConnectyCube's "create user on the fly"). Off by default.
 	AutoCreateUsers bool
+	// ShowContacts lets a user session see other users' email and phone.
+	// Off by default: others then see only the public profile; an app
+	// session (no user) never sees them.
+	ShowContacts bool
 	// DialogExtensions lists the dialog custom fields the app accepts;
 	// empty accepts any name.
 	DialogExtensions []string

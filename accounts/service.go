@@ -82,6 +82,8 @@ func (s *Service) Now() time.Time { return s.now() }
 type AppOptions struct {
 	// AutoCreateUsers lets POST /session.json create unknown users.
 	AutoCreateUsers bool
+	// ShowContacts lets users see each other's email and phone.
+	ShowContacts bool
 	// DialogExtensions limits dialog custom fields to these names.
 	DialogExtensions []string
 }
@@ -89,7 +91,7 @@ type AppOptions struct {
 // CreateApp makes a new tenant with a random auth key. The returned App
 // carries the plain key; only its hash is stored.
 func (s *Service) CreateApp(ctx context.Context, name string, opt AppOptions) (*App, error) {
-	app := &App{Name: name, AutoCreateUsers: opt.AutoCreateUsers, DialogExtensions: opt.DialogExtensions, CreatedAt: s.now().UTC()}
+	app := &App{Name: name, AutoCreateUsers: opt.AutoCreateUsers, ShowContacts: opt.ShowContacts, DialogExtensions: opt.DialogExtensions, CreatedAt: s.now().UTC()}
 	app.AuthKey = randomHex(16)
 	app.AuthKeyHash = HashAuthKey(app.AuthKey)
 	if err := s.store.CreateApp(ctx, app); err != nil {

@@ -70,7 +70,7 @@ func TestKubernetesManifests(t *testing.T) {
 			for _, p := range c["ports"].([]any) {
 				ports[p.(map[string]any)["name"].(string)] = true
 			}
-			for _, p := range []string{"c2s", "c2s-tls", "websocket", "http", "admin"} {
+			for _, p := range []string{"c2s", "c2s-tls", "websocket", "https", "admin"} {
 				if !ports[p] {
 					t.Errorf("container port %s missing", p)
 				}

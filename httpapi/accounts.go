@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,6 +40,29 @@ func userOut(u *accounts.User) userJSON {
 		CreatedAt: iso(u.CreatedAt), UpdatedAt: iso(u.UpdatedAt), LastRequestAt: iso(u.LastRequestAt),
 		ExternalID: ext, CustomData: opt(u.CustomData), UserTags: opt(strings.Join(u.Tags, ",")),
 	}
+}
+
+// contactsShown reports whether session s sees other users' email and
+// phone: only a user session, and only where the app allows it.
+func (a *API) contactsShown(ctx context.Context, s *accounts.Session) (bool, error) {
+	if s.UserID == 0 {
+		return false, nil
+	}
+	app, err := a.accounts.App(ctx, s.AppID)
+	if err != nil {
+		return false, err
+	}
+	return app.ShowContacts, nil
+}
+
+// userFor renders u as session s sees it: email and phone only for the
+// user itself or when contacts are shown.
+func userFor(u *accounts.User, s *accounts.Session, contacts bool) userJSON {
+	out := userOut(u)
+	if !contacts && u.ID != s.UserID {
+		out.Email, out.Phone = nil, ""
+	}
+	return out
 }
 
 func sessionOut(s *accounts.Session, token string, u *accounts.User) map[string]any {
@@ -86,7 +110,21 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"base": {"password is required"}})
 		return
 	}
+	if req.User == nil {
+		sess, token, _, err := a.accounts.CreateSession(r.Context(), int64(req.AppID), req.AuthKey, nil)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, sessionOut(sess, token, nil))
+		return
+	}
+	acct, ip := a.loginAccount(r.Context(), int64(req.AppID), req.User), clientAddr(r)
+	if !a.allowLogin(w, r, acct, ip) {
+		return
+	}
 	sess, token, u, err := a.accounts.CreateSession(r.Context(), int64(req.AppID), req.AuthKey, req.User.login())
+	a.loginDone(acct, ip, err)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -124,7 +162,12 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, s *accounts.Session)
 		a.fail(w, r, err)
 		return
 	}
+	acct, ip := a.loginAccount(r.Context(), s.AppID, &req), clientAddr(r)
+	if !a.allowLogin(w, r, acct, ip) {
+		return
+	}
 	_, _, u, err := a.accounts.UpgradeSession(r.Context(), s, req.login())
+	a.loginDone(acct, ip, err)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -221,7 +264,12 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request, s *accounts.Sessio
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": userOut(u)})
+	contacts, err := a.contactsShown(r.Context(), s)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": userFor(u, s, contacts)})
 }
 
 // selfID resolves the user a PUT or DELETE on /users names: only the
@@ -294,7 +342,12 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, s *accounts.Ses
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
 	q := r.URL.Query()
 	var uq accounts.UserQuery
-	for _, v := range listParam(q, "id") {
+	idList, err := listParam(q, "id")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	for _, v := range idList {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, []string{"id must be an integer"})
@@ -302,10 +355,29 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, s *accounts.Sess
 		}
 		uq.IDs = append(uq.IDs, id)
 	}
-	uq.Logins = listParam(q, "login")
-	uq.Emails = listParam(q, "email")
-	uq.ExternalIDs = listParam(q, "external_id")
+	contacts, err := a.contactsShown(r.Context(), s)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if uq.Logins, err = listParam(q, "login"); err == nil {
+		if uq.Emails, err = listParam(q, "email"); err == nil {
+			uq.ExternalIDs, err = listParam(q, "external_id")
+		}
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if len(uq.Emails) > 0 && !contacts {
+		writeError(w, http.StatusForbidden, []string{"looking users up by email needs a user session in an app that shows contacts (show_contacts)"})
+		return
+	}
 	uq.FullName = q.Get("full_name")
+	if len(uq.FullName) > MaxSearchText {
+		a.fail(w, r, badRequest("full_name: at most "+strconv.Itoa(MaxSearchText)+" bytes"))
+		return
+	}
 	uq.Limit, _ = strconv.Atoi(q.Get("limit"))
 	uq.Offset, _ = strconv.Atoi(q.Get("offset"))
 	if uq.Offset == 0 {
@@ -327,7 +399,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, s *accounts.Sess
 	}
 	items := make([]userJSON, 0, len(users))
 	for i := range users {
-		items = append(items, userOut(&users[i]))
+		items = append(items, userFor(&users[i], s, contacts))
 	}
 	limit := uq.Limit
 	if limit <= 0 {
@@ -337,15 +409,15 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, s *accounts.Sess
 }
 
 // listParam collects a filter in every encoding the SDK produces: k=v,
-// k=a,b, k[]=a&k[]=b, k[in]=a,b and k[in][]=a.
-func listParam(q map[string][]string, key string) []string {
+// k=a,b, k[]=a&k[]=b, k[in]=a,b and k[in][]=a; at most MaxListItems.
+func listParam(q map[string][]string, key string) ([]string, error) {
 	var out []string
 	for _, k := range []string{key, key + "[]", key + "[in]", key + "[in][]"} {
 		for _, v := range q[k] {
 			out = append(out, splitList(v)...)
 		}
 	}
-	return out
+	return out, checkListLen(key, len(out))
 }
 
 func splitList(s string) []string {

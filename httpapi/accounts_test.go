@@ -22,7 +22,7 @@ type apiEnv struct {
 	app *accounts.App
 }
 
-func newAPI(t *testing.T) *apiEnv {
+func newAPI(t *testing.T, opts ...func(*httpapi.Config)) *apiEnv {
 	db, err := sqlite.Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +33,11 @@ func newAPI(t *testing.T) *apiEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{Accounts: acc, Log: slog.New(slog.DiscardHandler)}))
+	cfg := httpapi.Config{Accounts: acc, Log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv := httptest.NewServer(httpapi.New(cfg))
 	t.Cleanup(srv.Close)
 	return &apiEnv{t: t, url: srv.URL, acc: acc, app: app}
 }

@@ -38,6 +38,8 @@ type Admin struct {
 	Cluster ClusterStatus
 	// Kick ends a user's sessions on every node; nil disables it.
 	Kick func(app, user int64) int
+	// MaxBody is the largest request body, bytes; 0 means DefaultMaxBody.
+	MaxBody int64
 }
 
 // ClusterStatus lists the live nodes of a cluster.
@@ -108,7 +110,12 @@ func (ad *Admin) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"mode": "cluster", "nodes": nodes})
 	}))
-	return mux
+	maxBody := cmp.Or(ad.MaxBody, DefaultMaxBody)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if limitBody(w, r, maxBody) {
+			mux.ServeHTTP(w, r)
+		}
+	})
 }
 
 func (ad *Admin) authorized(next http.HandlerFunc) http.HandlerFunc {
@@ -129,12 +136,13 @@ type appJSON struct {
 	// stores keep only its hash.
 	AuthKey          string   `json:"auth_key,omitempty"`
 	AutoCreateUsers  bool     `json:"auto_create_users"`
+	ShowContacts     bool     `json:"show_contacts"`
 	DialogExtensions []string `json:"dialog_extensions"`
 	CreatedAt        any      `json:"created_at"`
 }
 
 func appOut(a *accounts.App) appJSON {
-	return appJSON{ID: a.ID, Name: a.Name, AuthKey: a.AuthKey, AutoCreateUsers: a.AutoCreateUsers, DialogExtensions: a.DialogExtensions, CreatedAt: iso(a.CreatedAt)}
+	return appJSON{ID: a.ID, Name: a.Name, AuthKey: a.AuthKey, AutoCreateUsers: a.AutoCreateUsers, ShowContacts: a.ShowContacts, DialogExtensions: a.DialogExtensions, CreatedAt: iso(a.CreatedAt)}
 }
 
 func (ad *Admin) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -158,6 +166,7 @@ func (ad *Admin) createApp(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Name             string   `json:"name"`
 		AutoCreateUsers  bool     `json:"auto_create_users"`
+		ShowContacts     bool     `json:"show_contacts"`
 		DialogExtensions []string `json:"dialog_extensions"`
 	}
 	if err := decodeJSON(r, &req); err != nil {
@@ -168,7 +177,7 @@ func (ad *Admin) createApp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"name": {"is required"}})
 		return
 	}
-	app, err := ad.Accounts.CreateApp(r.Context(), req.Name, accounts.AppOptions{AutoCreateUsers: req.AutoCreateUsers, DialogExtensions: req.DialogExtensions})
+	app, err := ad.Accounts.CreateApp(r.Context(), req.Name, accounts.AppOptions{AutoCreateUsers: req.AutoCreateUsers, ShowContacts: req.ShowContacts, DialogExtensions: req.DialogExtensions})
 	if err != nil {
 		ad.fail(w, r, err)
 		return

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -345,7 +346,11 @@ func (a *API) updateDialog(w http.ResponseWriter, r *http.Request, s *accounts.S
 }
 
 func (a *API) deleteDialogs(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
-	list := pathList(r.PathValue("id"))
+	list, err := pathList(r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	q, err := form(r)
 	if err != nil {
 		a.fail(w, r, err)
@@ -425,9 +430,14 @@ func (a *API) dialogSub(w http.ResponseWriter, r *http.Request, s *accounts.Sess
 			a.fail(w, r, err)
 			return
 		}
+		contacts, err := a.contactsShown(ctx, s)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		items := make([]userJSON, 0, len(users))
 		for i := range users {
-			items = append(items, userOut(&users[i]))
+			items = append(items, userFor(&users[i], s, contacts))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"items": items, "total_entries": total, "limit": limit, "skip": skip})
 	case "PUT admins":
@@ -609,7 +619,11 @@ func (a *API) updateMessages(w http.ResponseWriter, r *http.Request, s *accounts
 		a.fail(w, r, err)
 		return
 	}
-	list := pathList(r.PathValue("ids"))
+	list, err := pathList(r.PathValue("ids"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	if len(list) == 0 && req.DialogID == "" {
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"chat_dialog_id": {"is required to update every message of a dialog"}})
 		return
@@ -647,7 +661,11 @@ func (a *API) deleteMessages(w http.ResponseWriter, r *http.Request, s *accounts
 		a.fail(w, r, err)
 		return
 	}
-	list := pathList(r.PathValue("ids"))
+	list, err := pathList(r.PathValue("ids"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	ok, notFound, wrong, err := a.history.Delete(r.Context(), s.AppID, s.UserID, "", list, truthy(q.Get("force")))
 	if err != nil {
 		a.chatFail(w, r, err)
@@ -682,7 +700,12 @@ func (a *API) deleteMessages(w http.ResponseWriter, r *http.Request, s *accounts
 }
 
 func (a *API) unread(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
-	counts, total, err := a.history.Unread(r.Context(), s.AppID, s.UserID, splitList(r.URL.Query().Get("chat_dialog_ids")))
+	dialogIDs, err := queryList(r.URL.Query(), "chat_dialog_ids")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	counts, total, err := a.history.Unread(r.Context(), s.AppID, s.UserID, dialogIDs)
 	if err != nil {
 		a.chatFail(w, r, err)
 		return
@@ -772,8 +795,16 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, s *accounts.Session
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"search_text": {"is required"}})
 		return
 	}
-	sq := history.SearchQuery{Text: text, DialogIDs: splitList(q.Get("chat_dialog_ids"))}
-	var err error
+	if len(text) > MaxSearchText {
+		a.fail(w, r, badRequest("search_text: at most "+strconv.Itoa(MaxSearchText)+" bytes"))
+		return
+	}
+	dialogIDs, err := queryList(q, "chat_dialog_ids")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	sq := history.SearchQuery{Text: text, DialogIDs: dialogIDs}
 	if sq.Limit, err = intParam(q, "limit", 100); err != nil {
 		a.fail(w, r, err)
 		return
@@ -804,6 +835,11 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, s *accounts.Session
 		a.fail(w, r, err)
 		return
 	}
+	contacts, err := a.contactsShown(ctx, s)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	mo := make([]map[string]any, 0, len(msgs))
 	for i := range msgs {
 		mo = append(mo, messageOut(&msgs[i], s.UserID))
@@ -814,7 +850,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, s *accounts.Session
 	}
 	uo := make([]userJSON, 0, len(users))
 	for i := range users {
-		uo = append(uo, userOut(&users[i]))
+		uo = append(uo, userFor(&users[i], s, contacts))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": map[string]any{"messages": mo, "dialogs": do, "users": uo}})
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
@@ -33,6 +35,8 @@ type API struct {
 	muc      string
 	log      *slog.Logger
 	mux      *http.ServeMux
+	logins   *loginLimits
+	maxBody  int64
 }
 
 // Config is what the API serves from.
@@ -44,12 +48,24 @@ type Config struct {
 	Push      *push.Service
 	MUCDomain string // room JIDs are <app>_<dialog>@MUCDomain
 	Log       *slog.Logger
+	// LoginGuard throttles password logins (POST /session.json with a user,
+	// POST /login.json); nil uses one with accounts.DefaultLoginGuardConfig.
+	// Share it with XMPP SASL so both count the same failures.
+	LoginGuard *accounts.LoginGuard
+	// Metrics registers the API's series; nil registers none.
+	Metrics prometheus.Registerer
+	// MaxBody is the largest request body, bytes; 0 means DefaultMaxBody.
+	MaxBody int64
 }
+
+// DefaultMaxBody is the default request body limit (1 MiB).
+const DefaultMaxBody = 1 << 20
 
 // New builds the REST API handler.
 func New(cfg Config) *API {
 	a := &API{accounts: cfg.Accounts, dialogs: cfg.Dialogs, history: cfg.History, live: cfg.Live, muc: cfg.MUCDomain,
-		log: cmp.Or(cfg.Log, nopLogger), mux: http.NewServeMux()}
+		log: cmp.Or(cfg.Log, nopLogger), mux: http.NewServeMux(),
+		logins: newLoginLimits(cfg.LoginGuard, cfg.Metrics), maxBody: cmp.Or(cfg.MaxBody, DefaultMaxBody)}
 	if a.dialogs != nil && a.history != nil {
 		a.routesChat()
 	}
@@ -86,13 +102,19 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if !limitBody(w, r, a.maxBody) {
+		return
+	}
+	if err := checkQuery(r.URL.Query()); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				writeError(w, http.StatusRequestEntityTooLarge, []string{"request body too large: at most " + strconv.FormatInt(mbe.Limit, 10) + " bytes"})
+				writeError(w, http.StatusRequestEntityTooLarge, []string{"request body too large: the limit is " + strconv.FormatInt(mbe.Limit, 10) + " bytes"})
 			} else {
 				writeError(w, http.StatusBadRequest, []string{"request body could not be read"})
 			}
@@ -111,6 +133,17 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	a.mux.ServeHTTP(w, r)
+}
+
+// limitBody caps r's body at max bytes, answering 413 at once when the
+// declared length is already over it.
+func limitBody(w http.ResponseWriter, r *http.Request, max int64) bool {
+	if r.ContentLength > max {
+		writeError(w, http.StatusRequestEntityTooLarge, []string{"request body too large: the limit is " + strconv.FormatInt(max, 10) + " bytes"})
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, max)
+	return true
 }
 
 type ctxKey struct{}
@@ -168,7 +201,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, []string{"request body too large"})
+			writeError(w, http.StatusRequestEntityTooLarge, []string{"request body too large: the limit is " + strconv.FormatInt(mbe.Limit, 10) + " bytes"})
 			return
 		}
 		a.log.Error("httpapi: request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // ops are the filter operators of the ConnectyCube API.
@@ -57,6 +58,9 @@ func parseFilters(q url.Values, reserved map[string]bool) ([]filterParam, error)
 				vals = append(vals, strings.TrimSpace(v))
 			}
 		}
+		if err := checkListLen(raw, len(vals)); err != nil {
+			return nil, err
+		}
 		if op == "" && len(vals) > 1 {
 			op = "in"
 		}
@@ -90,6 +94,9 @@ func (l *intList) UnmarshalJSON(b []byte) error {
 	default:
 		return badRequest("expected a list of user ids")
 	}
+	if len(items) > MaxBodyListItems {
+		return badRequest("at most " + strconv.Itoa(MaxBodyListItems) + " user ids per list")
+	}
 	out := intList{}
 	for _, it := range items {
 		switch v := it.(type) {
@@ -122,7 +129,13 @@ func (l *strList) UnmarshalJSON(b []byte) error {
 		*l = nil
 	case string:
 		*l = splitList(t)
+		if len(*l) > MaxBodyListItems {
+			return badRequest("at most " + strconv.Itoa(MaxBodyListItems) + " items per list")
+		}
 	case []any:
+		if len(t) > MaxBodyListItems {
+			return badRequest("at most " + strconv.Itoa(MaxBodyListItems) + " items per list")
+		}
 		out := strList{}
 		for _, it := range t {
 			s, ok := it.(string)
@@ -156,8 +169,17 @@ func (f *flexBool) UnmarshalJSON(b []byte) error {
 // truthy reads a query flag: 1, true.
 func truthy(v string) bool { return v == "1" || v == "true" }
 
-// pathList splits "{a,b}.json" path values.
-func pathList(v string) []string { return splitList(strings.TrimSuffix(v, ".json")) }
+// pathList splits "{a,b}.json" path values; at most MaxListItems.
+func pathList(v string) ([]string, error) {
+	l := splitList(strings.TrimSuffix(v, ".json"))
+	return l, checkListLen("ids in the path", len(l))
+}
+
+// queryList splits a comma-joined query parameter; at most MaxListItems.
+func queryList(q url.Values, name string) ([]string, error) {
+	l := splitList(q.Get(name))
+	return l, checkListLen(name, len(l))
+}
 
 func intParam(q url.Values, name string, def int) (int, error) {
 	v := q.Get(name)
@@ -169,4 +191,71 @@ func intParam(q url.Values, name string, def int) (int, error) {
 		return 0, badRequest(name + " must be a non-negative integer")
 	}
 	return n, nil
+}
+
+// Limits on what a request may ask for, so no input reaches a store query
+// it cannot run (a 5xx) or makes one unduly costly. Each refusal is a 400
+// naming the limit.
+const (
+	// MaxListItems caps the ids or values one list parameter (a filter, a
+	// path list "{a,b}", chat_dialog_ids) may hold.
+	MaxListItems = 100
+	// MaxBodyListItems caps a list in a JSON body (occupants_ids, ...).
+	MaxBodyListItems = 1000
+	// MaxQueryParams caps the distinct query parameters of a request.
+	MaxQueryParams = 32
+	// MaxParamKey caps a query parameter's name, bytes.
+	MaxParamKey = 128
+	// MaxParamValue caps a query parameter's value, bytes.
+	MaxParamValue = 4096
+	// MaxSearchText caps search_text and full_name searches, bytes.
+	MaxSearchText = 256
+)
+
+func checkListLen(name string, n int) error {
+	if n > MaxListItems {
+		return badRequest(name + ": at most " + strconv.Itoa(MaxListItems) + " items per request")
+	}
+	return nil
+}
+
+// checkQuery holds a request's query string to the limits above and
+// refuses control characters and invalid UTF-8 in names and values.
+func checkQuery(q url.Values) error {
+	if len(q) > MaxQueryParams {
+		return badRequest("at most " + strconv.Itoa(MaxQueryParams) + " query parameters")
+	}
+	for k, vs := range q {
+		if len(k) > MaxParamKey {
+			return badRequest("query parameter name longer than " + strconv.Itoa(MaxParamKey) + " bytes")
+		}
+		if err := checkText("query parameter name "+strconv.Quote(k), k); err != nil {
+			return err
+		}
+		if len(vs) > MaxListItems {
+			return badRequest(k + ": repeated more than " + strconv.Itoa(MaxListItems) + " times")
+		}
+		for _, v := range vs {
+			if len(v) > MaxParamValue {
+				return badRequest(k + ": value longer than " + strconv.Itoa(MaxParamValue) + " bytes")
+			}
+			if err := checkText(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkText refuses control characters and invalid UTF-8.
+func checkText(name, s string) error {
+	if !utf8.ValidString(s) {
+		return badRequest(name + ": not valid UTF-8")
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return badRequest(name + ": control characters are not allowed")
+		}
+	}
+	return nil
 }

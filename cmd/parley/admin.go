@@ -93,6 +93,7 @@ type appRow struct {
 	Name             string   `json:"name"`
 	AuthKey          string   `json:"auth_key,omitempty"` // only from create and key rotate
 	AutoCreateUsers  bool     `json:"auto_create_users"`
+	ShowContacts     bool     `json:"show_contacts"`
 	DialogExtensions []string `json:"dialog_extensions,omitempty"`
 	CreatedAt        string   `json:"created_at"`
 }
@@ -102,7 +103,7 @@ func appCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "app", Short: "Manage applications (tenants) on a running node"}
 	c.flags(cmd)
 	var name string
-	var autoCreate bool
+	var autoCreate, showContacts bool
 	var extensions []string
 	create := &cobra.Command{
 		Use:   "create",
@@ -114,7 +115,7 @@ func appCmd() *cobra.Command {
 			var out struct {
 				App appRow `json:"app"`
 			}
-			if err := c.do("POST", "/api/apps", map[string]any{"name": name, "auto_create_users": autoCreate, "dialog_extensions": extensions}, &out); err != nil {
+			if err := c.do("POST", "/api/apps", map[string]any{"name": name, "auto_create_users": autoCreate, "show_contacts": showContacts, "dialog_extensions": extensions}, &out); err != nil {
 				return err
 			}
 			c.print(out.App, func(w io.Writer) {
@@ -125,6 +126,7 @@ func appCmd() *cobra.Command {
 	}
 	create.Flags().StringVar(&name, "name", "", "application name")
 	create.Flags().BoolVar(&autoCreate, "auto-create-users", false, "let POST /session.json create unknown users on the fly")
+	create.Flags().BoolVar(&showContacts, "show-contacts", false, "let users see each other's email and phone (app sessions never do)")
 	create.Flags().StringSliceVar(&extensions, "dialog-extensions", nil, "dialog custom field names the app accepts (default: any)")
 	list := &cobra.Command{
 		Use:   "list",

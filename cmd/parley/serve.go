@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -36,6 +38,10 @@ type serveOptions struct {
 	c2sAddr, c2sTLSAddr, wsAddr string
 	wsTLS                       bool
 	httpAddr, adminAddr         string
+	httpsAddr                   string
+	httpBehindProxy             bool
+	http                        httpLimits
+	loginGuard                  accounts.LoginGuardConfig
 	tlsCert, tlsKey             string
 	adminToken, adminTokenFile  string
 	tokenTTL                    time.Duration
@@ -110,7 +116,13 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&o.c2sTLSAddr, "c2s-tls-addr", ":5223", "client port with direct TLS (empty or port 0 disables)")
 	f.StringVar(&o.wsAddr, "ws-addr", ":5291", "XMPP over WebSocket (RFC 7395) at / and /ws (empty or port 0 disables)")
 	f.BoolVar(&o.wsTLS, "ws-tls", false, "serve wss; when off, plain ws counts as secure (local use or a TLS-terminating proxy)")
-	f.StringVar(&o.httpAddr, "http-addr", ":8080", "REST API address (empty or port 0 disables)")
+	f.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8080", "plain-HTTP REST API address (empty or port 0 disables); "+
+		"anything but loopback needs --http-behind-tls-proxy, as passwords and tokens would cross the network in clear")
+	f.StringVar(&o.httpsAddr, "https-addr", "", "HTTPS REST API address, with the node's certificate (--tls-cert); empty or port 0 disables")
+	f.BoolVar(&o.httpBehindProxy, "http-behind-tls-proxy", false, "a TLS-terminating proxy is in front of --http-addr: "+
+		"allow a non-loopback address, take client addresses from the last X-Forwarded-For entry and leave the per-IP connection cap to the proxy")
+	o.http.flags(cmd)
+	loginGuardFlags(cmd, &o.loginGuard)
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8081", "admin API and /metrics address (empty or port 0 disables)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate, the same file for every node of a cluster (default: self-signed, generated into the data dir); SIGHUP reloads it")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
@@ -157,6 +169,9 @@ func disabled(addr string) bool {
 }
 
 func serve(ctx context.Context, o serveOptions) error {
+	if err := checkPlainHTTP(o.httpAddr, o.httpBehindProxy); err != nil {
+		return err
+	}
 	// Before anything else: SIGHUP's default action ends the process.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -224,6 +239,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var rc *cluster.Redis
 	ready := db.Ping
+	// One guard for REST logins and (to be wired) XMPP SASL: failures count
+	// across both.
+	guard := accounts.NewLoginGuard(o.loginGuard)
 	xs := xmpp.NewServer(xmpp.Config{
 		Domain: o.domain, TLS: tlsCfg, Auth: acc, Logger: log,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
@@ -276,7 +294,10 @@ func serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	var servers []*http.Server
-	serveHTTP := func(name, addr string, h http.Handler) error {
+	connRefused := prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_http_connections_refused_total",
+		Help: "HTTP connections closed at accept because their address already held --http-max-conns-per-ip."})
+	reg.MustRegister(connRefused)
+	serveHTTP := func(name, addr string, h http.Handler, tlsCfg *tls.Config, perIP int) error {
 		if disabled(addr) {
 			return nil
 		}
@@ -284,15 +305,32 @@ func serve(ctx context.Context, o serveOptions) error {
 		if err != nil {
 			return fmt.Errorf("%s on %s: %w", name, addr, err)
 		}
-		hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		ln = httpapi.LimitListener(ln, httpapi.ConnLimit{PerIP: perIP, Exempt: netip.Addr.IsLoopback,
+			Refused: func(netip.Addr) { connRefused.Inc() }})
+		hs := o.http.server(h, log)
 		servers = append(servers, hs)
-		go hs.Serve(ln)
+		if tlsCfg != nil {
+			hs.TLSConfig = tlsCfg.Clone()
+			go hs.ServeTLS(ln, "", "")
+		} else {
+			go hs.Serve(ln)
+		}
 		log.Info("listening", "listener", name, "addr", ln.Addr().String())
 		return nil
 	}
-	if err := serveHTTP("http", o.httpAddr, httpapi.New(httpapi.Config{
+	api := httpapi.New(httpapi.Config{
 		Accounts: acc, Dialogs: ds, History: archive, Live: xs, Push: pushes, MUCDomain: "muc." + o.domain, Log: log,
-	})); err != nil {
+		LoginGuard: guard, Metrics: reg, MaxBody: o.http.maxBody,
+	})
+	var plain http.Handler = api
+	plainPerIP := o.http.maxConnsPerIP
+	if o.httpBehindProxy {
+		plain, plainPerIP = httpapi.TrustForwardedFor(api), 0
+	}
+	if err := serveHTTP("http", o.httpAddr, plain, nil, plainPerIP); err != nil {
+		return err
+	}
+	if err := serveHTTP("https", o.httpsAddr, api, tlsCfg, o.http.maxConnsPerIP); err != nil {
 		return err
 	}
 	admin := &httpapi.Admin{
@@ -302,11 +340,12 @@ func serve(ctx context.Context, o serveOptions) error {
 		Sessions: xs.SessionCount,
 		Dialogs:  ds,
 		Kick:     xs.Kick,
+		MaxBody:  o.http.maxBody,
 	}
 	if rc != nil {
 		admin.Cluster = rc
 	}
-	if err := serveHTTP("admin", o.adminAddr, admin.Handler()); err != nil {
+	if err := serveHTTP("admin", o.adminAddr, admin.Handler(), nil, o.http.maxConnsPerIP); err != nil {
 		return err
 	}
 	go pruneSessions(ctx, acc, log)

@@ -331,12 +331,14 @@ var migrations = []string{
 	CREATE INDEX push_user ON push_subscriptions(app_id, user_id);`,
 	// 5: offline copies written for a hibernated stream-managed session.
 	`ALTER TABLE offline ADD COLUMN tag TEXT NOT NULL DEFAULT '';`,
-	// 6: installation-wide settings (the secret that keys unknown users' salts).
+	// 6: per-app opt-in to showing users' email and phone to other users.
+	`ALTER TABLE apps ADD COLUMN show_contacts INTEGER NOT NULL DEFAULT 0;`,
+	// 7: installation-wide settings (the secret that keys unknown users' salts).
 	`CREATE TABLE settings (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;`,
-	// 7: apps keep the SHA-256 of their auth key; hashLegacyAuthKeys moves
+	// 8: apps keep the SHA-256 of their auth key; hashLegacyAuthKeys moves
 	// keys stored in the clear before this version.
 	`ALTER TABLE apps ADD COLUMN auth_key_hash BLOB;`,
-	// 8: per-user events the rate limits count (quota.Events).
+	// 9: per-user events the rate limits count (quota.Events).
 	`CREATE TABLE quota_events (
 		app_id INTEGER NOT NULL, kind TEXT NOT NULL, user_id INTEGER NOT NULL, at INTEGER NOT NULL
 	);

@@ -32,6 +32,10 @@ type Service struct {
 	secret   []byte // the installation secret, once read
 
 	limits atomic.Pointer[Limits]
+
+	// Revoked, when set, is told of each session the token cap revoked, so
+	// the streams signed in with it end too.
+	Revoked func(appID, userID, sessionID int64)
 }
 
 // Limits bound the session tokens of one user. Zero disables a limit.
@@ -258,8 +262,14 @@ func (s *Service) newSession(ctx context.Context, appID int64, user *User) (*Ses
 		return nil, "", err
 	}
 	if l.MaxSessions > 0 {
-		if _, err := s.store.TrimSessions(ctx, appID, user.ID, l.MaxSessions); err != nil {
+		revoked, err := s.store.TrimSessions(ctx, appID, user.ID, l.MaxSessions)
+		if err != nil {
 			return nil, "", err
+		}
+		if s.Revoked != nil {
+			for _, id := range revoked {
+				s.Revoked(appID, user.ID, id)
+			}
 		}
 	}
 	return sess, token, nil

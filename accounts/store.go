@@ -46,9 +46,9 @@ type SessionStore interface {
 	// DeleteUserSessions deletes the user's sessions but except (0: all).
 	DeleteUserSessions(ctx context.Context, appID, userID, except int64) (int64, error)
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
-	// TrimSessions deletes the user's sessions but the newest keep,
-	// returning how many went.
-	TrimSessions(ctx context.Context, appID, userID int64, keep int) (int64, error)
+	// TrimSessions deletes the user's sessions but the newest keep and
+	// returns the ids of those it deleted.
+	TrimSessions(ctx context.Context, appID, userID int64, keep int) ([]int64, error)
 }
 
 // SettingStore keeps installation-wide values every node shares.

@@ -252,6 +252,8 @@ func serve(ctx context.Context, o serveOptions) error {
 		Offline: db, OfflineMax: o.offlineMax, MaxSessionsPerUser: o.maxSessions, ResumeTimeout: o.resumeTimeout,
 		Privacy: lists, Accounts: acc, Push: pushes,
 	}, xmpp.NewMetrics(reg))
+	// A token the per-user cap revokes ends its streams, as a logout does.
+	acc.Revoked = func(app, user, session int64) { xs.Revoke(app, user, session, 0) }
 
 	if o.redisAddr != "" || len(o.redisSentinels) > 0 {
 		rc, err = cluster.Join(ctx, cluster.Config{Addr: o.redisAddr, Password: o.redisPassword, TLS: o.redisTLS,

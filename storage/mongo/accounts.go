@@ -495,23 +495,22 @@ func (s *DB) DeleteSession(ctx context.Context, id int64) error {
 }
 
 // TrimSessions implements accounts.SessionStore.
-func (s *DB) TrimSessions(ctx context.Context, app, uid int64, keep int) (int64, error) {
+func (s *DB) TrimSessions(ctx context.Context, app, uid int64, keep int) ([]int64, error) {
 	old, err := findAll[struct {
 		ID int64 `bson:"_id"`
 	}](ctx, s.c("sessions"), bson.M{"app_id": app, "user_id": uid},
 		options.Find().SetSort(bson.M{"_id": -1}).SetSkip(int64(keep)).SetProjection(bson.M{"_id": 1}))
 	if err != nil || len(old) == 0 {
-		return 0, err
+		return nil, err
 	}
 	ids := make([]int64, 0, len(old))
 	for _, o := range old {
 		ids = append(ids, o.ID)
 	}
-	res, err := s.c("sessions").DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}})
-	if err != nil {
-		return 0, err
+	if _, err := s.c("sessions").DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}}); err != nil {
+		return nil, err
 	}
-	return res.DeletedCount, nil
+	return ids, nil
 }
 
 // DeleteExpiredSessions implements accounts.SessionStore.

@@ -363,13 +363,9 @@ func (s *DB) DeleteSession(ctx context.Context, id int64) error {
 }
 
 // TrimSessions implements accounts.SessionStore.
-func (s *DB) TrimSessions(ctx context.Context, appID, userID int64, keep int) (int64, error) {
-	res, err := s.exec(ctx, `DELETE FROM sessions WHERE app_id = ? AND user_id = ? AND id NOT IN
-		(SELECT id FROM sessions WHERE app_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?)`, appID, userID, appID, userID, keep)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+func (s *DB) TrimSessions(ctx context.Context, appID, userID int64, keep int) ([]int64, error) {
+	return column[int64](s.query(ctx, `DELETE FROM sessions WHERE app_id = ? AND user_id = ? AND id NOT IN
+		(SELECT id FROM sessions WHERE app_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?) RETURNING id`, appID, userID, appID, userID, keep))
 }
 
 // DeleteUserSessions implements accounts.SessionStore.

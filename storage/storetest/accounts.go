@@ -172,6 +172,12 @@ func Accounts(t *testing.T, open func(t *testing.T) accounts.Store) {
 		}
 		_, appTok, _, _ := svc.CreateSession(ctx, app.ID, app.AuthKey, nil)
 		svc.SetLimits(accounts.Limits{MaxSessions: 2})
+		var revoked []int64
+		svc.Revoked = func(a, uid, id int64) {
+			if a == app.ID && uid == u.ID {
+				revoked = append(revoked, id)
+			}
+		}
 		if _, tok, _, err := svc.CreateSession(ctx, app.ID, app.AuthKey, &accounts.Login{Login: "dora", Password: "dora-password"}); err != nil {
 			t.Fatal(err)
 		} else {
@@ -185,6 +191,9 @@ func Accounts(t *testing.T, open func(t *testing.T) accounts.Store) {
 		}
 		if _, err := svc.SessionByToken(ctx, appTok); err != nil {
 			t.Fatalf("the app session went with the user's: %v", err)
+		}
+		if len(revoked) != 3 {
+			t.Fatalf("revoked sessions reported: %v, want the oldest three", revoked)
 		}
 		if _, _, pairs, _ := svc.ScramSecrets(ctx, app.ID, u.ID, "SCRAM-SHA-256"); len(pairs) != 3 {
 			t.Fatalf("SCRAM key pairs after trimming: %d, want the password's and two tokens'", len(pairs))

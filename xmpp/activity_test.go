@@ -15,6 +15,7 @@ func TestLastActivityAndStatusStreaming(t *testing.T) {
 	a := e.login(viaWS, aJID, "ann-password")
 	b := e.login(viaTLS, bJID, "ben-password")
 	b.send(`<presence/>`)
+	b.readUntil("<presence") // handled (and announced) before Ann subscribes
 	last := func(id string) string {
 		a.send(`<iq type="get" id="` + id + `" to="` + bJID + `@localhost"><query xmlns="jabber:iq:last"/></iq>`)
 		return a.readUntil(`id="` + id + `"`)

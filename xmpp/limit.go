@@ -54,3 +54,14 @@ func (l *ipLimiter) allow(ip netip.Addr) bool {
 	b.seen = now
 	return b.lim.AllowN(now, 1)
 }
+
+// loginRefused counts a SASL attempt the login guard refused and logs it,
+// at most once a second (an attack must not flood the log).
+func (s *Server) loginRefused(c *conn, retry time.Duration) {
+	s.metrics.loginRefused.Inc()
+	now := time.Now().UnixNano()
+	last := s.loginLogAt.Load()
+	if now-last >= int64(time.Second) && s.loginLogAt.CompareAndSwap(last, now) {
+		s.log.Warn("xmpp: login refused by the login guard", "ip", c.ip, "retry_after", retry)
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"mellium.im/sasl"
 
+	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/xmpp"
 )
 
@@ -99,4 +100,26 @@ func TestMaxStanzaIsExact(t *testing.T) {
 	if s := c.readUntil("stream:error"); !strings.Contains(s, "policy-violation") {
 		t.Fatalf("a %d-byte stanza under a 4096 limit: %s", len(over), s)
 	}
+}
+
+// SASL failures lock the account (not only the address), under every
+// mechanism: the right password is then refused with temporary-auth-failure.
+func TestLoginGuardLocksAccountOverSASL(t *testing.T) {
+	guard := accounts.NewLoginGuard(accounts.LoginGuardConfig{AccountFreeFailures: 3, FirstLockout: time.Minute, ExemptLoopback: true})
+	e := newEnv(t, func(c *xmpp.Config) { c.LoginGuard = guard })
+	alice, _ := e.user("alice", "alice-password")
+	bob, _ := e.user("bob", "bob-password")
+	for i, mech := range []sasl.Mechanism{sasl.Plain, sasl.ScramSha1, sasl.ScramSha256, sasl.Plain} {
+		c := e.dial(viaTLS)
+		if s, ok := c.auth(mech, alice, "wrong-password"); ok || !strings.Contains(s, "not-authorized") && i < 3 {
+			t.Fatalf("wrong password %d: %s", i, s)
+		}
+	}
+	for _, mech := range []sasl.Mechanism{sasl.Plain, sasl.ScramSha1} {
+		c := e.dial(viaTLS)
+		if s, ok := c.auth(mech, alice, "alice-password"); ok || !strings.Contains(s, "temporary-auth-failure") {
+			t.Fatalf("right password while locked (%s): %s", mech.Name, s)
+		}
+	}
+	e.login(viaTLS, bob, "bob-password") // another account is not affected
 }

@@ -24,6 +24,7 @@ type Metrics struct {
 	hibernated       prometheus.Counter
 	resumed          prometheus.Counter
 	replaced         prometheus.Counter
+	loginRefused     prometheus.Counter
 }
 
 type stanzaKind uint8
@@ -69,6 +70,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		hibernated:       prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_sm_hibernated_total", Help: "Stream-managed sessions kept for resumption after their connection broke."}),
 		resumed:          prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_sm_resumed_total", Help: "Sessions resumed (XEP-0198)."}),
 		replaced:         prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_xmpp_sessions_replaced_total", Help: "Sessions ended because their user bound more than --max-sessions-per-user."}),
+		loginRefused:     prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_xmpp_login_refused_total", Help: "SASL attempts refused by the login guard (too many failures for the account or address)."}),
 	}
 	in := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_xmpp_stanzas_in_total", Help: "Stanzas received from clients by kind."}, []string{"kind"})
 	out := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_xmpp_stanzas_out_total", Help: "Stanzas queued to clients by kind."}, []string{"kind"})
@@ -80,6 +82,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.loginOK = logins.WithLabelValues("ok")
 	m.loginFail = logins.WithLabelValues("failed")
 	reg.MustRegister(m.connections, m.accepted, m.sessions, in, out, logins, m.routing, m.drops, m.slow, m.badStanzas, m.refused,
-		m.offlineStored, m.offlineDropped, m.offlineDelivered, m.hibernated, m.resumed, m.replaced)
+		m.offlineStored, m.offlineDropped, m.offlineDelivered, m.hibernated, m.resumed, m.replaced, m.loginRefused)
 	return m
 }

@@ -266,7 +266,7 @@ func (c *conn) authenticate(p *wire.Parser, e *wire.Element) (ok, keep bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var res authResult
+	res := authResult{guard: c.srv.cfg.LoginGuard, ip: c.ip}
 	m, known := newMechanism(ctx, mech, c.srv.cfg.Auth, &res)
 	if !known {
 		return failure("invalid-mechanism", "")
@@ -292,6 +292,10 @@ func (c *conn) authenticate(p *wire.Parser, e *wire.Element) (ok, keep bool) {
 	}
 	for {
 		more, resp, err := n.Step(data)
+		if res.limited > 0 {
+			c.srv.loginRefused(c, res.limited)
+			return failure("temporary-auth-failure", "too many failed logins, retry in "+res.limited.String())
+		}
 		if err != nil {
 			return failure("not-authorized", "")
 		}

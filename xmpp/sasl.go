@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"hash"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -38,8 +39,11 @@ var mechanismNames = []string{"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"}
 // authResult is filled by a mechanism when a user is authenticated.
 type authResult struct {
 	appID, userID int64
-	session       int64     // the session token signed in with; 0: password
-	expires       time.Time // the token's expiry
+	guard         *accounts.LoginGuard // nil: no per-account limit
+	ip            netip.Addr
+	limited       time.Duration // refused by the guard: retry after this
+	session       int64         // the session token signed in with; 0: password
+	expires       time.Time     // the token's expiry
 }
 
 var errAuth = errors.New("xmpp: not authorized")
@@ -69,12 +73,41 @@ func plainPermissions(ctx context.Context, auth Authenticator, res *authResult) 
 		if len(authz) > 0 && !authzMatches(string(authz), string(user)) {
 			return false
 		}
-		if auth.CheckPassword(ctx, appID, userID, string(pass)) != nil {
+		if !res.allow(appID, userID) {
 			return false
 		}
+		if auth.CheckPassword(ctx, appID, userID, string(pass)) != nil {
+			res.failed(appID, userID)
+			return false
+		}
+		res.succeeded(appID, userID)
 		res.appID, res.userID = appID, userID
 		res.session, res.expires, _ = auth.TokenSession(ctx, appID, userID, string(pass))
 		return true
+	}
+}
+
+// allow asks the login guard before credentials are checked.
+func (r *authResult) allow(appID, userID int64) bool {
+	if r.guard == nil {
+		return true
+	}
+	ok, retry := r.guard.Allow(accounts.AccountByID(appID, userID), r.ip)
+	if !ok {
+		r.limited = retry
+	}
+	return ok
+}
+
+func (r *authResult) failed(appID, userID int64) {
+	if r.guard != nil {
+		r.guard.Failed(accounts.AccountByID(appID, userID), r.ip)
+	}
+}
+
+func (r *authResult) succeeded(appID, userID int64) {
+	if r.guard != nil {
+		r.guard.Succeeded(accounts.AccountByID(appID, userID), r.ip)
 	}
 }
 
@@ -110,7 +143,7 @@ func scramServer(ctx context.Context, name string, h func() hash.Hash, auth Auth
 		Next: func(n *sasl.Negotiator, msg []byte, data interface{}) (bool, []byte, interface{}, error) {
 			switch n.State() & sasl.StepMask {
 			case sasl.AuthTextSent:
-				return scramFirst(ctx, name, msg, auth)
+				return scramFirst(ctx, name, msg, auth, res)
 			case sasl.ResponseSent:
 				st, _ := data.(*scramState)
 				if st == nil {
@@ -118,8 +151,10 @@ func scramServer(ctx context.Context, name string, h func() hash.Hash, auth Auth
 				}
 				v, pair, err := scramFinal(h, st, msg)
 				if err != nil {
+					res.failed(st.appID, st.userID)
 					return false, nil, nil, err
 				}
+				res.succeeded(st.appID, st.userID)
 				res.appID, res.userID = st.appID, st.userID
 				res.session, res.expires = pair.Session, pair.Expires
 				return false, v, nil, nil
@@ -129,7 +164,7 @@ func scramServer(ctx context.Context, name string, h func() hash.Hash, auth Auth
 	}
 }
 
-func scramFirst(ctx context.Context, name string, msg []byte, auth Authenticator) (bool, []byte, interface{}, error) {
+func scramFirst(ctx context.Context, name string, msg []byte, auth Authenticator, res *authResult) (bool, []byte, interface{}, error) {
 	// gs2-header: "n,," or "y,,"; "p=" (channel binding) is refused.
 	if len(msg) < 3 || (msg[0] != 'n' && msg[0] != 'y') || msg[1] != ',' {
 		return false, nil, nil, errAuth
@@ -162,6 +197,9 @@ func scramFirst(ctx context.Context, name string, msg []byte, auth Authenticator
 	}
 	userID, appID, err := accounts.ParseJIDLocal(string(user))
 	if err != nil {
+		return false, nil, nil, errAuth
+	}
+	if !res.allow(appID, userID) {
 		return false, nil, nil, errAuth
 	}
 	// For a user that does not exist, accounts answers with a keyed decoy

@@ -36,7 +36,10 @@ type Config struct {
 	Domain string      // served domain; user JIDs are <userId>-<appId>@Domain
 	TLS    *tls.Config // certificates for STARTTLS, direct TLS and wss
 	Auth   Authenticator
-	Logger *slog.Logger
+	// LoginGuard limits failed logins per account and address, shared with
+	// the REST API; nil limits nothing beyond LoginRate.
+	LoginGuard *accounts.LoginGuard
+	Logger     *slog.Logger
 
 	MaxStanza          int           // bytes; default 256 KiB
 	MaxQueue           int           // outbound bytes pending per connection; default 4 MiB
@@ -139,22 +142,23 @@ type Server struct {
 	connLim *ipLimiter
 	authLim *ipLimiter
 
-	mu        sync.Mutex
-	conns     map[*conn]struct{}
-	listeners []net.Listener
-	https     []*http.Server
-	closing   atomic.Bool
-	wg        sync.WaitGroup
-	stop      chan struct{}
-	stopOnce  sync.Once
-	muc       string // room domain
-	rooms     rooms
-	smMu      sync.Mutex
-	smByID    map[string]*smState // resumable sessions by stream id
-	watch     watchers            // status-streaming subscriptions
-	cluster   Cluster             // nil on a single node
-	crashed   atomic.Bool         // Crash: drop everything, clean nothing up
-	known     knownUsers          // users known to exist (phantom recipients)
+	mu         sync.Mutex
+	conns      map[*conn]struct{}
+	listeners  []net.Listener
+	https      []*http.Server
+	closing    atomic.Bool
+	wg         sync.WaitGroup
+	stop       chan struct{}
+	stopOnce   sync.Once
+	muc        string // room domain
+	rooms      rooms
+	smMu       sync.Mutex
+	smByID     map[string]*smState // resumable sessions by stream id
+	watch      watchers            // status-streaming subscriptions
+	cluster    Cluster             // nil on a single node
+	crashed    atomic.Bool         // Crash: drop everything, clean nothing up
+	known      knownUsers          // users known to exist (phantom recipients)
+	loginLogAt atomic.Int64        // last refused-login log line (sampling)
 }
 
 // NewServer builds a server; call the Listen methods to serve.

@@ -57,15 +57,33 @@ func loginGuardFlags(cmd *cobra.Command, c *accounts.LoginGuardConfig) {
 }
 
 // checkPlainHTTP refuses a plain-HTTP REST address that is reachable from
-// the network unless a TLS proxy is said to be in front: logins carry
-// passwords and every request a session token.
+// beyond loopback, unless a TLS-terminating proxy is said to be in front.
 func checkPlainHTTP(addr string, behindProxy bool) error {
+	return checkPlain("--http-addr", addr, behindProxy, "plain HTTP",
+		"serve REST over TLS with --https-addr (and set --http-addr to 127.0.0.1:8080 or empty), "+
+			"or set --http-behind-tls-proxy when a TLS-terminating proxy is the only thing that reaches it")
+}
+
+// checkPlainWS is the same rule for XMPP over plain WebSocket (ws://).
+func checkPlainWS(addr string, wss, behindProxy bool) error {
+	if wss {
+		return nil
+	}
+	return checkPlain("--ws-addr", addr, behindProxy, "plain WebSocket (ws://)",
+		"serve wss with --ws-tls (the node's certificate), set --ws-addr to 127.0.0.1:5291, "+
+			"or set --ws-behind-tls-proxy when a TLS-terminating proxy is the only thing that reaches it")
+}
+
+// checkPlain refuses a listener without TLS on an address reachable from
+// beyond loopback: passwords and session tokens would cross the network in
+// clear. An empty host means every interface.
+func checkPlain(flag, addr string, behindProxy bool, what, fix string) error {
 	if disabled(addr) || behindProxy {
 		return nil
 	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("--http-addr %q: %w", addr, err)
+		return fmt.Errorf("%s %q: %w", flag, addr, err)
 	}
 	if host == "localhost" {
 		return nil
@@ -73,7 +91,5 @@ func checkPlainHTTP(addr string, behindProxy bool) error {
 	if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap().IsLoopback() {
 		return nil
 	}
-	return fmt.Errorf("--http-addr %q serves plain HTTP beyond loopback, so passwords and session tokens would cross the network in clear: "+
-		"serve REST over TLS with --https-addr (and set --http-addr to 127.0.0.1:8080 or empty), "+
-		"or set --http-behind-tls-proxy when a TLS-terminating proxy is the only thing that reaches it", addr)
+	return fmt.Errorf("%s %q serves %s beyond loopback, so passwords and session tokens would cross the network in clear: %s", flag, addr, what, fix)
 }

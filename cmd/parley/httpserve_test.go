@@ -45,6 +45,16 @@ func TestPlainHTTPBeyondLoopbackIsRefused(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("checkPlainHTTP(%q, proxy=%v) = %v, want ok=%v", tc.addr, tc.behindProxy, err, tc.ok)
 		}
+		// The same rule for plain WebSocket; wss passes anywhere.
+		if err := checkPlainWS(tc.addr, false, tc.behindProxy); (err == nil) != tc.ok {
+			t.Errorf("checkPlainWS(%q, proxy=%v) = %v, want ok=%v", tc.addr, tc.behindProxy, err, tc.ok)
+		}
+		if err := checkPlainWS(tc.addr, true, false); err != nil {
+			t.Errorf("checkPlainWS(%q, wss) = %v", tc.addr, err)
+		}
+	}
+	if f := serveCmd().Flags().Lookup("ws-addr"); f.DefValue != "127.0.0.1:5291" {
+		t.Errorf("--ws-addr defaults to %q, want loopback", f.DefValue)
 	}
 	// parley serve itself refuses before it opens anything.
 	data := t.TempDir()
@@ -227,6 +237,9 @@ func TestShippedConfigsServeNoPlainHTTPBeyondLoopback(t *testing.T) {
 		}
 		get := func(n string) string { return cmd.Flags().Lookup(n).Value.String() }
 		if err := checkPlainHTTP(get("http-addr"), get("http-behind-tls-proxy") == "true"); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		if err := checkPlainWS(get("ws-addr"), get("ws-tls") == "true", get("ws-behind-tls-proxy") == "true"); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 		if disabled(get("https-addr")) {

@@ -36,7 +36,7 @@ import (
 type serveOptions struct {
 	config, data, domain        string
 	c2sAddr, c2sTLSAddr, wsAddr string
-	wsTLS                       bool
+	wsTLS, wsBehindProxy        bool
 	httpAddr, adminAddr         string
 	httpsAddr                   string
 	httpBehindProxy             bool
@@ -114,8 +114,9 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&o.domain, "domain", "localhost", "XMPP domain served; user JIDs are <userId>-<appId>@domain")
 	f.StringVar(&o.c2sAddr, "c2s-addr", ":5222", "client port with STARTTLS required (empty or port 0 disables)")
 	f.StringVar(&o.c2sTLSAddr, "c2s-tls-addr", ":5223", "client port with direct TLS (empty or port 0 disables)")
-	f.StringVar(&o.wsAddr, "ws-addr", ":5291", "XMPP over WebSocket (RFC 7395) at / and /ws (empty or port 0 disables)")
-	f.BoolVar(&o.wsTLS, "ws-tls", false, "serve wss; when off, plain ws counts as secure (local use or a TLS-terminating proxy)")
+	f.StringVar(&o.wsAddr, "ws-addr", "127.0.0.1:5291", "XMPP over WebSocket (RFC 7395) at / and /ws (empty or port 0 disables); plain ws only on loopback unless --ws-tls or --ws-behind-tls-proxy")
+	f.BoolVar(&o.wsTLS, "ws-tls", false, "serve wss with the node's certificate")
+	f.BoolVar(&o.wsBehindProxy, "ws-behind-tls-proxy", false, "plain ws beyond loopback is allowed: a TLS-terminating proxy is the only thing that reaches --ws-addr")
 	f.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8080", "plain-HTTP REST API address (empty or port 0 disables); "+
 		"anything but loopback needs --http-behind-tls-proxy, as passwords and tokens would cross the network in clear")
 	f.StringVar(&o.httpsAddr, "https-addr", "", "HTTPS REST API address, with the node's certificate (--tls-cert); empty or port 0 disables")
@@ -169,6 +170,9 @@ func disabled(addr string) bool {
 }
 
 func serve(ctx context.Context, o serveOptions) error {
+	if err := checkPlainWS(o.wsAddr, o.wsTLS, o.wsBehindProxy); err != nil {
+		return err
+	}
 	if err := checkPlainHTTP(o.httpAddr, o.httpBehindProxy); err != nil {
 		return err
 	}
@@ -239,11 +243,10 @@ func serve(ctx context.Context, o serveOptions) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var rc *cluster.Redis
 	ready := db.Ping
-	// One guard for REST logins and (to be wired) XMPP SASL: failures count
-	// across both.
+	// One guard for REST logins and XMPP SASL: failures count across both.
 	guard := accounts.NewLoginGuard(o.loginGuard)
 	xs := xmpp.NewServer(xmpp.Config{
-		Domain: o.domain, TLS: tlsCfg, Auth: acc, Logger: log,
+		Domain: o.domain, TLS: tlsCfg, Auth: acc, Logger: log, LoginGuard: guard,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
 		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout, StanzaTimeout: o.stanzaTimeout,
 		ConnRate: o.connRate, LoginRate: o.loginRate,

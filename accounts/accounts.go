@@ -6,15 +6,20 @@
 package accounts
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"time"
 )
 
 // App is a tenant. Users, dialogs and messages all belong to exactly one app.
 type App struct {
-	ID      int64
-	Name    string
-	AuthKey string
+	ID   int64
+	Name string
+	// AuthKey is the plain key, set only on the App that CreateApp or
+	// RotateAuthKey return (it is shown once); stores keep AuthKeyHash.
+	AuthKey     string
+	AuthKeyHash []byte
 	// AutoCreateUsers lets POST /session.json create a user that does not exist
 	// yet (ConnectyCube's "create user on the fly"). Off by default.
 	AutoCreateUsers bool
@@ -57,6 +62,17 @@ type Session struct {
 	Keys      ScramKeys
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+// HashAuthKey is what stores keep of an app's auth key.
+func HashAuthKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+// CheckAuthKey reports, in constant time, whether key is the app's auth key.
+func (a *App) CheckAuthKey(key string) bool {
+	return len(a.AuthKeyHash) == sha256.Size && subtle.ConstantTimeCompare(HashAuthKey(key), a.AuthKeyHash) == 1
 }
 
 // Live reports whether the session is still usable at now.

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"hash"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,9 +53,12 @@ type Credentials struct {
 	Keys ScramKeys
 }
 
+// saltLen is the size of a user's salt.
+const saltLen = 16
+
 // NewCredentials salts and derives keys for password with a fresh salt.
 func NewCredentials(password string, iter int) Credentials {
-	salt := make([]byte, 16)
+	salt := make([]byte, saltLen)
 	rand.Read(salt)
 	return Credentials{Salt: salt, Iter: iter, Keys: DeriveKeys(password, salt, iter)}
 }
@@ -72,8 +76,13 @@ func derivePair(h func() hash.Hash, secret string, salt []byte, iter int) KeyPai
 	return KeyPair{Stored: StoredKey(h, ClientKey(h, salted)), Server: hmacSum(h, salted, "Server Key")}
 }
 
+// pbkdf2Runs counts SaltedPassword calls (tests check that an unknown user
+// costs the same derivations as a wrong password).
+var pbkdf2Runs atomic.Int64
+
 // SaltedPassword is Hi(password, salt, i) of RFC 5802.
 func SaltedPassword(h func() hash.Hash, secret string, salt []byte, iter int) []byte {
+	pbkdf2Runs.Add(1)
 	k, err := pbkdf2.Key(h, secret, salt, iter, h().Size())
 	if err != nil {
 		// Only reachable in FIPS-140 only mode with a too short key.

@@ -2,17 +2,21 @@ package accounts
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/mail"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/parley-chat/parley/quota"
 )
 
 // Service applies the account rules on top of a Store.
@@ -23,11 +27,53 @@ type Service struct {
 	// Iterations is the PBKDF2 count for new passwords.
 	Iterations int
 	now        func() time.Time
+
+	secretMu sync.Mutex
+	secret   []byte // the installation secret, once read
+
+	limits atomic.Pointer[Limits]
+
+	// Revoked, when set, is told of each session the token cap revoked, so
+	// the streams signed in with it end too.
+	Revoked func(appID, userID, sessionID int64)
 }
 
-// NewService returns a Service with a 2 h token lifetime.
+// Limits bound the session tokens of one user. Zero disables a limit.
+// Every field is a parley serve setting, named in its comment.
+type Limits struct {
+	// SessionsPerMinute and SessionsPerHour bound the user sessions (tokens)
+	// created for one user: session-tokens-per-minute, session-tokens-per-hour.
+	SessionsPerMinute, SessionsPerHour int
+	// MaxSessions bounds one user's stored sessions: creating one more
+	// revokes the oldest, as a client that logs in anew expects its new
+	// token to work (session-tokens-per-user).
+	MaxSessions int
+}
+
+// DefaultLimits are the limits of a new Service.
+func DefaultLimits() Limits {
+	return Limits{SessionsPerMinute: 30, SessionsPerHour: 300, MaxSessions: 50}
+}
+
+// SetLimits replaces the limits (safe while serving: a reload).
+func (s *Service) SetLimits(l Limits) { s.limits.Store(&l) }
+
+// Limits returns the limits in force.
+func (s *Service) Limits() Limits { return *s.limits.Load() }
+
+func (l Limits) sessionRates() []quota.Rate {
+	return []quota.Rate{{Setting: "session-tokens-per-minute", N: l.SessionsPerMinute, Per: time.Minute},
+		{Setting: "session-tokens-per-hour", N: l.SessionsPerHour, Per: time.Hour}}
+}
+
+// eventSession is the event kind of a user session created.
+const eventSession = "session.created"
+
+// NewService returns a Service with a 2 h token lifetime and DefaultLimits.
 func NewService(store Store) *Service {
-	return &Service{store: store, TokenTTL: 2 * time.Hour, Iterations: DefaultIterations, now: time.Now}
+	s := &Service{store: store, TokenTTL: 2 * time.Hour, Iterations: DefaultIterations, now: time.Now}
+	s.SetLimits(DefaultLimits())
+	return s
 }
 
 // SetClock replaces the service's clock (tests of expiry).
@@ -46,13 +92,56 @@ type AppOptions struct {
 	DialogExtensions []string
 }
 
-// CreateApp makes a new tenant with a random auth key.
+// CreateApp makes a new tenant with a random auth key. The returned App
+// carries the plain key; only its hash is stored.
 func (s *Service) CreateApp(ctx context.Context, name string, opt AppOptions) (*App, error) {
-	app := &App{Name: name, AuthKey: randomHex(16), AutoCreateUsers: opt.AutoCreateUsers, ShowContacts: opt.ShowContacts, DialogExtensions: opt.DialogExtensions, CreatedAt: s.now().UTC()}
+	app := &App{Name: name, AutoCreateUsers: opt.AutoCreateUsers, ShowContacts: opt.ShowContacts, DialogExtensions: opt.DialogExtensions, CreatedAt: s.now().UTC()}
+	app.AuthKey = randomHex(16)
+	app.AuthKeyHash = HashAuthKey(app.AuthKey)
 	if err := s.store.CreateApp(ctx, app); err != nil {
 		return nil, err
 	}
 	return app, nil
+}
+
+// DefaultAppID is the app the first start creates.
+const DefaultAppID = 1
+
+// EnsureDefaultApp creates app 1 ("default") when the store has no app.
+// Nodes of a cluster starting together all call it: the one whose insert
+// of id 1 lands gets created true and the App with its plain key; the
+// others get created false and the stored app.
+func (s *Service) EnsureDefaultApp(ctx context.Context) (app *App, created bool, err error) {
+	apps, err := s.store.Apps(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(apps) > 0 {
+		return &apps[0], false, nil
+	}
+	app = &App{ID: DefaultAppID, Name: "default", CreatedAt: s.now().UTC()}
+	app.AuthKey = randomHex(16)
+	app.AuthKeyHash = HashAuthKey(app.AuthKey)
+	err = s.store.CreateApp(ctx, app)
+	if errors.Is(err, ErrConflict) {
+		// Another node created it first.
+		app, err = s.store.App(ctx, DefaultAppID)
+		return app, false, err
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return app, true, nil
+}
+
+// RotateAuthKey gives an app a new random auth key and returns it (shown
+// once). Clients holding the old key can no longer create sessions.
+func (s *Service) RotateAuthKey(ctx context.Context, appID int64) (string, error) {
+	key := randomHex(16)
+	if err := s.store.SetAppAuthKeyHash(ctx, appID, HashAuthKey(key)); err != nil {
+		return "", err
+	}
+	return key, nil
 }
 
 // App returns an app by id.
@@ -90,7 +179,7 @@ func (s *Service) CreateSession(ctx context.Context, appID int64, authKey string
 		}
 		return nil, "", nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(app.AuthKey), []byte(authKey)) != 1 {
+	if !app.CheckAuthKey(authKey) {
 		return nil, "", nil, ErrUnauthorized
 	}
 	var user *User
@@ -125,6 +214,8 @@ func (s *Service) loginUser(ctx context.Context, app *App, l *Login) (*User, err
 		return s.CreateUser(ctx, app.ID, in)
 	}
 	if errors.Is(err, ErrNotFound) {
+		// The same work as a wrong password, so timing does not tell.
+		s.decoyDerivation(ctx, "login|"+strconv.FormatInt(app.ID, 10)+"|"+l.Login+"|"+l.Email, l.Password)
 		return nil, ErrUnauthorized
 	}
 	if err != nil {
@@ -144,18 +235,42 @@ func (s *Service) newSession(ctx context.Context, appID int64, user *User) (*Ses
 	token := randomHex(20)
 	now := s.now().UTC()
 	sess := &Session{AppID: appID, TokenHash: hashToken(token), CreatedAt: now, ExpiresAt: now.Add(s.TokenTTL)}
-	if user != nil {
-		sess.UserID = user.ID
-		c, err := s.store.Credentials(ctx, appID, user.ID)
+	if user == nil {
+		if err := s.store.CreateSession(ctx, sess); err != nil {
+			return nil, "", err
+		}
+		return sess, token, nil
+	}
+	l := s.Limits()
+	err := quota.Check(ctx, s.store, appID, eventSession, []int64{user.ID}, now,
+		func(u int64) string { return "too many sessions created for " + quota.User(u) }, l.sessionRates()...)
+	if err != nil {
+		return nil, "", err
+	}
+	sess.UserID = user.ID
+	c, err := s.store.Credentials(ctx, appID, user.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	// Same salt and count as the password: SCRAM announces them before it
+	// knows which secret the client holds.
+	sess.Keys = DeriveKeys(token, c.Salt, c.Iter)
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return nil, "", err
+	}
+	if err := quota.Record(ctx, s.store, appID, eventSession, []int64{user.ID}, now, l.sessionRates()...); err != nil {
+		return nil, "", err
+	}
+	if l.MaxSessions > 0 {
+		revoked, err := s.store.TrimSessions(ctx, appID, user.ID, l.MaxSessions)
 		if err != nil {
 			return nil, "", err
 		}
-		// Same salt and count as the password: SCRAM announces them before it
-		// knows which secret the client holds.
-		sess.Keys = DeriveKeys(token, c.Salt, c.Iter)
-	}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
-		return nil, "", err
+		if s.Revoked != nil {
+			for _, id := range revoked {
+				s.Revoked(appID, user.ID, id)
+			}
+		}
 	}
 	return sess, token, nil
 }
@@ -322,6 +437,8 @@ func (s *Service) CheckPassword(ctx context.Context, appID, userID int64, secret
 	}
 	c, err := s.store.Credentials(ctx, appID, userID)
 	if errors.Is(err, ErrNotFound) {
+		// The same work as a wrong password, so timing does not tell.
+		s.decoyDerivation(ctx, jidKey(appID, userID), secret)
 		return ErrUnauthorized
 	}
 	if err != nil {
@@ -346,10 +463,24 @@ func (s *Service) TokenSession(ctx context.Context, appID, userID int64, secret 
 
 // ScramSecrets returns what SCRAM needs for a user: the salt and count, and
 // every key pair that may sign in (the password's, then each live token's).
+//
+// For a user that does not exist it returns a salt keyed with the
+// installation secret (stable per user, the size of a real one, and
+// unpredictable without the secret), the current iteration count and no key
+// pair, with no error: the exchange goes on and fails at the proof, exactly
+// like a wrong password, so probing cannot tell users apart.
 func (s *Service) ScramSecrets(ctx context.Context, appID, userID int64, mechanism string) ([]byte, int, []KeyPair, error) {
 	c, err := s.store.Credentials(ctx, appID, userID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, 0, nil, ErrUnauthorized
+		salt, err := s.decoySalt(ctx, jidKey(appID, userID))
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		// The same store reads as for a real user.
+		if _, err := s.store.LiveSessions(ctx, appID, userID, s.now()); err != nil {
+			return nil, 0, nil, err
+		}
+		return salt, s.Iterations, nil, nil
 	}
 	if err != nil {
 		return nil, 0, nil, err
@@ -369,6 +500,57 @@ func (s *Service) ScramSecrets(ctx context.Context, appID, userID int64, mechani
 		}
 	}
 	return c.Salt, c.Iter, pairs, nil
+}
+
+// installationSecretKey names the installation secret among the settings.
+const installationSecretKey = "installation_secret"
+
+// installationSecret returns the secret every node of this installation
+// shares (created on first use, kept in the store).
+func (s *Service) installationSecret(ctx context.Context) ([]byte, error) {
+	s.secretMu.Lock()
+	defer s.secretMu.Unlock()
+	if s.secret != nil {
+		return s.secret, nil
+	}
+	init := make([]byte, 32)
+	rand.Read(init)
+	v, err := s.store.Setting(ctx, installationSecretKey, init)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: installation secret: %w", err)
+	}
+	if len(v) < 16 {
+		return nil, fmt.Errorf("accounts: installation secret: stored value is %d bytes, want 32", len(v))
+	}
+	s.secret = v
+	return v, nil
+}
+
+// decoySalt is the salt announced for a user that does not exist:
+// HMAC-SHA256(installation secret, key), cut to the size of a real salt.
+func (s *Service) decoySalt(ctx context.Context, key string) ([]byte, error) {
+	secret, err := s.installationSecret(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("scram-salt|" + key))
+	return m.Sum(nil)[:saltLen], nil
+}
+
+// decoyDerivation runs the key derivation a password check of a real user
+// costs, for a user that does not exist.
+func (s *Service) decoyDerivation(ctx context.Context, key, password string) {
+	salt, err := s.decoySalt(ctx, key)
+	if err != nil {
+		salt = make([]byte, saltLen) // still spend the time
+	}
+	c := Credentials{Salt: salt, Iter: s.Iterations, Keys: ScramKeys{SHA256: KeyPair{Stored: make([]byte, sha256.Size)}}}
+	c.VerifyPassword(password)
+}
+
+func jidKey(appID, userID int64) string {
+	return "jid|" + strconv.FormatInt(appID, 10) + "|" + strconv.FormatInt(userID, 10)
 }
 
 func applyInput(u *User, in UserInput) {
@@ -395,6 +577,18 @@ func (v ValidationError) add(field, msg string) { v[field] = append(v[field], ms
 
 func validateUser(u *User) ValidationError {
 	v := ValidationError{}
+	for _, f := range []struct {
+		name, value string
+		lines       bool
+	}{
+		{"login", u.Login, false}, {"email", u.Email, false}, {"full_name", u.FullName, false},
+		{"phone", u.Phone, false}, {"website", u.Website, false}, {"external_user_id", u.ExternalID, false},
+		{"tag_list", strings.Join(u.Tags, ","), false}, {"custom_data", u.CustomData, true},
+	} {
+		if r, bad := controlChar(f.value, f.lines); bad {
+			v.add(f.name, fmt.Sprintf("must not contain control characters (found U+%04X)", r))
+		}
+	}
 	if n := utf8.RuneCountInString(u.Login); u.Login != "" && (n < 3 || n > 50) {
 		v.add("login", "length must be between 3 and 50 characters")
 	}
@@ -410,6 +604,21 @@ func validateUser(u *User) ValidationError {
 		v.add("custom_data", "is too long (maximum is 65536 bytes)")
 	}
 	return v
+}
+
+// controlChar finds the first C0 or C1 control character, or the
+// noncharacters U+FFFE and U+FFFF, in s: they cannot be shown, break logs and
+// are not allowed in XML. lines lets tab, LF and CR through (custom_data
+// holds JSON, often pretty-printed).
+func controlChar(s string, lines bool) (rune, bool) {
+	for _, r := range s {
+		switch {
+		case lines && (r == '\t' || r == '\n' || r == '\r'):
+		case r < 0x20, r >= 0x7f && r <= 0x9f, r == 0xfffe, r == 0xffff:
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 func hashToken(token string) []byte {

@@ -3,13 +3,19 @@ package accounts
 import (
 	"context"
 	"time"
+
+	"github.com/parley-chat/parley/quota"
 )
 
 // AppStore keeps apps.
 type AppStore interface {
+	// CreateApp stores app under a new id, or under app.ID when it is set;
+	// ErrConflict when that id is taken.
 	CreateApp(ctx context.Context, app *App) error
 	App(ctx context.Context, id int64) (*App, error)
 	Apps(ctx context.Context) ([]App, error)
+	// SetAppAuthKeyHash replaces an app's auth key (ErrNotFound if none).
+	SetAppAuthKeyHash(ctx context.Context, id int64, hash []byte) error
 }
 
 // UserStore keeps users and their credentials. Login and email are unique
@@ -40,6 +46,17 @@ type SessionStore interface {
 	// DeleteUserSessions deletes the user's sessions but except (0: all).
 	DeleteUserSessions(ctx context.Context, appID, userID, except int64) (int64, error)
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
+	// TrimSessions deletes the user's sessions but the newest keep and
+	// returns the ids of those it deleted.
+	TrimSessions(ctx context.Context, appID, userID int64, keep int) ([]int64, error)
+}
+
+// SettingStore keeps installation-wide values every node shares.
+type SettingStore interface {
+	// Setting returns the value stored under key, first storing init when
+	// the key has none. Racing callers, on any node, all get the one value
+	// that was stored first.
+	Setting(ctx context.Context, key string, init []byte) ([]byte, error)
 }
 
 // Store is everything the accounts service needs from storage.
@@ -47,6 +64,9 @@ type Store interface {
 	AppStore
 	UserStore
 	SessionStore
+	SettingStore
+	// Events counts session creations for Limits.
+	quota.Events
 }
 
 // UserQuery filters and pages a user listing. Empty fields do not filter.

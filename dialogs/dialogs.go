@@ -91,6 +91,31 @@ var (
 	ErrBlocked = errors.New("dialogs: the user does not accept contact from you")
 )
 
+// ErrNoSuchUser is matched (errors.Is) by a NoSuchUserError.
+var ErrNoSuchUser = errors.New("dialogs: no such user")
+
+// NoSuchUserError names user ids that are not users of the app.
+type NoSuchUserError struct{ IDs []int64 }
+
+func (e *NoSuchUserError) Error() string {
+	return "dialogs: no such user in this application: " + e.list()
+}
+
+// Is makes errors.Is(err, ErrNoSuchUser) true.
+func (e *NoSuchUserError) Is(target error) bool { return target == ErrNoSuchUser }
+
+func (e *NoSuchUserError) list() string {
+	const show = 10
+	parts := make([]string, 0, min(len(e.IDs), show))
+	for _, id := range e.IDs[:min(len(e.IDs), show)] {
+		parts = append(parts, strconv.FormatInt(id, 10))
+	}
+	if len(e.IDs) > show {
+		parts = append(parts, "and "+strconv.Itoa(len(e.IDs)-show)+" more")
+	}
+	return strings.Join(parts, ", ")
+}
+
 // ValidationError names rejected fields.
 type ValidationError map[string][]string
 

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/parley-chat/parley/quota"
 )
 
 // Store keeps dialogs and members' state.
@@ -27,6 +30,8 @@ type Store interface {
 	Occupants(ctx context.Context, appID int64, id string, limit, skip int) ([]int64, int, error)
 	// Muted lists the members who turned notifications off.
 	Muted(ctx context.Context, appID int64, id string) ([]int64, error)
+	// Events counts dialog creations and additions for Limits.
+	quota.Events
 }
 
 // Users answers whether user ids exist in an app.
@@ -74,14 +79,105 @@ type Service struct {
 	// means any (up to MaxExtensions).
 	ExtensionKeys func(ctx context.Context, appID int64) []string
 	now           func() time.Time
+	limits        atomic.Pointer[Limits]
+}
+
+// Limits bound what one user can make others live with. Zero disables a
+// limit. Every field is a parley serve setting, named in its comment.
+type Limits struct {
+	// CreatePerMinute and CreatePerHour bound the dialogs one user creates
+	// (any type; a private dialog counts when it is new, also when a first
+	// 1-1 message creates it): dialogs-per-minute, dialogs-per-hour.
+	CreatePerMinute, CreatePerHour int
+	// MaxOccupants bounds a dialog's occupants (a public dialog's
+	// subscribers): dialog-max-occupants.
+	MaxOccupants int
+	// AddedPerHour bounds how many group or meeting dialogs other users can
+	// put one user in per hour: dialog-adds-per-hour. (One user once put
+	// another in 5,000 groups in 6 s.)
+	AddedPerHour int
+}
+
+// DefaultLimits are the limits of a new Service.
+func DefaultLimits() Limits {
+	return Limits{CreatePerMinute: 20, CreatePerHour: 200, MaxOccupants: 10_000, AddedPerHour: 100}
+}
+
+// SetLimits replaces the limits (safe while serving: a reload).
+func (s *Service) SetLimits(l Limits) { s.limits.Store(&l) }
+
+// Limits returns the limits in force.
+func (s *Service) Limits() Limits { return *s.limits.Load() }
+
+// Event kinds counted for Limits.
+const (
+	eventCreated = "dialog.created"
+	eventAdded   = "dialog.added"
+)
+
+func (l Limits) createRates() []quota.Rate {
+	return []quota.Rate{{Setting: "dialogs-per-minute", N: l.CreatePerMinute, Per: time.Minute},
+		{Setting: "dialogs-per-hour", N: l.CreatePerHour, Per: time.Hour}}
+}
+
+func (l Limits) addRates() []quota.Rate {
+	return []quota.Rate{{Setting: "dialog-adds-per-hour", N: l.AddedPerHour, Per: time.Hour}}
 }
 
 // MaxExtensions bounds custom fields per dialog.
 const MaxExtensions = 32
 
-// NewService returns a Service over store.
+// NewService returns a Service over store with DefaultLimits.
 func NewService(store Store, users Users) *Service {
-	return &Service{store: store, users: users, LargeDialog: 1000, now: time.Now}
+	s := &Service{store: store, users: users, LargeDialog: 1000, now: time.Now}
+	s.SetLimits(DefaultLimits())
+	return s
+}
+
+// checkCreate refuses a new dialog by uid beyond the creation rates, and
+// (for a group or meeting) adding others beyond their rate.
+func (s *Service) checkCreate(ctx context.Context, appID, uid int64, t Type, others []int64, now time.Time) error {
+	l := s.Limits()
+	err := quota.Check(ctx, s.store, appID, eventCreated, []int64{uid}, now,
+		func(int64) string { return "too many dialogs created" }, l.createRates()...)
+	if err != nil {
+		return err
+	}
+	return s.checkAdded(ctx, appID, t, others, now)
+}
+
+// checkAdded refuses putting users in a group or meeting dialog when one of
+// them was put in too many by others lately.
+func (s *Service) checkAdded(ctx context.Context, appID int64, t Type, users []int64, now time.Time) error {
+	if t != Group && t != Meeting {
+		return nil
+	}
+	return quota.Check(ctx, s.store, appID, eventAdded, users, now,
+		func(u int64) string { return quota.User(u) + " was added to too many dialogs by others" }, s.Limits().addRates()...)
+}
+
+// recordCreate counts a dialog uid created and the others it put in.
+func (s *Service) recordCreate(ctx context.Context, appID, uid int64, t Type, others []int64, now time.Time) error {
+	l := s.Limits()
+	if err := quota.Record(ctx, s.store, appID, eventCreated, []int64{uid}, now, l.createRates()...); err != nil {
+		return err
+	}
+	return s.recordAdded(ctx, appID, t, others, now)
+}
+
+func (s *Service) recordAdded(ctx context.Context, appID int64, t Type, users []int64, now time.Time) error {
+	if t != Group && t != Meeting {
+		return nil
+	}
+	return quota.Record(ctx, s.store, appID, eventAdded, users, now, s.Limits().addRates()...)
+}
+
+// checkOccupants refuses a dialog with more than MaxOccupants occupants.
+func (s *Service) checkOccupants(n int) error {
+	if max := s.Limits().MaxOccupants; max > 0 && n > max {
+		return quota.Cap("dialog-max-occupants", max, "too many occupants in the dialog")
+	}
+	return nil
 }
 
 // Input carries dialog fields from a client; nil means "not given".
@@ -144,10 +240,25 @@ func (s *Service) Create(ctx context.Context, appID, uid int64, in Input) (*View
 	if len(v) > 0 {
 		return nil, v
 	}
+	if err := s.checkOccupants(len(d.Occupants)); err != nil {
+		return nil, err
+	}
 	if err := s.checkUsers(ctx, appID, append(slices.Clone(d.Occupants), d.Admins...)); err != nil {
 		return nil, err
 	}
 	if err := s.checkConsent(ctx, appID, uid, append(slices.Clone(d.Occupants), d.Admins...)); err != nil {
+		return nil, err
+	}
+	if t == Private {
+		// Asking again for an existing private dialog creates nothing.
+		if existing, err := s.store.PrivateDialog(ctx, appID, d.Occupants[0], d.Occupants[1]); err == nil {
+			return s.reopen(ctx, existing, uid)
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	others := removeAll(slices.Clone(d.Occupants), uid)
+	if err := s.checkCreate(ctx, appID, uid, t, others, now); err != nil {
 		return nil, err
 	}
 	d.Large = len(d.Occupants) >= s.LargeDialog
@@ -156,12 +267,23 @@ func (s *Service) Create(ctx context.Context, appID, uid int64, in Input) (*View
 	if err != nil {
 		return nil, err
 	}
-	if existing != nil {
-		d = existing
-		if m, err := s.store.Member(ctx, appID, d.ID, uid); err == nil && m.Hidden {
-			m.Hidden = false
-			s.store.SetMember(ctx, appID, d.ID, m)
+	if existing == nil {
+		if err := s.recordCreate(ctx, appID, uid, t, others, now); err != nil {
+			return nil, err
 		}
+	}
+	if existing != nil {
+		return s.reopen(ctx, existing, uid)
+	}
+	return s.view(ctx, d, uid)
+}
+
+// reopen returns an existing private dialog to uid, showing it again if uid
+// had deleted it for themselves.
+func (s *Service) reopen(ctx context.Context, d *Dialog, uid int64) (*View, error) {
+	if m, err := s.store.Member(ctx, d.AppID, d.ID, uid); err == nil && m.Hidden {
+		m.Hidden = false
+		s.store.SetMember(ctx, d.AppID, d.ID, m)
 	}
 	return s.view(ctx, d, uid)
 }
@@ -181,16 +303,25 @@ func (s *Service) EnsurePrivate(ctx context.Context, appID, a, b int64) (*Dialog
 	if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
+	if err := s.CheckUsers(ctx, appID, []int64{a, b}); err != nil {
+		return nil, err
+	}
 	if s.Refuses(ctx, appID, a, b) {
 		return nil, ErrBlocked
 	}
 	now := s.now().UTC()
+	if err := s.checkCreate(ctx, appID, a, Private, nil, now); err != nil {
+		return nil, err
+	}
 	d = &Dialog{ID: NewID(now), AppID: appID, Type: Private, OwnerID: a, Occupants: []int64{a, b}, CreatedAt: now, UpdatedAt: now}
 	existing, err := s.store.CreateDialog(ctx, d)
 	if existing != nil {
 		return existing, nil
 	}
-	return d, err
+	if err != nil {
+		return nil, err
+	}
+	return d, s.recordCreate(ctx, appID, a, Private, nil, now)
 }
 
 // Refuses reports whether `to` refuses contact from `from`, or `from`
@@ -212,7 +343,10 @@ func (s *Service) checkConsent(ctx context.Context, appID, actor int64, ids []in
 	return nil
 }
 
-func (s *Service) checkUsers(ctx context.Context, appID int64, ids []int64) error {
+// CheckUsers returns an error wrapping ErrNoSuchUser, naming the ids, when
+// any of ids is not a user of the app: a message or a dialog must not reach,
+// or create state for, a user who does not exist.
+func (s *Service) CheckUsers(ctx context.Context, appID int64, ids []int64) error {
 	if s.users == nil || len(ids) == 0 {
 		return nil
 	}
@@ -221,9 +355,17 @@ func (s *Service) checkUsers(ctx context.Context, appID int64, ids []int64) erro
 		return err
 	}
 	if len(missing) > 0 {
-		return ValidationError{"occupants_ids": {"contains users that do not exist"}}
+		return &NoSuchUserError{IDs: missing}
 	}
 	return nil
+}
+
+func (s *Service) checkUsers(ctx context.Context, appID int64, ids []int64) error {
+	err := s.CheckUsers(ctx, appID, ids)
+	if errors.Is(err, ErrNoSuchUser) {
+		return ValidationError{"occupants_ids": {"contains users that do not exist: " + err.(*NoSuchUserError).list()}}
+	}
+	return err
 }
 
 // apply copies the plain fields of in onto d, collecting problems in v.
@@ -356,6 +498,10 @@ func (s *Service) Update(ctx context.Context, appID, uid int64, id string, in In
 	if err := s.checkConsent(ctx, appID, uid, append(slices.Clone(added), in.PushAdmins...)); err != nil {
 		return nil, err
 	}
+	now := s.now().UTC()
+	if err := s.checkAdded(ctx, appID, d.Type, added, now); err != nil {
+		return nil, err
+	}
 	removed := []int64{}
 	for _, p := range in.PullOccupants {
 		if d.HasOccupant(p) && p != d.OwnerID || p == uid && d.HasOccupant(p) {
@@ -363,6 +509,11 @@ func (s *Service) Update(ctx context.Context, appID, uid int64, id string, in In
 		}
 	}
 	d.Occupants = removeAll(addUnique(d.Occupants, added...), removed...)
+	if len(added) > 0 {
+		if err := s.checkOccupants(len(d.Occupants)); err != nil {
+			return nil, err
+		}
+	}
 	d.Admins = removeAll(addUnique(d.Admins, in.PushAdmins...), in.PullAdmins...)
 	d.Admins = removeAll(d.Admins, removed...)
 	if len(d.Admins) > MaxAdmins {
@@ -375,8 +526,11 @@ func (s *Service) Update(ctx context.Context, appID, uid int64, id string, in In
 	}
 	d.Pinned = slices.DeleteFunc(d.Pinned, func(p string) bool { return slices.Contains(in.PullPinned, p) })
 	d.Large = d.Large || len(d.Occupants) >= s.LargeDialog
-	d.UpdatedAt = s.now().UTC()
+	d.UpdatedAt = now
 	if err := s.store.UpdateDialog(ctx, d, added, removed); err != nil {
+		return nil, err
+	}
+	if err := s.recordAdded(ctx, appID, d.Type, added, now); err != nil {
 		return nil, err
 	}
 	return s.view(ctx, d, uid)
@@ -446,6 +600,9 @@ func (s *Service) Subscribe(ctx context.Context, appID, uid int64, id string) (*
 		return nil, ValidationError{"base": {"only public dialogs can be subscribed to"}}
 	}
 	if !d.HasOccupant(uid) {
+		if err := s.checkOccupants(len(d.Occupants) + 1); err != nil {
+			return nil, err
+		}
 		d.Occupants = append(d.Occupants, uid)
 		d.Large = d.Large || len(d.Occupants) >= s.LargeDialog
 		if err := s.store.UpdateDialog(ctx, d, []int64{uid}, nil); err != nil {

@@ -235,7 +235,7 @@ func (a *API) signup(w http.ResponseWriter, r *http.Request) {
 			id, _ = strconv.ParseInt(r.URL.Query().Get("application_id"), 10, 64)
 		}
 		app, err := a.accounts.App(r.Context(), id)
-		if key == "" || err != nil || app.AuthKey != key {
+		if key == "" || err != nil || !app.CheckAuthKey(key) {
 			writeError(w, http.StatusUnauthorized, map[string][]string{"base": {"Required session does not exist"}})
 			return
 		}

@@ -77,6 +77,7 @@ func (ad *Admin) Handler() http.Handler {
 	}))
 	mux.HandleFunc("GET /api/apps", auth(ad.listApps))
 	mux.HandleFunc("POST /api/apps", auth(ad.createApp))
+	mux.HandleFunc("POST /api/apps/{app}/auth_key", auth(ad.rotateAuthKey))
 	mux.HandleFunc("GET /api/apps/{app}/users", auth(ad.listUsers))
 	mux.HandleFunc("POST /api/apps/{app}/users", auth(ad.addUser))
 	mux.HandleFunc("PUT /api/apps/{app}/users/{id}/password", auth(ad.setPassword))
@@ -129,9 +130,11 @@ func (ad *Admin) authorized(next http.HandlerFunc) http.HandlerFunc {
 }
 
 type appJSON struct {
-	ID               int64    `json:"id"`
-	Name             string   `json:"name"`
-	AuthKey          string   `json:"auth_key"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// AuthKey is present only when the key was just made (create, rotate):
+	// stores keep only its hash.
+	AuthKey          string   `json:"auth_key,omitempty"`
 	AutoCreateUsers  bool     `json:"auto_create_users"`
 	ShowContacts     bool     `json:"show_contacts"`
 	DialogExtensions []string `json:"dialog_extensions"`
@@ -180,6 +183,26 @@ func (ad *Admin) createApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"app": appOut(app)})
+}
+
+// rotateAuthKey gives an app a new auth key and answers it (the only time
+// it is shown).
+func (ad *Admin) rotateAuthKey(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathInt(r, "app")
+	if !ok {
+		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+		return
+	}
+	app, err := ad.Accounts.App(r.Context(), id)
+	if err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	if app.AuthKey, err = ad.Accounts.RotateAuthKey(r.Context(), id); err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"app": appOut(app)})
 }
 
 func pathInt(r *http.Request, name string) (int64, bool) {

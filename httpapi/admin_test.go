@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -44,5 +45,55 @@ func TestAdminRequiresToken(t *testing.T) {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 201 {
 		t.Fatalf("add user: %v %v", err, resp.Status)
+	}
+}
+
+// TestAdminAuthKeys: keys are shown when made (create, rotate) and never
+// listed; a rotated key replaces the old one.
+func TestAdminAuthKeys(t *testing.T) {
+	e := newAPI(t)
+	ad := &httpapi.Admin{Accounts: e.acc, Token: "secret-token", Metrics: http.NotFoundHandler()}
+	srv := httptest.NewServer(ad.Handler())
+	defer srv.Close()
+	admin := func(method, path, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer secret-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	code, out := admin("POST", "/api/apps", `{"name":"second"}`)
+	created, _ := out["app"].(map[string]any)
+	key, _ := created["auth_key"].(string)
+	if code != 201 || len(key) != 32 {
+		t.Fatalf("create: %d %v", code, out)
+	}
+	code, out = admin("GET", "/api/apps", "")
+	for _, it := range out["items"].([]any) {
+		if _, shown := it.(map[string]any)["auth_key"]; shown {
+			t.Fatalf("app list shows an auth key: %v", it)
+		}
+	}
+	id := itoa(int64(created["id"].(float64)))
+	code, out = admin("POST", "/api/apps/"+id+"/auth_key", "")
+	newKey, _ := out["app"].(map[string]any)["auth_key"].(string)
+	if code != 200 || len(newKey) != 32 || newKey == key {
+		t.Fatalf("rotate: %d %v", code, out)
+	}
+	session := func(k string) int {
+		c, _ := e.call("POST", "/session.json", "", `{"application_id":`+id+`,"auth_key":"`+k+`"}`)
+		return c
+	}
+	if session(key) != 401 || session(newKey) != 201 {
+		t.Fatalf("after rotation: old key %d, new key %d", session(key), session(newKey))
+	}
+	if code, _ := admin("POST", "/api/apps/999/auth_key", ""); code != 404 {
+		t.Fatalf("rotate a missing app: %d", code)
 	}
 }

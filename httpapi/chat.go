@@ -158,9 +158,12 @@ func messageOut(m *history.Message, viewer int64) map[string]any {
 func (a *API) chatFail(w http.ResponseWriter, r *http.Request, err error) {
 	var dv dialogs.ValidationError
 	var fe *dialogs.FilterError
+	var nsu *dialogs.NoSuchUserError
 	switch {
 	case errors.As(err, &dv):
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string(dv))
+	case errors.As(err, &nsu):
+		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"base": {strings.TrimPrefix(nsu.Error(), "dialogs: ")}})
 	case errors.As(err, &fe):
 		writeError(w, http.StatusBadRequest, []string{fe.Msg})
 	case errors.Is(err, dialogs.ErrNotFound), errors.Is(err, history.ErrNotFound):
@@ -589,6 +592,10 @@ func (a *API) createMessage(w http.ResponseWriter, r *http.Request, s *accounts.
 		}
 	}
 	posted, err := a.history.Send(r.Context(), s.AppID, s.UserID, p)
+	if errors.Is(err, dialogs.ErrNoSuchUser) {
+		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"recipient_id": {"is not a user of this application"}})
+		return
+	}
 	if err != nil {
 		a.chatFail(w, r, err)
 		return

@@ -22,6 +22,7 @@ import (
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/push"
+	"github.com/parley-chat/parley/quota"
 )
 
 // API is the public REST API.
@@ -178,9 +179,17 @@ func writeError(w http.ResponseWriter, status int, errs any) {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var verr accounts.ValidationError
 	var berr badRequest
+	var qerr *quota.Error
 	switch {
 	case errors.As(err, &verr):
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string(verr))
+	case errors.As(err, &qerr):
+		// A rate: try again later; a cap: remove something first.
+		status := http.StatusUnprocessableEntity
+		if qerr.Rate {
+			status = http.StatusTooManyRequests
+		}
+		writeError(w, status, map[string][]string{"base": {qerr.Msg}})
 	case errors.As(err, &berr):
 		writeError(w, http.StatusBadRequest, []string{string(berr)})
 	case errors.Is(err, accounts.ErrUnauthorized):

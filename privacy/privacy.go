@@ -11,10 +11,14 @@ package privacy
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+
+	"github.com/parley-chat/parley/quota"
 )
 
 // Kind is a stanza kind an item can name.
@@ -74,11 +78,35 @@ type Service struct {
 
 	mu    sync.RWMutex
 	cache map[[2]int64]*List // app,user -> default list (nil: none)
+
+	limits atomic.Pointer[Limits]
 }
 
-// NewService returns a Service for the user domain and its MUC domain.
+// Limits bound one user's privacy lists. Zero disables a limit. Every field
+// is a parley serve setting, named in its comment.
+type Limits struct {
+	// MaxLists bounds the lists of one user (privacy-lists-per-user).
+	MaxLists int
+	// MaxItems bounds the items of one list, blocks included
+	// (privacy-list-items).
+	MaxItems int
+}
+
+// DefaultLimits are the limits of a new Service.
+func DefaultLimits() Limits { return Limits{MaxLists: 20, MaxItems: 1000} }
+
+// SetLimits replaces the limits (safe while serving: a reload).
+func (s *Service) SetLimits(l Limits) { s.limits.Store(&l) }
+
+// Limits returns the limits in force.
+func (s *Service) Limits() Limits { return *s.limits.Load() }
+
+// NewService returns a Service for the user domain and its MUC domain,
+// with DefaultLimits.
 func NewService(store Store, domain, mucDomain string) *Service {
-	return &Service{store: store, domain: domain, mucDomain: mucDomain, cache: map[[2]int64]*List{}}
+	s := &Service{store: store, domain: domain, mucDomain: mucDomain, cache: map[[2]int64]*List{}}
+	s.SetLimits(DefaultLimits())
+	return s
 }
 
 // Names lists the user's lists and the default's name.
@@ -91,13 +119,28 @@ func (s *Service) Get(ctx context.Context, appID, uid int64, name string) (*List
 	return s.store.PrivacyList(ctx, appID, uid, name)
 }
 
-// MaxItems bounds a list.
-const MaxItems = 1000
-
-// Set creates or replaces a list.
+// Set creates or replaces a list. Beyond Limits it returns a *quota.Error
+// that also matches ErrInvalid (errors.Is).
 func (s *Service) Set(ctx context.Context, appID, uid int64, l *List) error {
-	if l.Name == "" || len(l.Name) > 128 || len(l.Items) > MaxItems {
+	if l.Name == "" || len(l.Name) > 128 {
 		return ErrInvalid
+	}
+	lim := s.Limits()
+	if lim.MaxItems > 0 && len(l.Items) > lim.MaxItems {
+		e := quota.Cap("privacy-list-items", lim.MaxItems, "too many items in privacy list "+strconv.Quote(l.Name))
+		e.Err = ErrInvalid
+		return e
+	}
+	if lim.MaxLists > 0 {
+		names, _, err := s.store.PrivacyLists(ctx, appID, uid)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(names, l.Name) && len(names) >= lim.MaxLists {
+			e := quota.Cap("privacy-lists-per-user", lim.MaxLists, "too many privacy lists: delete one first")
+			e.Err = ErrInvalid
+			return e
+		}
 	}
 	for _, it := range l.Items {
 		if it.Action != "allow" && it.Action != "deny" {

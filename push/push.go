@@ -10,7 +10,11 @@ package push
 import (
 	"context"
 	"errors"
+	"slices"
+	"sync/atomic"
 	"time"
+
+	"github.com/parley-chat/parley/quota"
 )
 
 // Event is one push to deliver.
@@ -49,6 +53,8 @@ type Store interface {
 	CreateSubscription(ctx context.Context, s *Subscription) error // replaces the same device and channel
 	Subscriptions(ctx context.Context, appID int64, userIDs []int64) ([]Subscription, error)
 	DeleteSubscription(ctx context.Context, appID, userID, id int64) error
+	// Events counts subscription writes for Limits.
+	quota.Events
 }
 
 // Sender delivers events (a webhook, or anything else put behind it).
@@ -66,12 +72,42 @@ var Channels = map[string]bool{"apns": true, "apns_voip": true, "gcm": true, "fc
 type Service struct {
 	store  Store
 	sender Sender
+	limits atomic.Pointer[Limits]
 }
 
-// NewService returns a Service; sender may be nil (events are dropped).
-func NewService(store Store, sender Sender) *Service { return &Service{store: store, sender: sender} }
+// Limits bound one user's push subscriptions. Zero disables a limit. Every
+// field is a parley serve setting, named in its comment.
+type Limits struct {
+	// MaxSubscriptions bounds the devices and channels of one user: a new
+	// one beyond it is refused until one is removed
+	// (push-subscriptions-per-user).
+	MaxSubscriptions int
+	// PerHour bounds subscription writes (new or renewed) of one user
+	// (push-subscriptions-per-hour).
+	PerHour int
+}
 
-// Subscribe registers a device.
+// DefaultLimits are the limits of a new Service.
+func DefaultLimits() Limits { return Limits{MaxSubscriptions: 20, PerHour: 60} }
+
+// SetLimits replaces the limits (safe while serving: a reload).
+func (s *Service) SetLimits(l Limits) { s.limits.Store(&l) }
+
+// Limits returns the limits in force.
+func (s *Service) Limits() Limits { return *s.limits.Load() }
+
+const eventSubscribed = "push.subscribed"
+
+// NewService returns a Service with DefaultLimits; sender may be nil
+// (events are dropped).
+func NewService(store Store, sender Sender) *Service {
+	s := &Service{store: store, sender: sender}
+	s.SetLimits(DefaultLimits())
+	return s
+}
+
+// Subscribe registers a device; the same device and channel again renews
+// it.
 func (s *Service) Subscribe(ctx context.Context, sub *Subscription) error {
 	if !Channels[sub.Channel] || sub.Token == "" || sub.DeviceUDID == "" || len(sub.Token) > 4096 {
 		return ErrInvalid
@@ -79,8 +115,29 @@ func (s *Service) Subscribe(ctx context.Context, sub *Subscription) error {
 	if sub.Environment == "" {
 		sub.Environment = "production"
 	}
-	sub.CreatedAt = time.Now().UTC()
-	return s.store.CreateSubscription(ctx, sub)
+	now := time.Now().UTC()
+	l := s.Limits()
+	rates := []quota.Rate{{Setting: "push-subscriptions-per-hour", N: l.PerHour, Per: time.Hour}}
+	err := quota.Check(ctx, s.store, sub.AppID, eventSubscribed, []int64{sub.UserID}, now,
+		func(int64) string { return "too many push subscriptions made" }, rates...)
+	if err != nil {
+		return err
+	}
+	if l.MaxSubscriptions > 0 {
+		have, err := s.store.Subscriptions(ctx, sub.AppID, []int64{sub.UserID})
+		if err != nil {
+			return err
+		}
+		renewal := slices.ContainsFunc(have, func(h Subscription) bool { return h.DeviceUDID == sub.DeviceUDID && h.Channel == sub.Channel })
+		if !renewal && len(have) >= l.MaxSubscriptions {
+			return quota.Cap("push-subscriptions-per-user", l.MaxSubscriptions, "too many push subscriptions: delete one (DELETE /subscriptions/{id}.json) first")
+		}
+	}
+	sub.CreatedAt = now
+	if err := s.store.CreateSubscription(ctx, sub); err != nil {
+		return err
+	}
+	return quota.Record(ctx, s.store, sub.AppID, eventSubscribed, []int64{sub.UserID}, now, rates...)
 }
 
 // ErrInvalid is a subscription the API refuses.

@@ -202,8 +202,10 @@ func scramFirst(ctx context.Context, name string, msg []byte, auth Authenticator
 	if !res.allow(appID, userID) {
 		return false, nil, nil, errAuth
 	}
+	// For a user that does not exist, accounts answers with a keyed decoy
+	// salt and no key pair: the exchange fails at the proof.
 	salt, iter, pairs, err := auth.ScramSecrets(ctx, appID, userID, name)
-	if err != nil || len(pairs) == 0 {
+	if err != nil {
 		// Answer like for a real user so probing cannot tell users apart;
 		// the final step fails.
 		salt, iter, pairs = fakeSalt(user), 4096, nil

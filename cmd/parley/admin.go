@@ -91,7 +91,7 @@ func (c *adminClient) print(v any, table func(w io.Writer)) {
 type appRow struct {
 	ID               int64    `json:"id"`
 	Name             string   `json:"name"`
-	AuthKey          string   `json:"auth_key"`
+	AuthKey          string   `json:"auth_key,omitempty"` // only from create and key rotate
 	AutoCreateUsers  bool     `json:"auto_create_users"`
 	ShowContacts     bool     `json:"show_contacts"`
 	DialogExtensions []string `json:"dialog_extensions,omitempty"`
@@ -139,16 +139,45 @@ func appCmd() *cobra.Command {
 				return err
 			}
 			c.print(out.Items, func(w io.Writer) {
-				fmt.Fprintln(w, "ID\tNAME\tAUTH KEY\tCREATED")
+				fmt.Fprintln(w, "ID\tNAME\tCREATED")
 				for _, a := range out.Items {
-					fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", a.ID, a.Name, a.AuthKey, a.CreatedAt)
+					fmt.Fprintf(w, "%d\t%s\t%s\n", a.ID, a.Name, a.CreatedAt)
 				}
 			})
 			return nil
 		},
 	}
-	cmd.AddCommand(create, list)
+	cmd.AddCommand(create, list, appKeyCmd(&c))
 	return cmd
+}
+
+// appKeyCmd is "parley app key rotate": auth keys are stored hashed, so a
+// lost key is replaced, not shown again.
+func appKeyCmd(c *adminClient) *cobra.Command {
+	var app int64
+	key := &cobra.Command{Use: "key", Short: "Manage an application's auth key"}
+	rotate := &cobra.Command{
+		Use:   "rotate",
+		Short: "Give an application a new auth key and print it (the old key stops working; the new one is shown only now)",
+		RunE: func(*cobra.Command, []string) error {
+			if app == 0 {
+				return errors.New("--app is required")
+			}
+			var out struct {
+				App appRow `json:"app"`
+			}
+			if err := c.do("POST", fmt.Sprintf("/api/apps/%d/auth_key", app), nil, &out); err != nil {
+				return err
+			}
+			c.print(out.App, func(w io.Writer) {
+				fmt.Fprintf(w, "ID\tNAME\tAUTH KEY\n%d\t%s\t%s\n", out.App.ID, out.App.Name, out.App.AuthKey)
+			})
+			return nil
+		},
+	}
+	rotate.Flags().Int64Var(&app, "app", 0, "application id")
+	key.AddCommand(rotate)
+	return key
 }
 
 type userRow struct {

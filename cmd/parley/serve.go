@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/cluster"
@@ -43,6 +43,7 @@ type serveOptions struct {
 	http                        httpLimits
 	loginGuard                  accounts.LoginGuardConfig
 	tlsCert, tlsKey             string
+	adminToken, adminTokenFile  string
 	tokenTTL                    time.Duration
 	maxStanza, maxQueue         int
 	idleTimeout, pingTimeout    time.Duration
@@ -63,6 +64,33 @@ type serveOptions struct {
 	redisSentinels              []string
 	redisMaster, nodeID         string
 	heartbeatTTL                time.Duration
+	limits                      limitOptions
+	// flags are the settings as parsed, for a reload to start from.
+	flags *pflag.FlagSet
+}
+
+// limitOptions are the per-user limits of the domain services; SIGHUP
+// reloads them.
+type limitOptions struct {
+	dialogs  dialogs.Limits
+	accounts accounts.Limits
+	push     push.Limits
+	privacy  privacy.Limits
+}
+
+func (l *limitOptions) register(f *pflag.FlagSet) {
+	d, a, p, v := dialogs.DefaultLimits(), accounts.DefaultLimits(), push.DefaultLimits(), privacy.DefaultLimits()
+	f.IntVar(&l.dialogs.CreatePerMinute, "dialogs-per-minute", d.CreatePerMinute, "dialogs one user may create per minute (0: unlimited; a first 1-1 message creating a private dialog counts)")
+	f.IntVar(&l.dialogs.CreatePerHour, "dialogs-per-hour", d.CreatePerHour, "dialogs one user may create per hour (0: unlimited)")
+	f.IntVar(&l.dialogs.MaxOccupants, "dialog-max-occupants", d.MaxOccupants, "occupants (public dialogs: subscribers) one dialog may have (0: unlimited)")
+	f.IntVar(&l.dialogs.AddedPerHour, "dialog-adds-per-hour", d.AddedPerHour, "group or meeting dialogs other users may put one user in per hour (0: unlimited)")
+	f.IntVar(&l.accounts.SessionsPerMinute, "session-tokens-per-minute", a.SessionsPerMinute, "session tokens one user may create per minute (0: unlimited)")
+	f.IntVar(&l.accounts.SessionsPerHour, "session-tokens-per-hour", a.SessionsPerHour, "session tokens one user may create per hour (0: unlimited)")
+	f.IntVar(&l.accounts.MaxSessions, "session-tokens-per-user", a.MaxSessions, "session tokens kept per user; a new one beyond revokes the oldest (0: unlimited)")
+	f.IntVar(&l.push.MaxSubscriptions, "push-subscriptions-per-user", p.MaxSubscriptions, "push subscriptions (device and channel) one user may have (0: unlimited)")
+	f.IntVar(&l.push.PerHour, "push-subscriptions-per-hour", p.PerHour, "push subscriptions one user may create or renew per hour (0: unlimited)")
+	f.IntVar(&l.privacy.MaxLists, "privacy-lists-per-user", v.MaxLists, "privacy lists one user may have (0: unlimited)")
+	f.IntVar(&l.privacy.MaxItems, "privacy-list-items", v.MaxItems, "items (blocks included) one privacy list may have (0: unlimited)")
 }
 
 func serveCmd() *cobra.Command {
@@ -71,11 +99,13 @@ func serveCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Run a Parley node",
 		Long: "Run a Parley node. Every flag can also be set as PARLEY_<FLAG> in the environment " +
-			"(e.g. PARLEY_C2S_ADDR) or as a key of the YAML file given with --config.",
+			"(e.g. PARLEY_C2S_ADDR) or as a key of the YAML file given with --config. " +
+			"SIGHUP reloads the log level, the per-user limits and the TLS certificate.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyConfig(cmd.Flags(), o.config); err != nil {
 				return err
 			}
+			o.flags = cmd.Flags()
 			return serve(cmd.Context(), o)
 		},
 	}
@@ -96,8 +126,10 @@ func serveCmd() *cobra.Command {
 	o.http.flags(cmd)
 	loginGuardFlags(cmd, &o.loginGuard)
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8081", "admin API and /metrics address (empty or port 0 disables)")
-	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate (default: self-signed, generated into the data dir)")
-	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate, the same file for every node of a cluster (default: self-signed, generated into the data dir); SIGHUP reloads it")
+	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	f.StringVar(&o.adminToken, "admin-token", "", "admin API token (at least 16 characters; give every node of a cluster the same); default: --admin-token-file, else <data>/admin-token, generated on first start")
+	f.StringVar(&o.adminTokenFile, "admin-token-file", "", "file holding the admin API token (e.g. a mounted secret)")
 	f.DurationVar(&o.tokenTTL, "token-ttl", 2*time.Hour, "session token lifetime")
 	f.IntVar(&o.maxStanza, "max-stanza", 256<<10, "largest stanza accepted, bytes")
 	f.IntVar(&o.maxQueue, "max-queue", 4<<20, "outbound bytes pending per connection before it is cut as a slow consumer")
@@ -106,11 +138,12 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&o.pingTimeout, "ping-timeout", 30*time.Second, "time a client has to answer a server ping")
 	f.Float64Var(&o.connRate, "conn-rate", 20, "new connections per second per IP (0: unlimited)")
 	f.Float64Var(&o.loginRate, "login-rate", 5, "login attempts per second per IP (0: unlimited)")
-	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (SIGHUP reloads it)")
 	f.BoolVar(&o.allowPlaintext, "c2s-allow-plaintext", false, "offer SASL on --c2s-addr without STARTTLS (loopback load tests only)")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long streams get to close on SIGTERM")
 	f.IntVar(&o.largeDialog, "large-dialog", 1000, "occupant count from which a group or public dialog keeps no per-member read/delivered ids")
 	o.store.flags(cmd)
+	o.limits.register(f)
 	host, _ := os.Hostname()
 	f.StringVar(&o.redisAddr, "redis-addr", "", "Redis address (cluster mode: presence and cross-node routing); empty keeps everything in process")
 	f.StringVar(&o.redisPassword, "redis-password", "", "Redis password")
@@ -145,7 +178,11 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err := checkPlainHTTP(o.httpAddr, o.httpBehindProxy); err != nil {
 		return err
 	}
-	var level slog.Level
+	// Before anything else: SIGHUP's default action ends the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	level := new(slog.LevelVar)
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
@@ -153,6 +190,10 @@ func serve(ctx context.Context, o serveOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	privateUmask()
+	if err := prepareDataDir(o.data); err != nil {
+		return err
+	}
 	o.store.data = o.data
 	db, kind, err := o.store.open(ctx)
 	if err != nil {
@@ -173,14 +214,18 @@ func serve(ctx context.Context, o serveOptions) error {
 	lists := privacy.NewService(db, o.domain, "muc."+o.domain)
 	ds.Blocking = lists
 	archive := history.NewArchive(db, ds)
-	adminToken, err := bootstrap(ctx, acc, o.data, log)
+	if err := bootstrapApp(ctx, acc, o.data, log); err != nil {
+		return err
+	}
+	adminToken, err := resolveAdminToken(o, log)
 	if err != nil {
 		return err
 	}
-	tlsCfg, err := loadTLS(o.tlsCert, o.tlsKey, o.data, o.domain)
+	certs, err := loadTLS(o.tlsCert, o.tlsKey, o.data, o.domain)
 	if err != nil {
 		return fmt.Errorf("tls: %w", err)
 	}
+	tlsCfg := certs.config()
 
 	reg := prometheus.NewRegistry()
 	var sender push.Sender
@@ -190,6 +235,13 @@ func serve(ctx context.Context, o serveOptions) error {
 		sender = wh
 	}
 	pushes := push.NewService(db, sender)
+	rl := &reloader{start: o.flags, current: o.flags, limits: o.limits, level: level, certs: certs, log: log, apply: func(l limitOptions) {
+		ds.SetLimits(l.dialogs)
+		acc.SetLimits(l.accounts)
+		pushes.SetLimits(l.push)
+		lists.SetLimits(l.privacy)
+	}}
+	rl.apply(o.limits)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var rc *cluster.Redis
 	ready := db.Ping
@@ -205,6 +257,8 @@ func serve(ctx context.Context, o serveOptions) error {
 		Offline: db, OfflineMax: o.offlineMax, MaxSessionsPerUser: o.maxSessions, MaxStatusSubscriptions: o.maxStatusSubs, ResumeTimeout: o.resumeTimeout,
 		Privacy: lists, Accounts: acc, Push: pushes,
 	}, xmpp.NewMetrics(reg))
+	// A token the per-user cap revokes ends its streams, as a logout does.
+	acc.Revoked = func(app, user, session int64) { xs.Revoke(app, user, session, 0) }
 
 	if o.redisAddr != "" || len(o.redisSentinels) > 0 {
 		rc, err = cluster.Join(ctx, cluster.Config{Addr: o.redisAddr, Password: o.redisPassword, TLS: o.redisTLS,
@@ -304,7 +358,13 @@ func serve(ctx context.Context, o serveOptions) error {
 	go pruneSessions(ctx, acc, log)
 	log.Info("parley is up", "domain", o.domain, "version", xmpp.Version)
 
-	<-ctx.Done()
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-hup:
+			rl.reload()
+		}
+	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownGrace)
 	defer cancel()
@@ -320,35 +380,64 @@ func serve(ctx context.Context, o serveOptions) error {
 	return nil
 }
 
-// bootstrap creates app 1 and the admin token on an empty data dir.
-func bootstrap(ctx context.Context, acc *accounts.Service, dir string, log *slog.Logger) (string, error) {
-	apps, err := acc.Apps(ctx)
+// bootstrapApp creates app 1 on an empty store. Its auth key goes to a
+// file in the data dir (mode 0600), never to the log; nodes that find the
+// app already there (a cluster starting together) write nothing.
+func bootstrapApp(ctx context.Context, acc *accounts.Service, dir string, log *slog.Logger) error {
+	app, created, err := acc.EnsureDefaultApp(ctx)
 	if err != nil {
-		return "", err
+		return fmt.Errorf("default application: %w", err)
 	}
-	if len(apps) == 0 {
-		app, err := acc.CreateApp(ctx, "default", accounts.AppOptions{})
-		if err != nil {
-			return "", err
+	if !created {
+		return nil
+	}
+	path := filepath.Join(dir, fmt.Sprintf("app-%d-auth-key", app.ID))
+	if err := writeSecretFile(path, app.AuthKey); err != nil {
+		return fmt.Errorf("default application: write its auth key: %w (replace the key with parley app key rotate --app %d)", err, app.ID)
+	}
+	log.Info("first start: created application; its auth key is in the file (parley app key rotate replaces it)", "app_id", app.ID, "file", path)
+	return nil
+}
+
+// minAdminToken is the shortest admin token accepted from configuration.
+const minAdminToken = 16
+
+// resolveAdminToken returns the admin API token: --admin-token, else the
+// file --admin-token-file names, else <data>/admin-token, generated on the
+// first start. Cluster nodes share one by the first two.
+func resolveAdminToken(o serveOptions, log *slog.Logger) (string, error) {
+	check := func(from, token string) (string, error) {
+		if len(token) < minAdminToken {
+			return "", fmt.Errorf("%s: the admin token must have at least %d characters", from, minAdminToken)
 		}
-		log.Info("first start: created application", "app_id", app.ID, "auth_key", app.AuthKey)
+		return token, nil
 	}
-	path := filepath.Join(dir, "admin-token")
-	b, err := os.ReadFile(path)
-	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		return strings.TrimSpace(string(b)), nil
+	switch {
+	case o.adminToken != "":
+		return check("--admin-token", o.adminToken)
+	case o.adminTokenFile != "":
+		t, err := readSecretFile(o.adminTokenFile)
+		if err != nil {
+			return "", fmt.Errorf("--admin-token-file: %w", err)
+		}
+		return check("--admin-token-file "+o.adminTokenFile, t)
+	}
+	path := filepath.Join(o.data, "admin-token")
+	t, err := readSecretFile(path)
+	if err == nil && t != "" {
+		return t, nil
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
 	raw := make([]byte, 32)
 	rand.Read(raw)
-	token := hex.EncodeToString(raw)
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+	t = hex.EncodeToString(raw)
+	if err := writeSecretFile(path, t); err != nil {
 		return "", err
 	}
 	log.Info("first start: wrote the admin token", "file", path)
-	return token, nil
+	return t, nil
 }
 
 func pruneSessions(ctx context.Context, acc *accounts.Service, log *slog.Logger) {

@@ -9,29 +9,80 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
+// certs serves the certificate every TLS handshake uses, and swaps it for
+// a new one on reload without touching open connections.
+type certs struct {
+	dataDir, domain string
+	mu              sync.Mutex // serialises reloads
+	certFile        string
+	keyFile         string
+	cur             atomic.Pointer[tls.Certificate]
+}
+
 // loadTLS loads the configured certificate, or on first start generates a
 // self-signed one for the domain into the data dir.
-func loadTLS(certFile, keyFile, dataDir, domain string) (*tls.Config, error) {
-	if certFile == "" && keyFile == "" {
-		certFile, keyFile = filepath.Join(dataDir, "tls.crt"), filepath.Join(dataDir, "tls.key")
+func loadTLS(certFile, keyFile, dataDir, domain string) (*certs, error) {
+	c := &certs{dataDir: dataDir, domain: domain}
+	if err := c.reload(certFile, keyFile); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// config is the server TLS configuration; its certificate follows reloads.
+func (c *certs) config() *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		return c.cur.Load(), nil
+	}}
+}
+
+// reload reads certFile and keyFile (the data dir's self-signed pair when
+// both are empty) and serves them from the next handshake on. On error the
+// certificate in use stays.
+func (c *certs) reload(certFile, keyFile string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if (certFile == "") != (keyFile == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both or neither")
+	}
+	if certFile == "" {
+		certFile, keyFile = filepath.Join(c.dataDir, "tls.crt"), filepath.Join(c.dataDir, "tls.key")
 		if _, err := os.Stat(certFile); errors.Is(err, os.ErrNotExist) {
-			if err := selfSigned(certFile, keyFile, domain); err != nil {
-				return nil, err
+			if err := selfSigned(certFile, keyFile, c.domain); err != nil {
+				return err
 			}
 		}
 	}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	c.certFile, c.keyFile = certFile, keyFile
+	c.cur.Store(&cert)
+	return nil
+}
+
+// describe names the certificate in use for a log line.
+func (c *certs) describe() string {
+	cert := c.cur.Load()
+	if cert == nil || len(cert.Certificate) == 0 {
+		return "none"
+	}
+	x, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return c.certFile
+	}
+	return fmt.Sprintf("%s (subject %s, serial %s, valid until %s)", c.certFile, x.Subject.CommonName, x.SerialNumber, x.NotAfter.UTC().Format(time.RFC3339))
 }
 
 func selfSigned(certFile, keyFile, domain string) error {
@@ -61,5 +112,5 @@ func selfSigned(certFile, keyFile, domain string) error {
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
 		return err
 	}
-	return os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	return os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 }

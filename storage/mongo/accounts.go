@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strconv"
 	"time"
@@ -15,9 +16,12 @@ import (
 var _ accounts.Store = (*DB)(nil)
 
 type appDoc struct {
-	ID               int64    `bson:"_id"`
-	Name             string   `bson:"name"`
-	AuthKey          string   `bson:"auth_key"`
+	ID   int64  `bson:"_id"`
+	Name string `bson:"name"`
+	// LegacyAuthKey is a key stored in the clear by older versions;
+	// Migrate replaces it with AuthKeyHash.
+	LegacyAuthKey    string   `bson:"auth_key,omitempty"`
+	AuthKeyHash      []byte   `bson:"auth_key_hash"`
 	AutoCreateUsers  bool     `bson:"auto_create_users"`
 	ShowContacts     bool     `bson:"show_contacts"`
 	DialogExtensions []string `bson:"dialog_extensions"`
@@ -25,20 +29,62 @@ type appDoc struct {
 }
 
 func (d *appDoc) app() *accounts.App {
-	return &accounts.App{ID: d.ID, Name: d.Name, AuthKey: d.AuthKey, AutoCreateUsers: d.AutoCreateUsers, ShowContacts: d.ShowContacts, DialogExtensions: d.DialogExtensions, CreatedAt: fromNano(d.CreatedAt)}
+	return &accounts.App{ID: d.ID, Name: d.Name, AuthKeyHash: d.AuthKeyHash, AutoCreateUsers: d.AutoCreateUsers, ShowContacts: d.ShowContacts, DialogExtensions: d.DialogExtensions, CreatedAt: fromNano(d.CreatedAt)}
 }
 
-// CreateApp implements accounts.AppStore.
+// CreateApp implements accounts.AppStore. The plain auth key is not stored.
+// A preset id (the default app, which nodes starting together all try to
+// create) is claimed by the insert itself: a duplicate means another node
+// was first.
 func (s *DB) CreateApp(ctx context.Context, a *accounts.App) error {
-	id, err := s.nextID(ctx, "apps")
+	id := a.ID
+	if id == 0 {
+		var err error
+		if id, err = s.nextID(ctx, "apps"); err != nil {
+			return err
+		}
+	}
+	_, err := s.c("apps").InsertOne(ctx, appDoc{ID: id, Name: a.Name, AuthKeyHash: a.AuthKeyHash, AutoCreateUsers: a.AutoCreateUsers, ShowContacts: a.ShowContacts, DialogExtensions: a.DialogExtensions, CreatedAt: nano(a.CreatedAt)})
+	if isDup(err) {
+		return accounts.ErrConflict
+	}
 	if err != nil {
 		return err
 	}
-	_, err = s.c("apps").InsertOne(ctx, appDoc{ID: id, Name: a.Name, AuthKey: a.AuthKey, AutoCreateUsers: a.AutoCreateUsers, ShowContacts: a.ShowContacts, DialogExtensions: a.DialogExtensions, CreatedAt: nano(a.CreatedAt)})
-	if err == nil {
-		a.ID = id
+	if a.ID != 0 {
+		// Later apps must not be handed the preset id.
+		if err := s.raiseCounter(ctx, "apps", id); err != nil {
+			return err
+		}
+	}
+	a.ID = id
+	return nil
+}
+
+// SetAppAuthKeyHash implements accounts.AppStore.
+func (s *DB) SetAppAuthKeyHash(ctx context.Context, id int64, hash []byte) error {
+	res, err := s.c("apps").UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"auth_key_hash": hash}, "$unset": bson.M{"auth_key": ""}})
+	if err == nil && res.MatchedCount == 0 {
+		return accounts.ErrNotFound
 	}
 	return err
+}
+
+// hashLegacyAuthKeys replaces auth keys stored in the clear by older
+// versions with their hash (Migrate runs it; idempotent).
+func (s *DB) hashLegacyAuthKeys(ctx context.Context) error {
+	docs, err := findAll[appDoc](ctx, s.c("apps"), bson.M{"auth_key": bson.M{"$exists": true, "$ne": ""}})
+	if err != nil {
+		return fmt.Errorf("mongo: hash auth keys: %w", err)
+	}
+	for _, d := range docs {
+		_, err := s.c("apps").UpdateOne(ctx, bson.M{"_id": d.ID, "auth_key": d.LegacyAuthKey},
+			bson.M{"$set": bson.M{"auth_key_hash": accounts.HashAuthKey(d.LegacyAuthKey)}, "$unset": bson.M{"auth_key": ""}})
+		if err != nil {
+			return fmt.Errorf("mongo: hash the auth key of app %d: %w", d.ID, err)
+		}
+	}
+	return nil
 }
 
 // App implements accounts.AppStore.
@@ -448,6 +494,25 @@ func (s *DB) DeleteSession(ctx context.Context, id int64) error {
 	return err
 }
 
+// TrimSessions implements accounts.SessionStore.
+func (s *DB) TrimSessions(ctx context.Context, app, uid int64, keep int) ([]int64, error) {
+	old, err := findAll[struct {
+		ID int64 `bson:"_id"`
+	}](ctx, s.c("sessions"), bson.M{"app_id": app, "user_id": uid},
+		options.Find().SetSort(bson.M{"_id": -1}).SetSkip(int64(keep)).SetProjection(bson.M{"_id": 1}))
+	if err != nil || len(old) == 0 {
+		return nil, err
+	}
+	ids := make([]int64, 0, len(old))
+	for _, o := range old {
+		ids = append(ids, o.ID)
+	}
+	if _, err := s.c("sessions").DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}}); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
 // DeleteExpiredSessions implements accounts.SessionStore.
 func (s *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
 	res, err := s.c("sessions").DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lte": nano(now)}})
@@ -455,4 +520,19 @@ func (s *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, e
 		return 0, err
 	}
 	return res.DeletedCount, nil
+}
+
+// Setting implements accounts.SettingStore: the first insert of the _id
+// wins; everyone else reads what it stored.
+func (s *DB) Setting(ctx context.Context, key string, init []byte) ([]byte, error) {
+	if _, err := s.c("settings").InsertOne(ctx, bson.M{"_id": key, "value": init}); err != nil && !isDup(err) {
+		return nil, err
+	}
+	var d struct {
+		Value []byte `bson:"value"`
+	}
+	if err := s.c("settings").FindOne(ctx, bson.M{"_id": key}).Decode(&d); err != nil {
+		return nil, err
+	}
+	return d.Value, nil
 }

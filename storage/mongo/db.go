@@ -124,11 +124,16 @@ func (s *DB) Migrate(ctx context.Context) error {
 				continue
 			}
 			if _, err := s.c(coll).Indexes().CreateOne(ctx, mongo.IndexModel{Keys: keys, Options: options.Index().SetName(name)}); err != nil {
+				// Nodes starting together create the same indexes; losing
+				// that race is fine.
+				if have, lerr := s.indexNames(ctx, coll); lerr == nil && have[name] {
+					continue
+				}
 				return fmt.Errorf("mongo: index %s on %s: %w", name, coll, err)
 			}
 		}
 	}
-	return nil
+	return s.hashLegacyAuthKeys(ctx)
 }
 
 func (s *DB) indexNames(ctx context.Context, coll string) (map[string]bool, error) {
@@ -150,14 +155,39 @@ func (s *DB) indexNames(ctx context.Context, coll string) (map[string]bool, erro
 }
 
 // nextID returns the next value of a named counter (ids for apps, users,
-// sessions, ...). findOneAndUpdate with $inc is atomic.
+// sessions, ...). findOneAndUpdate with $inc is atomic; see upsertRetry.
 func (s *DB) nextID(ctx context.Context, name string) (int64, error) {
 	var doc struct {
 		N int64 `bson:"n"`
 	}
-	err := s.c("counters").FindOneAndUpdate(ctx, bson.M{"_id": name}, bson.M{"$inc": bson.M{"n": int64(1)}},
-		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&doc)
+	err := upsertRetry(func() error {
+		return s.c("counters").FindOneAndUpdate(ctx, bson.M{"_id": name}, bson.M{"$inc": bson.M{"n": int64(1)}},
+			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&doc)
+	})
 	return doc.N, err
+}
+
+// raiseCounter makes a counter at least n, so nextID never hands out an id
+// that was given explicitly.
+func (s *DB) raiseCounter(ctx context.Context, name string, n int64) error {
+	return upsertRetry(func() error {
+		_, err := s.c("counters").UpdateOne(ctx, bson.M{"_id": name}, bson.M{"$max": bson.M{"n": n}}, options.UpdateOne().SetUpsert(true))
+		return err
+	})
+}
+
+// upsertRetry runs an upsert again when it lost a race: two upserts of a
+// document that does not exist yet may both try to insert it, and the
+// loser fails with a duplicate key (E11000) although the document is now
+// there to update. Nodes starting together on an empty database hit this.
+func upsertRetry(op func() error) error {
+	var err error
+	for range 3 {
+		if err = op(); !isDup(err) {
+			return err
+		}
+	}
+	return err
 }
 
 func isDup(err error) bool { return mongo.IsDuplicateKeyError(err) }

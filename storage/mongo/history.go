@@ -493,16 +493,31 @@ func (s *DB) Search(ctx context.Context, app, uid int64, q history.SearchQuery) 
 	if err != nil {
 		return nil, err
 	}
-	var mine []string
+	// Dialogs the searcher cleared are searched only past the clear.
+	var mine, whole []string
+	var cleared []bson.M
 	for _, m := range members {
-		if len(q.DialogIDs) == 0 || slices.Contains(q.DialogIDs, m.DialogID) {
-			mine = append(mine, m.DialogID)
+		if len(q.DialogIDs) > 0 && !slices.Contains(q.DialogIDs, m.DialogID) {
+			continue
+		}
+		mine = append(mine, m.DialogID)
+		if m.ClearedSeq > 0 {
+			cleared = append(cleared, bson.M{"dialog_id": m.DialogID, "seq": bson.M{"$gt": m.ClearedSeq}})
+		} else {
+			whole = append(whole, m.DialogID)
 		}
 	}
 	if len(mine) == 0 {
 		return nil, nil
 	}
-	and := []bson.M{{"app_id": app}, {"dialog_id": bson.M{"$in": mine}}, {"body": bson.Regex{Pattern: regexp.QuoteMeta(q.Text), Options: "i"}}}
+	inDialogs := bson.M{"dialog_id": bson.M{"$in": mine}}
+	if len(cleared) > 0 {
+		if len(whole) > 0 {
+			cleared = append(cleared, bson.M{"dialog_id": bson.M{"$in": whole}})
+		}
+		inDialogs = bson.M{"$or": cleared}
+	}
+	and := []bson.M{{"app_id": app}, inDialogs, {"body": bson.Regex{Pattern: regexp.QuoteMeta(q.Text), Options: "i"}}}
 	if !q.Start.IsZero() {
 		and = append(and, bson.M{"date_sent": bson.M{"$gte": q.Start.Unix()}})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -12,15 +13,60 @@ import (
 
 var _ accounts.Store = (*DB)(nil)
 
-// CreateApp implements accounts.AppStore.
+// CreateApp implements accounts.AppStore. The plain auth key is not stored.
 func (s *DB) CreateApp(ctx context.Context, a *accounts.App) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO apps(name, auth_key, auto_create_users, show_contacts, dialog_extensions, created_at) VALUES (?,?,?,?,?,?)`,
-		a.Name, a.AuthKey, a.AutoCreateUsers, a.ShowContacts, strings.Join(a.DialogExtensions, ","), unixNano(a.CreatedAt))
+	var id any // NULL: the next id
+	if a.ID != 0 {
+		id = a.ID
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO apps(id, name, auth_key, auth_key_hash, auto_create_users, show_contacts, dialog_extensions, created_at) VALUES (?,?,'',?,?,?,?,?)`,
+		id, a.Name, a.AuthKeyHash, a.AutoCreateUsers, a.ShowContacts, strings.Join(a.DialogExtensions, ","), unixNano(a.CreatedAt))
+	if isUnique(err) {
+		return accounts.ErrConflict
+	}
 	if err != nil {
 		return err
 	}
 	a.ID, err = res.LastInsertId()
 	return err
+}
+
+// SetAppAuthKeyHash implements accounts.AppStore.
+func (s *DB) SetAppAuthKeyHash(ctx context.Context, id int64, hash []byte) error {
+	return affected(s.db.ExecContext(ctx, `UPDATE apps SET auth_key_hash = ?, auth_key = '' WHERE id = ?`, hash, id))
+}
+
+// hashLegacyAuthKeys replaces auth keys stored in the clear (schema
+// versions before 8) with their hash. Idempotent; runs at every open.
+func (s *DB) hashLegacyAuthKeys(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, auth_key FROM apps WHERE auth_key <> ''`)
+	if err != nil {
+		return fmt.Errorf("sqlite: hash auth keys: %w", err)
+	}
+	type legacy struct {
+		id  int64
+		key string
+	}
+	var todo []legacy
+	for rows.Next() {
+		var l legacy
+		if err := rows.Scan(&l.id, &l.key); err != nil {
+			rows.Close()
+			return err
+		}
+		todo = append(todo, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, l := range todo {
+		if _, err := s.db.ExecContext(ctx, `UPDATE apps SET auth_key_hash = ?, auth_key = '' WHERE id = ? AND auth_key = ?`,
+			accounts.HashAuthKey(l.key), l.id, l.key); err != nil {
+			return fmt.Errorf("sqlite: hash the auth key of app %d: %w", l.id, err)
+		}
+	}
+	return nil
 }
 
 // App implements accounts.AppStore.
@@ -50,13 +96,13 @@ func (s *DB) Apps(ctx context.Context) ([]accounts.App, error) {
 	return out, rows.Err()
 }
 
-const appCols = `id, name, auth_key, auto_create_users, show_contacts, dialog_extensions, created_at`
+const appCols = `id, name, auth_key_hash, auto_create_users, show_contacts, dialog_extensions, created_at`
 
 func scanApp(sc interface{ Scan(...any) error }) (*accounts.App, error) {
 	var a accounts.App
 	var created int64
 	var ext string
-	if err := sc.Scan(&a.ID, &a.Name, &a.AuthKey, &a.AutoCreateUsers, &a.ShowContacts, &ext, &created); err != nil {
+	if err := sc.Scan(&a.ID, &a.Name, &a.AuthKeyHash, &a.AutoCreateUsers, &a.ShowContacts, &ext, &created); err != nil {
 		return nil, err
 	}
 	if ext != "" {
@@ -316,6 +362,12 @@ func (s *DB) DeleteSession(ctx context.Context, id int64) error {
 	return affected(s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id))
 }
 
+// TrimSessions implements accounts.SessionStore.
+func (s *DB) TrimSessions(ctx context.Context, appID, userID int64, keep int) ([]int64, error) {
+	return column[int64](s.query(ctx, `DELETE FROM sessions WHERE app_id = ? AND user_id = ? AND id NOT IN
+		(SELECT id FROM sessions WHERE app_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?) RETURNING id`, appID, userID, appID, userID, keep))
+}
+
 // DeleteUserSessions implements accounts.SessionStore.
 func (s *DB) DeleteUserSessions(ctx context.Context, app, uid, except int64) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE app_id = ? AND user_id = ? AND id <> ?`, app, uid, except)
@@ -332,4 +384,14 @@ func (s *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, e
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// Setting implements accounts.SettingStore.
+func (s *DB) Setting(ctx context.Context, key string, init []byte) ([]byte, error) {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING`, key, init); err != nil {
+		return nil, err
+	}
+	var v []byte
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	return v, err
 }

@@ -333,6 +333,16 @@ var migrations = []string{
 	`ALTER TABLE offline ADD COLUMN tag TEXT NOT NULL DEFAULT '';`,
 	// 6: per-app opt-in to showing users' email and phone to other users.
 	`ALTER TABLE apps ADD COLUMN show_contacts INTEGER NOT NULL DEFAULT 0;`,
+	// 7: installation-wide settings (the secret that keys unknown users' salts).
+	`CREATE TABLE settings (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;`,
+	// 8: apps keep the SHA-256 of their auth key; hashLegacyAuthKeys moves
+	// keys stored in the clear before this version.
+	`ALTER TABLE apps ADD COLUMN auth_key_hash BLOB;`,
+	// 9: per-user events the rate limits count (quota.Events).
+	`CREATE TABLE quota_events (
+		app_id INTEGER NOT NULL, kind TEXT NOT NULL, user_id INTEGER NOT NULL, at INTEGER NOT NULL
+	);
+	CREATE INDEX quota_events_user ON quota_events(app_id, kind, user_id, at);`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {
@@ -363,7 +373,7 @@ func (s *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("sqlite: migration %d: %w", v, err)
 		}
 	}
-	return nil
+	return s.hashLegacyAuthKeys(ctx)
 }
 
 // SchemaVersion returns the applied schema version.

@@ -445,8 +445,10 @@ func (s *DB) UnreadCounts(ctx context.Context, app, uid int64, dialogIDs []strin
 // substring matches (3 characters or more); shorter text falls back to LIKE.
 func (s *DB) Search(ctx context.Context, app, uid int64, q history.SearchQuery) ([]history.Message, error) {
 	conds := []string{"m.app_id = ?", "m.dialog_id IN (SELECT dialog_id FROM dialog_members WHERE app_id = ? AND user_id = ? AND occupant = 1)",
-		"NOT EXISTS (SELECT 1 FROM message_hidden h WHERE h.app_id = m.app_id AND h.user_id = ? AND h.dialog_id = m.dialog_id AND h.id = m.id)"}
-	args := []any{app, app, uid, uid}
+		"NOT EXISTS (SELECT 1 FROM message_hidden h WHERE h.app_id = m.app_id AND h.user_id = ? AND h.dialog_id = m.dialog_id AND h.id = m.id)",
+		// What "clear history" hid from the searcher stays hidden here too.
+		"m.seq > (SELECT cleared_seq FROM dialog_members c WHERE c.app_id = m.app_id AND c.user_id = ? AND c.dialog_id = m.dialog_id)"}
+	args := []any{app, app, uid, uid, uid}
 	from := "messages m"
 	if len([]rune(q.Text)) >= 3 {
 		from = "messages_fts f JOIN messages m ON m.pk = f.rowid"

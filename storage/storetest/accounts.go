@@ -6,6 +6,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +40,163 @@ func Accounts(t *testing.T, open func(t *testing.T) accounts.Store) {
 		}
 		if apps, _ := svc.Apps(ctx); len(apps) != 2 || apps[0].ID != a1.ID || !apps[1].AutoCreateUsers || !apps[1].ShowContacts {
 			t.Fatalf("apps %+v", apps)
+		}
+		// Only the key's hash is stored; it is checked in constant time.
+		if got.AuthKey != "" || !got.CheckAuthKey(a1.AuthKey) || got.CheckAuthKey(a2.AuthKey) || got.CheckAuthKey("") {
+			t.Fatalf("stored app: key %q, hash %x", got.AuthKey, got.AuthKeyHash)
+		}
+		newKey, err := svc.RotateAuthKey(ctx, a1.ID)
+		if err != nil || newKey == a1.AuthKey || len(newKey) != len(a1.AuthKey) {
+			t.Fatalf("rotate: %q %v", newKey, err)
+		}
+		if _, _, _, err := svc.CreateSession(ctx, a1.ID, a1.AuthKey, nil); !errors.Is(err, accounts.ErrUnauthorized) {
+			t.Fatalf("the old key after rotation: %v", err)
+		}
+		if _, _, _, err := svc.CreateSession(ctx, a1.ID, newKey, nil); err != nil {
+			t.Fatalf("the new key: %v", err)
+		}
+		if _, err := svc.RotateAuthKey(ctx, 999999); !errors.Is(err, accounts.ErrNotFound) {
+			t.Fatalf("rotate a missing app: %v", err)
+		}
+	})
+	t.Run("default app race", func(t *testing.T) {
+		// Nodes starting together on an empty store all make sure app 1
+		// exists: exactly one creates it, nobody fails.
+		st := open(t)
+		const nodes = 8
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		created, keys := 0, ""
+		errs := make([]error, nodes)
+		for i := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				app, isNew, err := accounts.NewService(st).EnsureDefaultApp(ctx)
+				errs[i] = err
+				if err == nil && app.ID != accounts.DefaultAppID {
+					errs[i] = fmt.Errorf("got app %d", app.ID)
+				}
+				if isNew {
+					mu.Lock()
+					created++
+					keys = app.AuthKey
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("node %d: %v", i, err)
+			}
+		}
+		svc := accounts.NewService(st)
+		apps, _ := svc.Apps(ctx)
+		if created != 1 || len(apps) != 1 || !apps[0].CheckAuthKey(keys) {
+			t.Fatalf("%d nodes created the default app; apps %+v", created, apps)
+		}
+		// Later apps get fresh ids.
+		if a, err := svc.CreateApp(ctx, "next", accounts.AppOptions{}); err != nil || a.ID == accounts.DefaultAppID {
+			t.Fatalf("next app: %+v %v", a, err)
+		}
+	})
+	t.Run("settings", func(t *testing.T) {
+		st := open(t)
+		// Nodes starting together race to create the installation secret:
+		// all must end up with the first value stored.
+		const racers = 8
+		got := make([][]byte, racers)
+		errs := make([]error, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got[i], errs[i] = st.Setting(ctx, "secret", []byte{byte('a' + i)})
+			}()
+		}
+		wg.Wait()
+		for i := range racers {
+			if errs[i] != nil || string(got[i]) != string(got[0]) || len(got[i]) != 1 {
+				t.Fatalf("racer %d got %q, %v; racer 0 got %q", i, got[i], errs[i], got[0])
+			}
+		}
+		if v, err := st.Setting(ctx, "secret", []byte("later")); err != nil || string(v) != string(got[0]) {
+			t.Fatalf("a later call replaced the value: %q %v", v, err)
+		}
+		if v, _ := st.Setting(ctx, "other", []byte("x")); string(v) != "x" {
+			t.Fatalf("another key: %q", v)
+		}
+	})
+	t.Run("quota events", func(t *testing.T) {
+		st := open(t)
+		t0 := time.Unix(1_700_000_000, 0)
+		add := func(at time.Time, forget time.Time, users ...int64) {
+			t.Helper()
+			if err := st.AddEvents(ctx, 1, "k", users, at, forget); err != nil {
+				t.Fatal(err)
+			}
+		}
+		add(t0, time.Time{}, 10, 11)
+		add(t0.Add(time.Minute), time.Time{}, 10)
+		add(t0.Add(2*time.Minute), time.Time{}, 10)
+		st.AddEvents(ctx, 2, "k", []int64{10}, t0, time.Time{})          // another app
+		st.AddEvents(ctx, 1, "other", []int64{10}, t0, time.Time{})      // another kind
+		got, err := st.CountEvents(ctx, 1, "k", []int64{10, 11, 12}, t0) // 12 has none
+		if err != nil || fmt.Sprint(got) != "map[10:3 11:1]" {
+			t.Fatalf("counts %v %v", got, err)
+		}
+		if got, _ := st.CountEvents(ctx, 1, "k", []int64{10}, t0.Add(time.Minute)); got[10] != 2 {
+			t.Fatalf("since a minute on: %v", got)
+		}
+		// Adding forgets what the longest window no longer sees.
+		add(t0.Add(3*time.Minute), t0.Add(90*time.Second), 10)
+		if got, _ := st.CountEvents(ctx, 1, "k", []int64{10, 11}, time.Time{}); fmt.Sprint(got) != "map[10:2 11:1]" {
+			t.Fatalf("after forgetting: %v", got)
+		}
+	})
+	t.Run("trim sessions", func(t *testing.T) {
+		svc := accounts.NewService(open(t))
+		svc.Iterations = 1000
+		svc.SetLimits(accounts.Limits{})
+		app, _ := svc.CreateApp(ctx, "a", accounts.AppOptions{})
+		u, _ := svc.CreateUser(ctx, app.ID, accounts.UserInput{Login: str("dora"), Password: str("dora-password")})
+		var tokens []string
+		for range 4 {
+			_, tok, _, err := svc.CreateSession(ctx, app.ID, app.AuthKey, &accounts.Login{Login: "dora", Password: "dora-password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens = append(tokens, tok)
+		}
+		_, appTok, _, _ := svc.CreateSession(ctx, app.ID, app.AuthKey, nil)
+		svc.SetLimits(accounts.Limits{MaxSessions: 2})
+		var revoked []int64
+		svc.Revoked = func(a, uid, id int64) {
+			if a == app.ID && uid == u.ID {
+				revoked = append(revoked, id)
+			}
+		}
+		if _, tok, _, err := svc.CreateSession(ctx, app.ID, app.AuthKey, &accounts.Login{Login: "dora", Password: "dora-password"}); err != nil {
+			t.Fatal(err)
+		} else {
+			tokens = append(tokens, tok)
+		}
+		for i, tok := range tokens {
+			_, err := svc.SessionByToken(ctx, tok)
+			if kept := i >= len(tokens)-2; kept != (err == nil) {
+				t.Fatalf("token %d of %d: %v", i+1, len(tokens), err)
+			}
+		}
+		if _, err := svc.SessionByToken(ctx, appTok); err != nil {
+			t.Fatalf("the app session went with the user's: %v", err)
+		}
+		if len(revoked) != 3 {
+			t.Fatalf("revoked sessions reported: %v, want the oldest three", revoked)
+		}
+		if _, _, pairs, _ := svc.ScramSecrets(ctx, app.ID, u.ID, "SCRAM-SHA-256"); len(pairs) != 3 {
+			t.Fatalf("SCRAM key pairs after trimming: %d, want the password's and two tokens'", len(pairs))
 		}
 	})
 	t.Run("users", func(t *testing.T) {

@@ -191,6 +191,19 @@ func Chat(t *testing.T, open func(t *testing.T) ChatStore) {
 		if page, _, _ := ar.List(ctx, app, u[2], g.ID, history.Query{Limit: 10}, false); len(page) != 0 || unread(u[2]) != 0 {
 			t.Fatalf("after clearing: %d messages, %d unread", len(page), unread(u[2]))
 		}
+		// Cleared history stays out of search too (both the trigram and the
+		// short-text path); a message after the clear is found, and the
+		// other members still find everything.
+		ar.Send(ctx, app, u[1], history.Post{ID: "m6", DialogID: g.ID, Body: "apple 6", Save: true})
+		for _, text := range []string{"apple", "ap"} {
+			found, err := ar.Search(ctx, app, u[2], history.SearchQuery{Text: text, Limit: 10})
+			if err != nil || len(found) != 1 || found[0].ID != "m6" {
+				t.Fatalf("search %q after clearing: %+v, %v", text, found, err)
+			}
+		}
+		if found, _ := ar.Search(ctx, app, u[1], history.SearchQuery{Text: "apple", Limit: 10}); len(found) != 5 {
+			t.Fatalf("another member's search after the clear: %d hits", len(found))
+		}
 	})
 
 	t.Run("offline", func(t *testing.T) {

@@ -87,16 +87,33 @@ func startNode(t *testing.T, extra ...string) *node {
 	}
 	var apps struct {
 		Items []struct {
-			ID      int64  `json:"id"`
-			AuthKey string `json:"auth_key"`
+			ID int64 `json:"id"`
 		} `json:"items"`
 	}
 	n.admin_(t, "GET", "/api/apps", nil, &apps)
 	if len(apps.Items) != 1 || apps.Items[0].ID != 1 {
 		t.Fatalf("first start should create application 1, got %+v", apps.Items)
 	}
-	n.authKey = apps.Items[0].AuthKey
+	n.authKey = readAuthKey(t, n)
 	return n
+}
+
+// readAuthKey reads application 1's auth key from the file the first start
+// writes (the key is in no log and no listing).
+func readAuthKey(t *testing.T, n *node) string {
+	t.Helper()
+	path := filepath.Join(n.data, "app-1-auth-key")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("first start should write the auth key of application 1: %v", err)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Fatalf("%s mode %v, want 0600", path, st.Mode().Perm())
+	}
+	if strings.Contains(n.log.String(), strings.TrimSpace(string(b))) {
+		t.Fatal("the auth key is in the server log")
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func (n *node) admin_(t *testing.T, method, path string, body, out any) {

@@ -63,8 +63,7 @@ func TestClusterOfThree(t *testing.T) {
 	first := nodes[0]
 	var apps struct {
 		Items []struct {
-			ID      int64  `json:"id"`
-			AuthKey string `json:"auth_key"`
+			ID int64 `json:"id"`
 		} `json:"items"`
 	}
 	first.adminToken = readToken(t, first)
@@ -72,7 +71,7 @@ func TestClusterOfThree(t *testing.T) {
 	if len(apps.Items) != 1 {
 		t.Fatalf("apps in the shared store: %+v", apps.Items)
 	}
-	first.authKey = apps.Items[0].AuthKey
+	first.authKey = readAuthKey(t, first)
 	first.addUser(t, "sdk_alice", "alice-password")
 	first.addUser(t, "sdk_bob", "bob-password")
 	first.addUser(t, "sdk_carol", "carol-password")

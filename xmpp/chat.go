@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
+	"github.com/parley-chat/parley/quota"
 	"github.com/parley-chat/parley/xmpp/wire"
 )
 
@@ -250,6 +251,11 @@ func chatError(err error) stanzaErr {
 		return errBadRequest
 	case errors.Is(err, dialogs.ErrBlocked):
 		return errBlocked
+	case errors.Is(err, dialogs.ErrNoSuchUser):
+		return errNoSuchUser
+	}
+	if se, ok := quotaError(err); ok {
+		return se
 	}
 	return errInternal
 }
@@ -320,6 +326,20 @@ func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey
 	}
 	m.postedDialog = posted.Dialog.ID
 	return s.stamp(m, posted), posted.Stored, true
+}
+
+// quotaError is the stanza error for a limit a user reached (a rate: wait;
+// a cap: modify), with the message that names the limit and its setting.
+func quotaError(err error) (stanzaErr, bool) {
+	var qe *quota.Error
+	if !errors.As(err, &qe) {
+		return stanzaErr{}, false
+	}
+	typ := stanza.Modify
+	if qe.Rate {
+		typ = stanza.Wait
+	}
+	return stanzaErr{typ, stanza.PolicyViolation, qe.Msg}, true
 }
 
 var errNoSuchMessage = stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such message."}

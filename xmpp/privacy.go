@@ -55,6 +55,9 @@ func (s *Server) privacyIQ(c *conn, e *wire.Element, typ, id string) []byte {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	fail := func(err error) []byte {
+		if se, ok := quotaError(err); ok {
+			return errorStanza("iq", id, "", c.jid, se)
+		}
 		switch {
 		case errors.Is(err, privacy.ErrNotFound):
 			return errorStanza("iq", id, "", c.jid, stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such privacy list."})
@@ -201,7 +204,11 @@ func (s *Server) blockingIQ(c *conn, e *wire.Element, typ, id string) []byte {
 		return errorStanza("iq", id, "", c.jid, errBadRequest)
 	}
 	if err != nil {
-		return errorStanza("iq", id, "", c.jid, errInternal)
+		se, ok := quotaError(err)
+		if !ok {
+			se = errInternal
+		}
+		return errorStanza("iq", id, "", c.jid, se)
 	}
 	s.privacyChanged(c)
 	return iqResult(id, "", c.jid, "")

@@ -279,12 +279,16 @@ func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey
 		return "", false, false
 	}
 	acts := m.markerKind != "" && m.markerID != "" || m.replaceID != "" || m.removeID != ""
+	var pair *dialogs.Dialog // loaded once, handed on to Send
 	if acts || m.content() && m.dialogID != "" {
-		dialogID, se, ok := s.pairDialog(ctx, c, to, m)
+		d, se, ok := s.pairDialog(ctx, c, to, m)
 		if !ok {
 			return refuse(se)
 		}
-		m.dialogID = dialogID
+		m.dialogID, pair = "", d
+		if d != nil {
+			m.dialogID = d.ID
+		}
 	}
 	switch {
 	case m.markerKind != "" && m.markerID != "":
@@ -314,7 +318,7 @@ func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey
 		return "", false, true
 	}
 	posted, err := s.cfg.History.Send(ctx, c.appID, c.userID, history.Post{
-		ID: m.id, DialogID: m.dialogID, RecipientID: to.user, Body: m.body,
+		ID: m.id, DialogID: m.dialogID, Dialog: pair, RecipientID: to.user, Body: m.body,
 		Attachments: m.attachments, Custom: m.custom, Save: m.save && m.id != "",
 	})
 	if err != nil {
@@ -351,29 +355,29 @@ var errNoSuchMessage = stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such me
 // Without a dialog_id it is the pair's private dialog, "" when they have
 // none: message ids are only unique within a dialog, so nothing is ever
 // looked up across dialogs.
-func (s *Server) pairDialog(ctx context.Context, c *conn, to userKey, m *chatMessage) (string, stanzaErr, bool) {
+func (s *Server) pairDialog(ctx context.Context, c *conn, to userKey, m *chatMessage) (*dialogs.Dialog, stanzaErr, bool) {
 	marker := m.markerKind != ""
 	if m.dialogID == "" {
 		d, err := s.cfg.Dialogs.Private(ctx, c.appID, c.userID, to.user)
 		if err != nil {
 			if errors.Is(err, dialogs.ErrNotFound) {
-				return "", stanzaErr{}, true
+				return nil, stanzaErr{}, true
 			}
-			return "", errInternal, false
+			return nil, errInternal, false
 		}
-		return d.ID, stanzaErr{}, true
+		return d, stanzaErr{}, true
 	}
 	d, err := s.cfg.Dialogs.Dialog(ctx, c.appID, m.dialogID)
 	if err != nil {
-		return "", chatError(err), false
+		return nil, chatError(err), false
 	}
 	switch {
 	case marker && d.CanRead(c.userID) && d.CanRead(to.user):
 	case !marker && d.Type == dialogs.Private && d.HasOccupant(c.userID) && d.HasOccupant(to.user):
 	default:
-		return "", stanzaErr{stanza.Auth, stanza.Forbidden, "dialog_id names a dialog this message does not belong to."}, false
+		return nil, stanzaErr{stanza.Auth, stanza.Forbidden, "dialog_id names a dialog this message does not belong to."}, false
 	}
-	return d.ID, stanzaErr{}, true
+	return d, stanzaErr{}, true
 }
 
 func cmpErr(err, fallback error) error {

@@ -52,10 +52,10 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if ok {
 			return &limitConn{Conn: c, l: l, ip: ip}, nil
 		}
-		c.Close()
 		if l.lim.Refused != nil {
-			l.lim.Refused(ip)
+			l.lim.Refused(ip) // counted before the client can see the close
 		}
+		c.Close()
 	}
 }
 

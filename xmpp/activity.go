@@ -134,13 +134,13 @@ func (s *Server) lastIQ(c *conn, a address, id string) []byte {
 		blocked := s.cfg.Privacy.BlocksInbound(ctx, a.user.app, a.user.user, privacy.Target{UserID: c.userID, JID: c.jid}, privacy.IQ)
 		cancel()
 		if blocked {
-			return errorStanza("iq", id, target, c.jid, stanzaErr{stanza.Auth, stanza.Forbidden, "Not allowed."})
+			return errorStanza("iq", id, target, c.jid, StanzaError{stanza.Auth, stanza.Forbidden, "Not allowed."})
 		}
 	}
 	secs, err := s.lastSeconds(a.user)
 	if err != nil {
 		if errors.Is(err, accounts.ErrNotFound) {
-			return errorStanza("iq", id, target, c.jid, stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such user."})
+			return errorStanza("iq", id, target, c.jid, StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such user."})
 		}
 		return errorStanza("iq", id, target, c.jid, errInternal)
 	}
@@ -180,7 +180,7 @@ func (s *Server) statusIQ(c *conn, e *wire.Element, id string) []byte {
 		}
 	} else {
 		if !s.watch.add(target.user, c, s.cfg.MaxStatusSubscriptions) {
-			return errorStanza("iq", id, "", c.jid, stanzaErr{stanza.Modify, stanza.PolicyViolation,
+			return errorStanza("iq", id, "", c.jid, StanzaError{stanza.Modify, stanza.PolicyViolation,
 				"At most " + strconv.Itoa(s.cfg.MaxStatusSubscriptions) + " status subscriptions per user; unsubscribe from some first."})
 		}
 		if s.cluster != nil {

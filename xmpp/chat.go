@@ -238,15 +238,15 @@ func (s *Server) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 10*time.Second)
 }
 
-var errNotOccupant = stanzaErr{stanza.Auth, stanza.Forbidden, "Not occupant"}
+var errNotOccupant = StanzaError{stanza.Auth, stanza.Forbidden, "Not occupant"}
 
 // chatError maps a history or dialogs error to a stanza error.
-func chatError(err error) stanzaErr {
+func chatError(err error) StanzaError {
 	switch {
 	case errors.Is(err, history.ErrForbidden), errors.Is(err, dialogs.ErrForbidden):
-		return stanzaErr{stanza.Auth, stanza.Forbidden, "You are not allowed to do this."}
+		return StanzaError{stanza.Auth, stanza.Forbidden, "You are not allowed to do this."}
 	case errors.Is(err, history.ErrNotFound), errors.Is(err, dialogs.ErrNotFound):
-		return stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such dialog or message."}
+		return StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such dialog or message."}
 	case errors.Is(err, history.ErrInvalid):
 		return errBadRequest
 	case errors.Is(err, dialogs.ErrBlocked):
@@ -274,7 +274,7 @@ func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	refuse := func(se stanzaErr) (string, bool, bool) {
+	refuse := func(se StanzaError) (string, bool, bool) {
 		c.send(errorStanza("message", m.id, "", c.jid, se), kindMessage)
 		return "", false, false
 	}
@@ -334,19 +334,19 @@ func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey
 
 // quotaError is the stanza error for a limit a user reached (a rate: wait;
 // a cap: modify), with the message that names the limit and its setting.
-func quotaError(err error) (stanzaErr, bool) {
+func quotaError(err error) (StanzaError, bool) {
 	var qe *quota.Error
 	if !errors.As(err, &qe) {
-		return stanzaErr{}, false
+		return StanzaError{}, false
 	}
 	typ := stanza.Modify
 	if qe.Rate {
 		typ = stanza.Wait
 	}
-	return stanzaErr{typ, stanza.PolicyViolation, qe.Msg}, true
+	return StanzaError{typ, stanza.PolicyViolation, qe.Msg}, true
 }
 
-var errNoSuchMessage = stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such message."}
+var errNoSuchMessage = StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such message."}
 
 // pairDialog is the dialog a 1-1 message from c to `to` acts in. Content,
 // edits and removals belong to the pair's private dialog (a dialog_id naming
@@ -355,17 +355,17 @@ var errNoSuchMessage = stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such me
 // Without a dialog_id it is the pair's private dialog, "" when they have
 // none: message ids are only unique within a dialog, so nothing is ever
 // looked up across dialogs.
-func (s *Server) pairDialog(ctx context.Context, c *conn, to userKey, m *chatMessage) (*dialogs.Dialog, stanzaErr, bool) {
+func (s *Server) pairDialog(ctx context.Context, c *conn, to userKey, m *chatMessage) (*dialogs.Dialog, StanzaError, bool) {
 	marker := m.markerKind != ""
 	if m.dialogID == "" {
 		d, err := s.cfg.Dialogs.Private(ctx, c.appID, c.userID, to.user)
 		if err != nil {
 			if errors.Is(err, dialogs.ErrNotFound) {
-				return nil, stanzaErr{}, true
+				return nil, StanzaError{}, true
 			}
 			return nil, errInternal, false
 		}
-		return d, stanzaErr{}, true
+		return d, StanzaError{}, true
 	}
 	d, err := s.cfg.Dialogs.Dialog(ctx, c.appID, m.dialogID)
 	if err != nil {
@@ -375,9 +375,9 @@ func (s *Server) pairDialog(ctx context.Context, c *conn, to userKey, m *chatMes
 	case marker && d.CanRead(c.userID) && d.CanRead(to.user):
 	case !marker && d.Type == dialogs.Private && d.HasOccupant(c.userID) && d.HasOccupant(to.user):
 	default:
-		return nil, stanzaErr{stanza.Auth, stanza.Forbidden, "dialog_id names a dialog this message does not belong to."}, false
+		return nil, StanzaError{stanza.Auth, stanza.Forbidden, "dialog_id names a dialog this message does not belong to."}, false
 	}
-	return d, stanzaErr{}, true
+	return d, StanzaError{}, true
 }
 
 func cmpErr(err, fallback error) error {
@@ -401,7 +401,7 @@ func (s *Server) stamp(m *chatMessage, p *history.Posted) string {
 // room/<sender id>, with no join needed.
 func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 	m := readChat(e)
-	fail := func(se stanzaErr) {
+	fail := func(se StanzaError) {
 		if m.typ != "error" {
 			to, _ := e.Attr("to")
 			c.send(errorStanza("message", m.id, to, c.jid, se), kindMessage)
@@ -409,7 +409,7 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 	}
 	appID, dialogID, ok := dialogs.ParseRoomLocal(local)
 	if !ok || appID != c.appID || s.cfg.Dialogs == nil {
-		fail(stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such room."})
+		fail(StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such room."})
 		return
 	}
 	ctx, cancel := s.ctx()

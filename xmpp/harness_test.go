@@ -18,6 +18,7 @@ import (
 	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/xmpp"
+	"github.com/parley-chat/parley/xmpp/modules"
 	"github.com/parley-chat/parley/xmpp/wire"
 )
 
@@ -59,7 +60,7 @@ func newEnvWith(t testing.TB, tweak func(*sqlite.DB, *xmpp.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := xmpp.Config{Domain: "localhost", TLS: testTLS(t), Auth: acc, WSSecure: true}
+	cfg := xmpp.Config{Domain: "localhost", TLS: testTLS(t), Auth: acc, WSSecure: true, Modules: modules.Standard()}
 	tweak(db, &cfg)
 	e := &env{t: t, acc: acc, app: app, domain: "localhost", cfg: cfg, db: db}
 	e.start()

@@ -124,7 +124,7 @@ func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 	to, _ := e.Attr("to")
 	appID, dialogID, ok := dialogs.ParseRoomLocal(a.local)
 	room := a.local + "@" + s.muc
-	joinError := func(se stanzaErr) {
+	joinError := func(se StanzaError) {
 		b := appendOpen(make([]byte, 0, 256), "presence", "error", id, to, c.jid)
 		b = append(b, `><x xmlns="`+nsMUC+`"/>`...)
 		eb := errorStanza("presence", "", "", "", se)
@@ -135,7 +135,7 @@ func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 	}
 	if !ok || appID != c.appID || s.cfg.Dialogs == nil {
 		if typ != "unavailable" && typ != "error" {
-			joinError(stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such room."})
+			joinError(StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such room."})
 		}
 		return
 	}
@@ -188,13 +188,13 @@ func (s *Server) roomIQ(c *conn, e *wire.Element, a address, typ, id, to string)
 	ch := e.Children[0]
 	appID, dialogID, ok := dialogs.ParseRoomLocal(a.local)
 	if !ok || appID != c.appID || s.cfg.Dialogs == nil {
-		return errorStanza("iq", id, to, c.jid, stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such room."})
+		return errorStanza("iq", id, to, c.jid, StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such room."})
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
 	d, err := s.cfg.Dialogs.Dialog(ctx, appID, dialogID)
 	if err != nil || !d.CanRead(c.userID) {
-		return errorStanza("iq", id, to, c.jid, stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such room."})
+		return errorStanza("iq", id, to, c.jid, StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such room."})
 	}
 	room := dialogs.RoomJID(appID, d.ID, s.muc)
 	switch {

@@ -18,6 +18,7 @@ import (
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/storage/mongo"
 	"github.com/parley-chat/parley/xmpp"
+	"github.com/parley-chat/parley/xmpp/modules"
 )
 
 type node struct {
@@ -40,7 +41,7 @@ func startNode(t *testing.T, id, uri, dbName, redisAddr string, ttl time.Duratio
 	lists := privacy.NewService(db, "localhost", "muc.localhost")
 	ds.Blocking = lists
 	cfg := xmpp.Config{Domain: "localhost", TLS: testTLS(t), Auth: acc, WSSecure: true, Dialogs: ds, History: history.NewArchive(db, ds),
-		Offline: db, Privacy: lists, Accounts: acc}
+		Offline: db, Privacy: lists, Accounts: acc, Modules: modules.Standard()}
 	srv := xmpp.NewServer(cfg, xmpp.NewMetrics(prometheus.NewRegistry()))
 	rc, err := cluster.Join(ctx, cluster.Config{Addr: redisAddr, Node: id, TTL: ttl}, srv.Receive)
 	if err != nil {

@@ -49,21 +49,21 @@ var legacyCodes = map[stanza.Condition]int{
 	stanza.ServiceUnavailable:    503,
 }
 
-// stanzaErr describes an error to send back for a stanza.
-type stanzaErr struct {
-	typ  stanza.ErrorType
-	cond stanza.Condition
-	text string
+// StanzaError describes an error to send back for a stanza.
+type StanzaError struct {
+	Type      stanza.ErrorType
+	Condition stanza.Condition
+	Text      string
 }
 
 var (
-	errServiceUnavailable = stanzaErr{stanza.Cancel, stanza.ServiceUnavailable, "Service not available."}
-	errBadRequest         = stanzaErr{stanza.Modify, stanza.BadRequest, "Malformed stanza."}
-	errRemoteServer       = stanzaErr{stanza.Cancel, stanza.RemoteServerNotFound, "Remote domains are not served here."}
-	errNotAllowed         = stanzaErr{stanza.Cancel, stanza.NotAllowed, "Not allowed."}
-	errFeatureNotImpl     = stanzaErr{stanza.Cancel, stanza.FeatureNotImplemented, "Not implemented."}
-	errInternal           = stanzaErr{stanza.Wait, stanza.InternalServerError, "Internal server error, try again."}
-	errNoSuchUser         = stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such user."}
+	errServiceUnavailable = StanzaError{stanza.Cancel, stanza.ServiceUnavailable, "Service not available."}
+	errBadRequest         = StanzaError{stanza.Modify, stanza.BadRequest, "Malformed stanza."}
+	errRemoteServer       = StanzaError{stanza.Cancel, stanza.RemoteServerNotFound, "Remote domains are not served here."}
+	errNotAllowed         = StanzaError{stanza.Cancel, stanza.NotAllowed, "Not allowed."}
+	errFeatureNotImpl     = StanzaError{stanza.Cancel, stanza.FeatureNotImplemented, "Not implemented."}
+	errInternal           = StanzaError{stanza.Wait, stanza.InternalServerError, "Internal server error, try again."}
+	errNoSuchUser         = StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such user."}
 )
 
 // appendOpen writes `<name xmlns="jabber:client" type=.. id=.. from=.. to=..`
@@ -92,23 +92,23 @@ func appendAttr(dst []byte, name, val string) []byte {
 
 // errorStanza builds the error reply to a stanza named name with id, sent
 // from `from` (the original recipient) to `to` (the original sender).
-func errorStanza(name, id, from, to string, e stanzaErr) []byte {
+func errorStanza(name, id, from, to string, e StanzaError) []byte {
 	b := make([]byte, 0, 256)
 	b = appendOpen(b, name, "error", id, from, to)
 	b = append(b, `><error type="`...)
-	b = append(b, e.typ...)
+	b = append(b, e.Type...)
 	b = append(b, '"')
-	if code, ok := legacyCodes[e.cond]; ok {
+	if code, ok := legacyCodes[e.Condition]; ok {
 		b = append(b, ` code="`...)
 		b = strconv.AppendInt(b, int64(code), 10)
 		b = append(b, '"')
 	}
 	b = append(b, `><`...)
-	b = append(b, e.cond...)
+	b = append(b, e.Condition...)
 	b = append(b, ` xmlns="`+nsStanzas+`"/>`...)
-	if e.text != "" {
+	if e.Text != "" {
 		b = append(b, `<text xmlns="`+nsStanzas+`">`...)
-		b = wire.AppendEscaped(b, e.text)
+		b = wire.AppendEscaped(b, e.Text)
 		b = append(b, `</text>`...)
 	}
 	b = append(b, `</error></`...)

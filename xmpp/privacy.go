@@ -17,7 +17,7 @@ const (
 	nsBlocking = "urn:xmpp:blocking"
 )
 
-var errBlocked = stanzaErr{stanza.Cancel, stanza.ServiceUnavailable, "Blocked by a privacy list."}
+var errBlocked = StanzaError{stanza.Cancel, stanza.ServiceUnavailable, "Blocked by a privacy list."}
 
 type privacyQuery struct {
 	Default *struct {
@@ -60,7 +60,7 @@ func (s *Server) privacyIQ(c *conn, e *wire.Element, typ, id string) []byte {
 		}
 		switch {
 		case errors.Is(err, privacy.ErrNotFound):
-			return errorStanza("iq", id, "", c.jid, stanzaErr{stanza.Cancel, stanza.ItemNotFound, "No such privacy list."})
+			return errorStanza("iq", id, "", c.jid, StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such privacy list."})
 		case errors.Is(err, privacy.ErrInvalid):
 			return errorStanza("iq", id, "", c.jid, errBadRequest)
 		}
@@ -178,7 +178,7 @@ func (s *Server) blockingIQ(c *conn, e *wire.Element, typ, id string) []byte {
 	var jids []string
 	for _, it := range q.Items {
 		if it.JID == "" || s.resolve(it.JID).kind == addrBad {
-			return errorStanza("iq", id, "", c.jid, stanzaErr{stanza.Modify, stanza.JIDMalformed, "Malformed JID."})
+			return errorStanza("iq", id, "", c.jid, StanzaError{stanza.Modify, stanza.JIDMalformed, "Malformed JID."})
 		}
 		jids = append(jids, it.JID)
 	}

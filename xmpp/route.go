@@ -1,6 +1,7 @@
 package xmpp
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -429,7 +430,7 @@ func (s *Server) routeMessage(c *conn, e *wire.Element) {
 		to = c.bare
 	}
 	a := s.resolve(to)
-	bounce := func(se stanzaErr) {
+	bounce := func(se StanzaError) {
 		// Errors are never answered with errors; headlines and typing
 		// notifications are dropped quietly (RFC 6121 8.5.2, XEP-0085).
 		if typ == "error" || typ == "headline" || chatStateOnly(e) {
@@ -489,7 +490,7 @@ func (s *Server) routeMessage(c *conn, e *wire.Element) {
 	case addrRemote:
 		bounce(errRemoteServer)
 	case addrBad:
-		bounce(stanzaErr{stanza.Modify, stanza.JIDMalformed, "Malformed recipient address."})
+		bounce(StanzaError{stanza.Modify, stanza.JIDMalformed, "Malformed recipient address."})
 	default:
 		bounce(errServiceUnavailable)
 	}
@@ -644,7 +645,7 @@ func (s *Server) handleIQ(c *conn, e *wire.Element) {
 		}
 	case addrBad:
 		if isRequest {
-			reply(errorStanza("iq", id, to, c.jid, stanzaErr{stanza.Modify, stanza.JIDMalformed, "Malformed address."}))
+			reply(errorStanza("iq", id, to, c.jid, StanzaError{stanza.Modify, stanza.JIDMalformed, "Malformed address."}))
 		}
 	default:
 		if isRequest {
@@ -653,64 +654,66 @@ func (s *Server) handleIQ(c *conn, e *wire.Element) {
 	}
 }
 
-const discoInfo = `<query xmlns="` + nsDiscoI + `"><identity category="server" type="im" name="Parley"/>` +
-	`<feature var="` + nsDiscoI + `"/><feature var="` + nsDiscoIt + `"/><feature var="` + nsPing + `"/>` +
-	`<feature var="` + nsVersion + `"/><feature var="` + nsPrivacy + `"/><feature var="` + nsBlocking + `"/>` +
-	`<feature var="` + nsSM + `"/><feature var="` + nsCarbons + `"/><feature var="` + nsLast + `"/><feature var="` + nsCSI + `"/></query>`
-
-// serverIQ answers a request addressed to the server itself.
+// serverIQ answers a request addressed to the server itself (or to the
+// requester's own bare JID): by the table the modules registered.
 func (s *Server) serverIQ(c *conn, e *wire.Element, typ, id, to string) []byte {
 	ch := e.Children[0]
+	if h := s.modules.handler(typ, &ch); h != nil {
+		ctx, cancel := s.ctx()
+		defer cancel()
+		return h(ctx, c, &IQ{Type: typ, ID: id, To: to, Element: e, Payload: ch})
+	}
 	from := to
 	if from == "" {
 		from = s.cfg.Domain
 	}
-	key := string(ch.NS) + " " + string(ch.Local)
-	switch string(ch.NS) {
-	case nsPrivacy:
-		return s.privacyIQ(c, e, typ, id)
-	case nsBlocking:
-		return s.blockingIQ(c, e, typ, id)
-	case nsStatusSub:
-		if typ == "set" {
-			return s.statusIQ(c, e, id)
-		}
-	case nsMobile:
-		if typ == "set" {
-			return s.mobileIQ(c, e, id)
-		}
-	case nsCarbons:
-		if typ == "set" {
-			return s.carbonsIQ(c, e, id)
-		}
-	}
-	switch {
-	case typ == "get" && key == nsPing+" ping":
-		return iqResult(id, from, c.jid, "")
-	case typ == "get" && key == nsDiscoI+" query":
-		return iqResult(id, from, c.jid, discoInfo)
-	case typ == "get" && key == nsDiscoIt+" query":
-		return iqResult(id, from, c.jid, `<query xmlns="`+nsDiscoIt+`"/>`)
-	case typ == "get" && key == nsRoster+" query":
-		// No rosters in the ConnectyCube model; standard clients still ask.
-		return iqResult(id, "", c.jid, `<query xmlns="`+nsRoster+`"/>`)
-	case typ == "set" && key == nsRoster+" query":
-		return errorStanza("iq", id, "", c.jid, errFeatureNotImpl)
-	case typ == "set" && key == nsSession+" session":
-		return iqResult(id, from, c.jid, "")
-	case typ == "set" && key == nsBind+" bind":
-		return errorStanza("iq", id, from, c.jid, errNotAllowed)
-	case typ == "get" && key == nsVersion+" query":
-		return iqResult(id, from, c.jid, `<query xmlns="`+nsVersion+`"><name>Parley</name><version>`+xmlEsc(Version)+`</version></query>`)
-	}
 	return errorStanza("iq", id, from, c.jid, errServiceUnavailable)
+}
+
+// registerCore registers what the core itself answers and announces, and
+// the extensions that still live in this package.
+func (s *Server) registerCore(r *Registry) {
+	r.Feature(ServerEntity, nsDiscoIt, nsSM, nsCSI)
+	r.HandleIQ("get", nsDiscoI, "query", func(_ context.Context, c Session, iq *IQ) []byte {
+		return iq.Result(c, s.modules.info[ServerEntity])
+	})
+	r.HandleIQ("get", nsDiscoIt, "query", func(_ context.Context, c Session, iq *IQ) []byte {
+		return iq.Result(c, `<query xmlns="`+nsDiscoIt+`"/>`)
+	})
+	r.HandleIQ("set", nsSession, "session", func(_ context.Context, c Session, iq *IQ) []byte { return iq.Result(c, "") })
+	r.HandleIQ("set", nsBind, "bind", func(_ context.Context, c Session, iq *IQ) []byte { return iq.Error(c, errNotAllowed) })
+	// No rosters in the ConnectyCube model; standard clients still ask.
+	r.HandleIQ("get", nsRoster, "query", func(_ context.Context, c Session, iq *IQ) []byte {
+		return iqResult(iq.ID, "", c.JID(), `<query xmlns="`+nsRoster+`"/>`)
+	})
+	r.HandleIQ("set", nsRoster, "query", func(_ context.Context, c Session, iq *IQ) []byte {
+		return errorStanza("iq", iq.ID, "", c.JID(), errFeatureNotImpl)
+	})
+	// The extensions below still use the connection directly; each moves
+	// to a package of its own behind Session.
+	own := func(h func(c *conn, iq *IQ) []byte) IQHandler {
+		return func(_ context.Context, sess Session, iq *IQ) []byte { return h(sess.(*conn), iq) }
+	}
+	r.Feature(ServerEntity, nsPrivacy, nsBlocking, nsCarbons, nsLast)
+	for _, typ := range []string{"get", "set"} {
+		r.HandleIQ(typ, nsPrivacy, "query", own(func(c *conn, iq *IQ) []byte { return s.privacyIQ(c, iq.Element, iq.Type, iq.ID) }))
+	}
+	blocking := own(func(c *conn, iq *IQ) []byte { return s.blockingIQ(c, iq.Element, iq.Type, iq.ID) })
+	r.HandleIQ("get", nsBlocking, "blocklist", blocking)
+	r.HandleIQ("set", nsBlocking, "block", blocking)
+	r.HandleIQ("set", nsBlocking, "unblock", blocking)
+	r.HandleIQ("set", nsStatusSub, "subscribe", own(func(c *conn, iq *IQ) []byte { return s.statusIQ(c, iq.Element, iq.ID) }))
+	r.HandleIQ("set", nsMobile, "mobile", own(func(c *conn, iq *IQ) []byte { return s.mobileIQ(c, iq.Element, iq.ID) }))
+	carbons := own(func(c *conn, iq *IQ) []byte { return s.carbonsIQ(c, iq.Element, iq.ID) })
+	r.HandleIQ("set", nsCarbons, "enable", carbons)
+	r.HandleIQ("set", nsCarbons, "disable", carbons)
 }
 
 // userIQ answers a request to a user's bare JID on the user's behalf.
 func (s *Server) userIQ(c *conn, e *wire.Element, a address, typ, id, to string) []byte {
 	ch := e.Children[0]
 	if typ == "get" && string(ch.NS) == nsPing && string(ch.Local) == "ping" {
-		return iqResult(id, to, c.jid, "")
+		return iqResult(id, to, c.jid, "") // the server answers for the account (XEP-0199)
 	}
 	if typ == "get" && string(ch.NS) == nsLast && string(ch.Local) == "query" {
 		return s.lastIQ(c, a, id)

@@ -63,6 +63,9 @@ type Config struct {
 	// leaves Parley a plain router.
 	Dialogs *dialogs.Service
 	History *history.Archive
+	// Modules are the extensions served besides those of the core (see
+	// Module); each registers its IQ handlers and disco features.
+	Modules []Module
 	// MUCStrict drops the ConnectyCube SDK's MUC compatibility element
 	// (spec 3.8) from join/leave presence.
 	MUCStrict bool
@@ -165,6 +168,7 @@ type Server struct {
 	crashed    atomic.Bool         // Crash: drop everything, clean nothing up
 	known      knownUsers          // users known to exist (phantom recipients)
 	loginLogAt atomic.Int64        // last refused-login log line (sampling)
+	modules    Registry            // what the core and the modules answer
 }
 
 // NewServer builds a server; call the Listen methods to serve.
@@ -182,6 +186,15 @@ func NewServer(cfg Config, m *Metrics) *Server {
 		smByID:  map[string]*smState{},
 	}
 	s.reg.init()
+	s.registerCore(&s.modules)
+	for _, m := range cfg.Modules {
+		m.Register(&s.modules)
+	}
+	s.modules.seal([numEntities]string{
+		ServerEntity:  `<identity category="server" type="im" name="Parley"/>`,
+		AccountEntity: `<identity category="account" type="registered"/>`,
+		RoomsEntity:   `<identity category="conference" type="text" name="Rooms"/>`,
+	})
 	go s.sweep()
 	return s
 }

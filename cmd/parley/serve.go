@@ -31,6 +31,7 @@ import (
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/xmpp"
+	"github.com/parley-chat/parley/xmpp/modules"
 )
 
 type serveOptions struct {
@@ -248,7 +249,8 @@ func serve(ctx context.Context, o serveOptions) error {
 	// One guard for REST logins and XMPP SASL: failures count across both.
 	guard := accounts.NewLoginGuard(o.loginGuard)
 	xs := xmpp.NewServer(xmpp.Config{
-		Domain: o.domain, TLS: tlsCfg, Auth: acc, Logger: log, LoginGuard: guard,
+		Modules: modules.Standard(),
+		Domain:  o.domain, TLS: tlsCfg, Auth: acc, Logger: log, LoginGuard: guard,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
 		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout, StanzaTimeout: o.stanzaTimeout,
 		ConnRate: o.connRate, LoginRate: o.loginRate,

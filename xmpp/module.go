@@ -1,0 +1,132 @@
+package xmpp
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/parley-chat/parley/xmpp/wire"
+)
+
+// Extensions (XEPs) register with the core what they answer — IQ handlers
+// by type, namespace and element — and what they announce — disco features
+// of the server, of accounts and of the room service. The core dispatches
+// requests by that table and assembles disco#info from it: nothing central
+// lists the extensions by hand. Each extension lives in a package of its
+// own under xmpp/ (xmpp/ping, xmpp/version, ...) and is handed to the
+// server in Config.Modules.
+
+// Module is one extension.
+type Module interface {
+	// Register records the module's handlers and features; it runs once,
+	// in NewServer, before anything is served.
+	Register(r *Registry)
+}
+
+// Entity is an address whose disco#info the modules add features to.
+type Entity uint8
+
+// The entities disco#info answers for.
+const (
+	ServerEntity  Entity = iota // the domain
+	AccountEntity               // a user's bare JID
+	RoomsEntity                 // the room service, muc.<domain>
+	numEntities
+)
+
+// Session is a bound client session as a module sees it.
+type Session interface {
+	App() int64
+	User() int64
+	JID() string  // full JID
+	Bare() string // bare JID
+	// Send queues a stanza for the client; false when the session is gone
+	// or too slow (see the slow-consumer policy of the outbound queue).
+	Send(b []byte) bool
+}
+
+// IQ is a request handed to a module.
+type IQ struct {
+	Type, ID string
+	// To is the address as the client wrote it ("" for the server); replies
+	// come from it.
+	To string
+	// Element is the whole <iq/>; Payload its only child.
+	Element *wire.Element
+	Payload wire.Child
+}
+
+// Raw returns the payload element's bytes.
+func (iq *IQ) Raw() []byte { return iq.Element.Raw[iq.Payload.Start:iq.Payload.End] }
+
+// Result answers iq with a result carrying payload (raw XML, "" for none).
+func (iq *IQ) Result(s Session, payload string) []byte {
+	return iqResult(iq.ID, iq.To, s.JID(), payload)
+}
+
+// Error answers iq with an error.
+func (iq *IQ) Error(s Session, e StanzaError) []byte {
+	return errorStanza("iq", iq.ID, iq.To, s.JID(), e)
+}
+
+// IQHandler answers a request with the complete reply stanza.
+type IQHandler func(ctx context.Context, s Session, iq *IQ) []byte
+
+type iqKey struct{ typ, ns, local string }
+
+// Registry holds what the modules registered.
+type Registry struct {
+	iq       map[iqKey]IQHandler
+	features [numEntities][]string
+	info     [numEntities]string // assembled disco#info payloads
+}
+
+// HandleIQ makes h answer IQs of type typ ("get" or "set") whose payload
+// is <local xmlns=ns/>, sent to the server or to one's own bare JID. Two
+// modules claiming the same request is a programming error.
+func (r *Registry) HandleIQ(typ, ns, local string, h IQHandler) {
+	if r.iq == nil {
+		r.iq = map[iqKey]IQHandler{}
+	}
+	k := iqKey{typ, ns, local}
+	if _, dup := r.iq[k]; dup {
+		panic("xmpp: two modules handle " + typ + " " + ns + " " + local)
+	}
+	r.iq[k] = h
+}
+
+// Feature announces disco features of an entity.
+func (r *Registry) Feature(e Entity, vars ...string) {
+	r.features[e] = append(r.features[e], vars...)
+}
+
+func (r *Registry) handler(typ string, ch *wire.Child) IQHandler {
+	return r.iq[iqKey{typ, string(ch.NS), string(ch.Local)}]
+}
+
+// seal assembles each entity's disco#info once the modules registered.
+func (r *Registry) seal(identities [numEntities]string) {
+	for e := range numEntities {
+		fs := append([]string{nsDiscoI}, r.features[e]...)
+		sort.Strings(fs)
+		var b strings.Builder
+		b.WriteString(`<query xmlns="` + nsDiscoI + `">` + identities[e])
+		for i, f := range fs {
+			if i > 0 && fs[i-1] == f {
+				continue
+			}
+			b.WriteString(`<feature var="`)
+			b.Write(wire.AppendEscaped(nil, f))
+			b.WriteString(`"/>`)
+		}
+		b.WriteString(`</query>`)
+		r.info[e] = b.String()
+	}
+}
+
+// Session is implemented by the connection itself.
+func (c *conn) App() int64         { return c.appID }
+func (c *conn) User() int64        { return c.userID }
+func (c *conn) JID() string        { return c.jid }
+func (c *conn) Bare() string       { return c.bare }
+func (c *conn) Send(b []byte) bool { return c.send(b, kindIQ) }

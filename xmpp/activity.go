@@ -22,9 +22,6 @@ const (
 	nsLast      = "jabber:iq:last"
 	nsStatusSub = "https://connectycube.com/protocol/status_streaming"
 	nsCSI       = "urn:xmpp:csi:0"
-	nsMobile    = "http://tigase.org/protocol/mobile#v2"
-	nsCarbons   = "urn:xmpp:carbons:2"
-	nsForward   = "urn:xmpp:forward:0"
 )
 
 // watchers maps a user to the sessions subscribed to its status. Each
@@ -263,69 +260,4 @@ func (s *Server) wentOffline(c *conn) {
 		cancel()
 	}
 	s.announce(k, false)
-}
-
-// mobileIQ handles Tigase mobile#v2: enable="true" marks the client
-// inactive (it wants pushes while connected), "false" active.
-func (s *Server) mobileIQ(c *conn, e *wire.Element, id string) []byte {
-	ch := e.Children[0]
-	c.inactive.Store(attrOf(e.Raw[ch.Start:ch.End], "enable") == "true")
-	return iqResult(id, "", c.jid, "")
-}
-
-// carbonsIQ enables or disables carbons for this session.
-func (s *Server) carbonsIQ(c *conn, e *wire.Element, id string) []byte {
-	switch string(e.Children[0].Local) {
-	case "enable":
-		c.carbons.Store(true)
-	case "disable":
-		c.carbons.Store(false)
-	default:
-		return errorStanza("iq", id, "", c.jid, errBadRequest)
-	}
-	return iqResult(id, "", c.jid, "")
-}
-
-// noCopy reports a message its sender marked private to carbons.
-func noCopy(e *wire.Element) bool {
-	_, private := e.Child("private", nsCarbons)
-	_, nocopy := e.Child("no-copy", "urn:xmpp:hints")
-	return private || nocopy
-}
-
-// carbon wraps a relayed message for another resource of the same user.
-func carbon(kind, bare, to string, inner []byte) []byte {
-	b := appendOpen(make([]byte, 0, len(inner)+256), "message", "chat", "", bare, to)
-	b = append(b, `><`+kind+` xmlns="`+nsCarbons+`"><forwarded xmlns="`+nsForward+`">`...)
-	b = append(b, inner...)
-	return append(b, `</forwarded></`+kind+`></message>`...)
-}
-
-// sentCarbons copies c's outgoing chat message to its other resources that
-// enabled carbons.
-func (s *Server) sentCarbons(c *conn, e *wire.Element, out []byte) {
-	if noCopy(e) {
-		return
-	}
-	s.reg.each(userKey{c.appID, c.userID}, func(o *conn) {
-		if o != c && o.carbons.Load() {
-			o.send(carbon("sent", c.bare, o.jid, out), kindMessage)
-		}
-	})
-}
-
-// receivedCarbons copies a message addressed to one full JID to the
-// recipient's other resources that enabled carbons. A bare-JID message
-// already reaches every resource, so it gets none (the SDK mis-parses
-// received carbons, spec 3.5).
-func (s *Server) receivedCarbons(k userKey, resource string, e *wire.Element, out []byte) {
-	if resource == "" || noCopy(e) {
-		return
-	}
-	bare := s.userJID(k.app, k.user)
-	s.reg.each(k, func(o *conn) {
-		if o.resource != resource && o.carbons.Load() {
-			o.send(carbon("received", bare, o.jid, out), kindMessage)
-		}
-	})
 }

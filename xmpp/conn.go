@@ -72,7 +72,6 @@ type conn struct {
 	// took this session over.
 	sm         atomic.Pointer[smState]
 	inactive   atomic.Bool // CSI or mobile#v2: no typing, counts as away
-	carbons    atomic.Bool
 	cleanClose bool
 	superseded atomic.Bool
 	ending     atomic.Bool // replaced or kicked: no longer counts as a session

@@ -34,12 +34,19 @@ const (
 	numEntities
 )
 
+// User names a user of an app.
+type User struct{ App, ID int64 }
+
 // Session is a bound client session as a module sees it.
 type Session interface {
 	App() int64
 	User() int64
 	JID() string  // full JID
 	Bare() string // bare JID
+	Resource() string
+	// SetInactive records the client state (XEP-0352, Tigase mobile#v2):
+	// inactive sessions get no typing notifications and count as away.
+	SetInactive(bool)
 	// Send queues a stanza for the client; false when the session is gone
 	// or too slow (see the slow-consumer policy of the outbound queue).
 	Send(b []byte) bool
@@ -59,6 +66,9 @@ type IQ struct {
 // Raw returns the payload element's bytes.
 func (iq *IQ) Raw() []byte { return iq.Element.Raw[iq.Payload.Start:iq.Payload.End] }
 
+// Attr reads an attribute of the payload element.
+func (iq *IQ) Attr(name string) string { return attrOf(iq.Raw(), name) }
+
 // Result answers iq with a result carrying payload (raw XML, "" for none).
 func (iq *IQ) Result(s Session, payload string) []byte {
 	return iqResult(iq.ID, iq.To, s.JID(), payload)
@@ -72,11 +82,29 @@ func (iq *IQ) Error(s Session, e StanzaError) []byte {
 // IQHandler answers a request with the complete reply stanza.
 type IQHandler func(ctx context.Context, s Session, iq *IQ) []byte
 
+// ChatHook runs after a 1-1 chat message from a session was routed to a
+// user (resource "" when sent to the bare JID); out is the copy delivered.
+// Hooks must not block: queueing to sessions does not.
+type ChatHook func(from Session, to User, resource string, e *wire.Element, out []byte)
+
+// Core is the narrow view of the server a module uses.
+type Core interface {
+	Domain() string
+	// UserJID is a user's bare JID.
+	UserJID(u User) string
+	// EachSession calls fn for each of the user's sessions on this node,
+	// under a read lock: fn must not block.
+	EachSession(u User, fn func(Session))
+}
+
 type iqKey struct{ typ, ns, local string }
 
 // Registry holds what the modules registered.
 type Registry struct {
+	core     Core
 	iq       map[iqKey]IQHandler
+	chat     []ChatHook
+	ended    []func(Session)
 	features [numEntities][]string
 	info     [numEntities]string // assembled disco#info payloads
 }
@@ -94,6 +122,17 @@ func (r *Registry) HandleIQ(typ, ns, local string, h IQHandler) {
 	}
 	r.iq[k] = h
 }
+
+// Core returns the server's view for the module to keep.
+func (r *Registry) Core() Core { return r.core }
+
+// OnChat adds a hook run after each routed 1-1 chat message, in the order
+// of registration.
+func (r *Registry) OnChat(h ChatHook) { r.chat = append(r.chat, h) }
+
+// OnSessionEnd adds a hook run when a session ends for good (not when it
+// hibernates), so a module can forget what it kept for it.
+func (r *Registry) OnSessionEnd(h func(Session)) { r.ended = append(r.ended, h) }
 
 // Feature announces disco features of an entity.
 func (r *Registry) Feature(e Entity, vars ...string) {
@@ -129,4 +168,25 @@ func (c *conn) App() int64         { return c.appID }
 func (c *conn) User() int64        { return c.userID }
 func (c *conn) JID() string        { return c.jid }
 func (c *conn) Bare() string       { return c.bare }
-func (c *conn) Send(b []byte) bool { return c.send(b, kindIQ) }
+func (c *conn) Resource() string   { return c.resource }
+func (c *conn) SetInactive(v bool) { c.inactive.Store(v) }
+
+// Send implements Session: the stanza's kind is read from its name.
+func (c *conn) Send(b []byte) bool {
+	k := kindIQ
+	switch {
+	case len(b) > 8 && string(b[:8]) == "<message":
+		k = kindMessage
+	case len(b) > 9 && string(b[:9]) == "<presence":
+		k = kindPresence
+	}
+	return c.send(b, k)
+}
+
+// UserJID implements Core.
+func (s *Server) UserJID(u User) string { return s.userJID(u.App, u.ID) }
+
+// EachSession implements Core.
+func (s *Server) EachSession(u User, fn func(Session)) {
+	s.reg.each(userKey{u.App, u.ID}, func(c *conn) { fn(c) })
+}

@@ -194,6 +194,9 @@ func (s *Server) unbind(c *conn) {
 	s.metrics.sessions.Dec()
 	s.leaveRooms(c)
 	s.unwatch(s.watch.drop(c))
+	for _, h := range s.modules.ended {
+		h(c)
+	}
 	defer s.wentOffline(c)
 	c.mu.Lock()
 	was := c.available
@@ -463,8 +466,9 @@ func (s *Server) routeMessage(c *conn, e *wire.Element) {
 			return
 		}
 		if typ == "chat" {
-			s.sentCarbons(c, e, out)
-			s.receivedCarbons(a.user, a.resource, e, out)
+			for _, h := range s.modules.chat {
+				h(c, User{a.user.app, a.user.user}, a.resource, e, out)
+			}
 		}
 		if m.content() || typ == "headline" {
 			defer s.pushOne(c, a.user, typ, m)
@@ -694,7 +698,7 @@ func (s *Server) registerCore(r *Registry) {
 	own := func(h func(c *conn, iq *IQ) []byte) IQHandler {
 		return func(_ context.Context, sess Session, iq *IQ) []byte { return h(sess.(*conn), iq) }
 	}
-	r.Feature(ServerEntity, nsPrivacy, nsBlocking, nsCarbons, nsLast)
+	r.Feature(ServerEntity, nsPrivacy, nsBlocking, nsLast)
 	for _, typ := range []string{"get", "set"} {
 		r.HandleIQ(typ, nsPrivacy, "query", own(func(c *conn, iq *IQ) []byte { return s.privacyIQ(c, iq.Element, iq.Type, iq.ID) }))
 	}
@@ -703,10 +707,6 @@ func (s *Server) registerCore(r *Registry) {
 	r.HandleIQ("set", nsBlocking, "block", blocking)
 	r.HandleIQ("set", nsBlocking, "unblock", blocking)
 	r.HandleIQ("set", nsStatusSub, "subscribe", own(func(c *conn, iq *IQ) []byte { return s.statusIQ(c, iq.Element, iq.ID) }))
-	r.HandleIQ("set", nsMobile, "mobile", own(func(c *conn, iq *IQ) []byte { return s.mobileIQ(c, iq.Element, iq.ID) }))
-	carbons := own(func(c *conn, iq *IQ) []byte { return s.carbonsIQ(c, iq.Element, iq.ID) })
-	r.HandleIQ("set", nsCarbons, "enable", carbons)
-	r.HandleIQ("set", nsCarbons, "disable", carbons)
 }
 
 // userIQ answers a request to a user's bare JID on the user's behalf.

@@ -186,6 +186,7 @@ func NewServer(cfg Config, m *Metrics) *Server {
 		smByID:  map[string]*smState{},
 	}
 	s.reg.init()
+	s.modules.core = s
 	s.registerCore(&s.modules)
 	for _, m := range cfg.Modules {
 		m.Register(&s.modules)

@@ -419,6 +419,9 @@ func (c *conn) resume(e *wire.Element) bool {
 	prev.mu.Unlock()
 	s.reg.replace(userKey{c.appID, c.userID}, prev, c)
 	s.rooms.move(prev, c)
+	for _, h := range s.modules.ended {
+		h(prev) // the old connection is gone; modules forget what they kept for it
+	}
 	c.bound.Store(true)
 	s.metrics.resumed.Inc()
 	return true

@@ -4,6 +4,8 @@ package modules
 
 import (
 	"github.com/parley-chat/parley/xmpp"
+	"github.com/parley-chat/parley/xmpp/carbons"
+	"github.com/parley-chat/parley/xmpp/clientstate"
 	"github.com/parley-chat/parley/xmpp/ping"
 	"github.com/parley-chat/parley/xmpp/version"
 )
@@ -12,6 +14,8 @@ import (
 func Standard() []xmpp.Module {
 	return []xmpp.Module{
 		ping.Module{},
+		carbons.New(),
+		clientstate.Module{},
 		version.Module{Name: "Parley", Version: xmpp.Version},
 	}
 }

@@ -82,6 +82,10 @@ func (iq *IQ) Error(s Session, e StanzaError) []byte {
 // IQHandler answers a request with the complete reply stanza.
 type IQHandler func(ctx context.Context, s Session, iq *IQ) []byte
 
+// AccountIQHandler answers, on a user's behalf, a request to that user's
+// bare JID (RFC 6121 8.5.1).
+type AccountIQHandler func(ctx context.Context, s Session, account User, iq *IQ) []byte
+
 // ChatHook runs after a 1-1 chat message from a session was routed to a
 // user (resource "" when sent to the bare JID); out is the copy delivered.
 // Hooks must not block: queueing to sessions does not.
@@ -103,6 +107,7 @@ type iqKey struct{ typ, ns, local string }
 type Registry struct {
 	core     Core
 	iq       map[iqKey]IQHandler
+	account  map[iqKey]AccountIQHandler
 	chat     []ChatHook
 	ended    []func(Session)
 	features [numEntities][]string
@@ -133,6 +138,24 @@ func (r *Registry) OnChat(h ChatHook) { r.chat = append(r.chat, h) }
 // OnSessionEnd adds a hook run when a session ends for good (not when it
 // hibernates), so a module can forget what it kept for it.
 func (r *Registry) OnSessionEnd(h func(Session)) { r.ended = append(r.ended, h) }
+
+// HandleAccountIQ makes h answer requests of type typ with payload
+// <local xmlns=ns/> sent to any user's bare JID (the requester's own
+// included; without a handler here, those go to the server's table).
+func (r *Registry) HandleAccountIQ(typ, ns, local string, h AccountIQHandler) {
+	if r.account == nil {
+		r.account = map[iqKey]AccountIQHandler{}
+	}
+	k := iqKey{typ, ns, local}
+	if _, dup := r.account[k]; dup {
+		panic("xmpp: two modules handle " + typ + " " + ns + " " + local + " for accounts")
+	}
+	r.account[k] = h
+}
+
+func (r *Registry) accountHandler(typ string, ch *wire.Child) AccountIQHandler {
+	return r.account[iqKey{typ, string(ch.NS), string(ch.Local)}]
+}
 
 // Feature announces disco features of an entity.
 func (r *Registry) Feature(e Entity, vars ...string) {

@@ -50,3 +50,29 @@ func TestRegistryRefusesDuplicates(t *testing.T) {
 	echoModule{}.Register(&r)
 	echoModule{}.Register(&r)
 }
+
+// A user's bare JID answers as the account, not as the server (RFC 6121
+// 8.5.1): disco#info with identity account/registered; ping; and
+// service-unavailable for what only a resource could answer.
+func TestAccountAddressAnswersForTheAccount(t *testing.T) {
+	e := newEnv(t, nil)
+	alice, _ := e.user("alice", "alice-password")
+	bob, _ := e.user("bob", "bob-password")
+	c := e.login(viaTLS, alice, "alice-password")
+	for i, to := range []string{bob + "@localhost", alice + "@localhost"} {
+		id := "di" + string(rune('0'+i))
+		c.send(`<iq type="get" id="` + id + `" to="` + to + `"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`)
+		got := c.readUntil(`id="` + id + `"`)
+		if !strings.Contains(got, `category="account" type="registered"`) || strings.Contains(got, `category="server"`) || !strings.Contains(got, `from="`+to+`"`) {
+			t.Fatalf("disco#info of %s: %s", to, got)
+		}
+	}
+	c.send(`<iq type="get" id="p1" to="` + bob + `@localhost"><ping xmlns="urn:xmpp:ping"/></iq>`)
+	if got := c.readUntil(`id="p1"`); !strings.Contains(got, `type="result"`) {
+		t.Fatalf("ping to a bare JID: %s", got)
+	}
+	c.send(`<iq type="get" id="v1" to="` + bob + `@localhost"><query xmlns="jabber:iq:version"/></iq>`)
+	if got := c.readUntil(`id="v1"`); !strings.Contains(got, "service-unavailable") {
+		t.Fatalf("version of an account: %s", got)
+	}
+}

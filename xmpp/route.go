@@ -678,6 +678,17 @@ func (s *Server) serverIQ(c *conn, e *wire.Element, typ, id, to string) []byte {
 // the extensions that still live in this package.
 func (s *Server) registerCore(r *Registry) {
 	r.Feature(ServerEntity, nsDiscoIt, nsSM, nsCSI)
+	r.Feature(AccountEntity, nsPing, nsLast)
+	// A user's bare JID: the server answers for the account.
+	r.HandleAccountIQ("get", nsDiscoI, "query", func(_ context.Context, c Session, _ User, iq *IQ) []byte {
+		return iq.Result(c, s.modules.info[AccountEntity])
+	})
+	r.HandleAccountIQ("get", nsPing, "ping", func(_ context.Context, c Session, _ User, iq *IQ) []byte {
+		return iq.Result(c, "") // XEP-0199: the server answers for the account
+	})
+	r.HandleAccountIQ("get", nsLast, "query", func(_ context.Context, sess Session, u User, iq *IQ) []byte {
+		return s.lastIQ(sess.(*conn), address{kind: addrUser, user: userKey{u.App, u.ID}}, iq.ID)
+	})
 	r.HandleIQ("get", nsDiscoI, "query", func(_ context.Context, c Session, iq *IQ) []byte {
 		return iq.Result(c, s.modules.info[ServerEntity])
 	})
@@ -709,14 +720,15 @@ func (s *Server) registerCore(r *Registry) {
 	r.HandleIQ("set", nsStatusSub, "subscribe", own(func(c *conn, iq *IQ) []byte { return s.statusIQ(c, iq.Element, iq.ID) }))
 }
 
-// userIQ answers a request to a user's bare JID on the user's behalf.
+// userIQ answers a request to a user's bare JID on the user's behalf
+// (RFC 6121 8.5.1): by the table of account handlers, then, for one's own
+// bare JID, by the server's.
 func (s *Server) userIQ(c *conn, e *wire.Element, a address, typ, id, to string) []byte {
 	ch := e.Children[0]
-	if typ == "get" && string(ch.NS) == nsPing && string(ch.Local) == "ping" {
-		return iqResult(id, to, c.jid, "") // the server answers for the account (XEP-0199)
-	}
-	if typ == "get" && string(ch.NS) == nsLast && string(ch.Local) == "query" {
-		return s.lastIQ(c, a, id)
+	if h := s.modules.accountHandler(typ, &ch); h != nil {
+		ctx, cancel := s.ctx()
+		defer cancel()
+		return h(ctx, c, User{a.user.app, a.user.user}, &IQ{Type: typ, ID: id, To: to, Element: e, Payload: ch})
 	}
 	if a.user == (userKey{c.appID, c.userID}) {
 		// Requests to one's own bare JID are the server's to answer.

@@ -46,7 +46,7 @@ func server(t *testing.T, users int) (*bench.Target, int64) {
 	}
 	ds := dialogs.NewService(db, db)
 	archive := history.NewArchive(db, ds)
-	srv := xmpp.NewServer(xmpp.Config{Domain: "localhost", Auth: acc, Accounts: acc, AllowPlaintext: true, Modules: modules.Standard(),
+	srv := xmpp.NewServer(xmpp.Config{Domain: "localhost", Auth: acc, Accounts: acc, AllowPlaintext: true, Modules: modules.Standard(modules.Deps{}),
 		Dialogs: ds, History: archive, Offline: db, TLS: testenv.TLSConfig(t)}, xmpp.NewMetrics(prometheus.NewRegistry()))
 	a, err := srv.ListenC2S("127.0.0.1:0")
 	if err != nil {

@@ -254,7 +254,7 @@ func chatError(err error) StanzaError {
 	case errors.Is(err, dialogs.ErrNoSuchUser):
 		return errNoSuchUser
 	}
-	if se, ok := quotaError(err); ok {
+	if se, ok := QuotaError(err); ok {
 		return se
 	}
 	return errInternal
@@ -332,9 +332,9 @@ func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey
 	return s.stamp(m, posted), posted.Stored, true
 }
 
-// quotaError is the stanza error for a limit a user reached (a rate: wait;
+// QuotaError is the stanza error for a limit a user reached (a rate: wait;
 // a cap: modify), with the message that names the limit and its setting.
-func quotaError(err error) (StanzaError, bool) {
+func QuotaError(err error) (StanzaError, bool) {
 	var qe *quota.Error
 	if !errors.As(err, &qe) {
 		return StanzaError{}, false

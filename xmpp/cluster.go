@@ -150,14 +150,15 @@ func (s *Server) sendRemote(app int64, users []int64, resource string, b []byte,
 	return n
 }
 
-// privacyChanged makes every node drop its cached copy of c's lists.
-func (s *Server) privacyChanged(c *conn) {
+// PrivacyChanged implements Core: every other node drops its cached copy
+// of u's lists (the privacy service drops this node's itself).
+func (s *Server) PrivacyChanged(u User) {
 	if s.cluster == nil {
 		return
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	s.cluster.Broadcast(ctx, cluster.Delivery{Targets: []cluster.Target{{App: c.appID, User: c.userID}}, Forget: true})
+	s.cluster.Broadcast(ctx, cluster.Delivery{Targets: []cluster.Target{{App: u.App, User: u.ID}}, Forget: true})
 }
 
 // remoteOnline reports a user with a session on another live node.

@@ -60,8 +60,9 @@ func newEnvWith(t testing.TB, tweak func(*sqlite.DB, *xmpp.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := xmpp.Config{Domain: "localhost", TLS: testTLS(t), Auth: acc, WSSecure: true, Modules: modules.Standard()}
+	cfg := xmpp.Config{Domain: "localhost", TLS: testTLS(t), Auth: acc, WSSecure: true}
 	tweak(db, &cfg)
+	cfg.Modules = append(modules.Standard(modules.Deps{Privacy: cfg.Privacy}), cfg.Modules...)
 	e := &env{t: t, acc: acc, app: app, domain: "localhost", cfg: cfg, db: db}
 	e.start()
 	return e

@@ -99,6 +99,8 @@ type Core interface {
 	// EachSession calls fn for each of the user's sessions on this node,
 	// under a read lock: fn must not block.
 	EachSession(u User, fn func(Session))
+	// PrivacyChanged drops every node's cached copy of u's privacy lists.
+	PrivacyChanged(u User)
 }
 
 type iqKey struct{ typ, ns, local string }

@@ -29,7 +29,7 @@ func TestModulesRegisterHandlersAndFeatures(t *testing.T) {
 	}
 	c.send(`<iq type="get" id="d1"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`)
 	got := c.readUntil(`id="d1"`)
-	for _, f := range []string{"urn:test:echo", "urn:xmpp:ping", "jabber:iq:version", "urn:xmpp:sm:3", "jabber:iq:privacy", "urn:xmpp:blocking"} {
+	for _, f := range []string{"urn:test:echo", "urn:xmpp:ping", "jabber:iq:version", "urn:xmpp:sm:3", "urn:xmpp:carbons:2"} {
 		if !strings.Contains(got, `var="`+f+`"`) {
 			t.Errorf("disco#info lacks %s: %s", f, got)
 		}

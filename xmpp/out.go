@@ -66,6 +66,13 @@ var (
 	errNoSuchUser         = StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such user."}
 )
 
+// Errors modules answer with.
+var (
+	ErrBadRequest         = errBadRequest
+	ErrServiceUnavailable = errServiceUnavailable
+	ErrInternal           = errInternal
+)
+
 // appendOpen writes `<name xmlns="jabber:client" type=.. id=.. from=.. to=..`
 // leaving the start tag open.
 func appendOpen(dst []byte, name, typ, id, from, to string) []byte {

@@ -709,14 +709,7 @@ func (s *Server) registerCore(r *Registry) {
 	own := func(h func(c *conn, iq *IQ) []byte) IQHandler {
 		return func(_ context.Context, sess Session, iq *IQ) []byte { return h(sess.(*conn), iq) }
 	}
-	r.Feature(ServerEntity, nsPrivacy, nsBlocking, nsLast)
-	for _, typ := range []string{"get", "set"} {
-		r.HandleIQ(typ, nsPrivacy, "query", own(func(c *conn, iq *IQ) []byte { return s.privacyIQ(c, iq.Element, iq.Type, iq.ID) }))
-	}
-	blocking := own(func(c *conn, iq *IQ) []byte { return s.blockingIQ(c, iq.Element, iq.Type, iq.ID) })
-	r.HandleIQ("get", nsBlocking, "blocklist", blocking)
-	r.HandleIQ("set", nsBlocking, "block", blocking)
-	r.HandleIQ("set", nsBlocking, "unblock", blocking)
+	r.Feature(ServerEntity, nsLast)
 	r.HandleIQ("set", nsStatusSub, "subscribe", own(func(c *conn, iq *IQ) []byte { return s.statusIQ(c, iq.Element, iq.ID) }))
 }
 

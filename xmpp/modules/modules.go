@@ -3,19 +3,31 @@
 package modules
 
 import (
+	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/xmpp"
 	"github.com/parley-chat/parley/xmpp/carbons"
 	"github.com/parley-chat/parley/xmpp/clientstate"
 	"github.com/parley-chat/parley/xmpp/ping"
+	"github.com/parley-chat/parley/xmpp/privacylists"
 	"github.com/parley-chat/parley/xmpp/version"
 )
 
+// Deps are the domain services the extensions serve from; a nil one leaves
+// its extensions out.
+type Deps struct {
+	Privacy *privacy.Service
+}
+
 // Standard returns the default extensions.
-func Standard() []xmpp.Module {
-	return []xmpp.Module{
+func Standard(d Deps) []xmpp.Module {
+	ms := []xmpp.Module{
 		ping.Module{},
+		version.Module{Name: "Parley", Version: xmpp.Version},
 		carbons.New(),
 		clientstate.Module{},
-		version.Module{Name: "Parley", Version: xmpp.Version},
 	}
+	if d.Privacy != nil {
+		ms = append(ms, privacylists.New(d.Privacy))
+	}
+	return ms
 }

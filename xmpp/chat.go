@@ -41,6 +41,34 @@ type chatMessage struct {
 	typing      bool
 	// postedDialog is the dialog the chat model filed the message in.
 	postedDialog string
+	// stanzaID is the <stanza-id/> (XEP-0359) of a message the archive
+	// stored: its id is the message's _id in the REST API and in MAM.
+	stanzaID string
+}
+
+const nsSID = "urn:xmpp:sid:0"
+
+// stripStanzaIDs drops the stanza ids a client put into its message: only
+// the archive that stores a message assigns them (XEP-0359 3.3), so a
+// client cannot pass off its own.
+func stripStanzaIDs(raw []byte, e *wire.Element) []byte {
+	out := make([]byte, 0, len(raw))
+	prev := 0
+	for _, ch := range e.Children {
+		if string(ch.Local) == "stanza-id" && string(ch.NS) == nsSID {
+			out = append(out, raw[prev:ch.Start]...)
+			prev = ch.End
+		}
+	}
+	return append(out, raw[prev:]...)
+}
+
+// archived sets the stanza id a stored message carries when relayed; by is
+// the archive's owner (the recipient's bare JID, or the room's).
+func (m *chatMessage) archived(p *history.Posted, by string) {
+	if p.Stored {
+		m.stanzaID = `<stanza-id xmlns="` + nsSID + `" id="` + xmlEsc(p.Message.ID) + `" by="` + xmlEsc(by) + `"/>`
+	}
 }
 
 // content reports a message that is stored and counted: text or files.
@@ -201,33 +229,37 @@ func attrOf(raw []byte, name string) string {
 const extraOpen, extraClose = `<extraParams xmlns="jabber:client">`, `</extraParams>`
 
 // relayBytes copies e for relaying: from replaced, jabber:client explicit,
-// and extra appended inside extraParams (which is created when missing).
+// extra appended inside extraParams (which is created when missing), and
+// the message's stanza id, if the archive stored it, as its last child.
 func relayBytes(e *wire.Element, from string, prefixes []byte, m *chatMessage, extra string) []byte {
 	out := rewriteFrom(e, from, prefixes)
-	if extra == "" {
+	tail := m.stanzaID
+	if extra == "" && tail == "" || e.SelfClosing {
 		return out
 	}
 	// Offsets in out are those of e.Raw shifted by the rewritten start tag.
 	shift := len(out) - len(e.Raw)
+	end := bytes.LastIndex(out, []byte("</"))
+	if end < 0 {
+		return out
+	}
 	// One allocation of the final size: this runs for every relayed message.
-	b := make([]byte, 0, len(out)+len(extra)+len(extraOpen)+len(extraClose))
+	b := make([]byte, 0, len(out)+len(extra)+len(extraOpen)+len(extraClose)+len(tail))
 	switch {
+	case extra == "":
+		b = append(b, out[:end]...)
 	case m.extra != nil && bytes.HasSuffix(e.Raw[m.extra.Start:m.extra.End], []byte("/>")):
 		at := m.extra.End - 2 + shift
 		b = append(append(append(append(b, out[:at]...), '>'), extra...), extraClose...)
-		b = append(b, out[at+2:]...)
+		b = append(b, out[at+2:end]...)
 	case m.extra != nil:
 		at := bytes.LastIndex(e.Raw[:m.extra.End], []byte("</")) + shift
-		b = append(append(append(b, out[:at]...), extra...), out[at:]...)
+		b = append(append(append(b, out[:at]...), extra...), out[at:end]...)
 	default:
-		at := bytes.LastIndex(out, []byte("</"))
-		if at < 0 || e.SelfClosing {
-			return out
-		}
-		b = append(append(append(append(b, out[:at]...), extraOpen...), extra...), extraClose...)
-		b = append(b, out[at:]...)
+		b = append(append(append(append(b, out[:end]...), extraOpen...), extra...), extraClose...)
 	}
-	return b
+	b = append(b, tail...)
+	return append(b, out[end:]...)
 }
 
 func elem(name, text string) string {
@@ -329,6 +361,7 @@ func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey
 		return "", true, false
 	}
 	m.postedDialog = posted.Dialog.ID
+	m.archived(posted, s.userJID(to.app, to.user))
 	return s.stamp(m, posted), posted.Stored, true
 }
 
@@ -455,6 +488,7 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 			return
 		}
 		extra = s.stamp(m, posted)
+		m.archived(posted, dialogs.RoomJID(appID, d.ID, s.muc))
 	}
 	from := dialogs.RoomJID(appID, d.ID, s.muc) + "/" + strconv.FormatInt(c.userID, 10)
 	out := relayBytes(e, from, c.prefixes, m, extra)

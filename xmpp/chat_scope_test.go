@@ -90,3 +90,34 @@ func TestMessageIDsAreScopedToTheirDialog(t *testing.T) {
 		t.Fatalf("the group got the 1-1 message: %v", gp)
 	}
 }
+
+// A message the archive stored carries its archive id (XEP-0359 stanza-id,
+// the REST _id), by the recipient for 1-1 and by the room for groups; a
+// stanza-id a client writes itself is removed.
+func TestStoredMessagesCarryStanzaIDs(t *testing.T) {
+	e := newChatEnv(t)
+	aJID, _ := e.user("ann", "ann-password")
+	bJID, ub := e.user("ben", "ben-password")
+	ta := e.token("ann", "ann-password")
+	_, g := e.rest(ta, "POST", "/chat/Dialog.json", fmt.Sprintf(`{"type":2,"name":"g","occupants_ids":"%d"}`, ub.ID))
+	room := obj(g)["xmpp_room_jid"].(string)
+	a := e.login(viaTLS, aJID, "ann-password")
+	b := e.login(viaTLS, bJID, "ben-password")
+	save := `<extraParams xmlns="jabber:client"><save_to_history>1</save_to_history></extraParams>`
+	forged := `<stanza-id xmlns="urn:xmpp:sid:0" id="forged" by="` + bJID + `@localhost"/>`
+	a.send(`<message to="` + bJID + `@localhost" type="chat" id="5f00000000000000000000b1"><body>1-1</body>` + forged + save + `</message>`)
+	got := b.readUntil(`id="5f00000000000000000000b1"`)
+	if !strings.Contains(got, `<stanza-id xmlns="urn:xmpp:sid:0" id="5f00000000000000000000b1" by="`+bJID+`@localhost"/>`) || strings.Contains(got, "forged") {
+		t.Fatalf("1-1 stored message: %s", got)
+	}
+	a.send(`<message to="` + room + `" type="groupchat" id="5f00000000000000000000b2"><body>room</body>` + save + `</message>`)
+	got = b.readUntil(`id="5f00000000000000000000b2"`)
+	if !strings.Contains(got, `<stanza-id xmlns="urn:xmpp:sid:0" id="5f00000000000000000000b2" by="`+room+`"/>`) {
+		t.Fatalf("group stored message: %s", got)
+	}
+	// Not stored, no stanza id.
+	a.send(`<message to="` + bJID + `@localhost" type="chat" id="nostore"><body>x</body></message>`)
+	if got := b.readUntil(`id="nostore"`); strings.Contains(got, "stanza-id") {
+		t.Fatalf("unstored message with a stanza id: %s", got)
+	}
+}

@@ -287,6 +287,11 @@ func (c *conn) handle(b []byte, e *wire.Element) bool {
 	}
 	switch k {
 	case kindMessage:
+		if _, forged := e.Child("stanza-id", nsSID); forged {
+			if p.Parse(stripStanzaIDs(b, e), e) != nil {
+				return true
+			}
+		}
 		c.srv.routeMessage(c, e)
 	case kindPresence:
 		c.srv.handlePresence(c, e)

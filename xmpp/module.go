@@ -91,6 +91,16 @@ type AccountIQHandler func(ctx context.Context, s Session, account User, iq *IQ)
 // Hooks must not block: queueing to sessions does not.
 type ChatHook func(from Session, to User, resource string, e *wire.Element, out []byte)
 
+// PresenceHook runs after a session's broadcast presence (no 'to') was
+// handled: available or unavailable, initial (the session's first
+// available presence) or not; out is the presence as delivered, from the
+// session's full JID.
+type PresenceHook func(s Session, available, initial bool, out []byte)
+
+// SubscriptionHandler takes a presence subscription stanza (subscribe,
+// subscribed, unsubscribe, unsubscribed) a session sent to address to.
+type SubscriptionHandler func(s Session, to, typ string, e *wire.Element)
+
 // Core is the narrow view of the server a module uses.
 type Core interface {
 	Domain() string
@@ -101,6 +111,13 @@ type Core interface {
 	EachSession(u User, fn func(Session))
 	// PrivacyChanged drops every node's cached copy of u's privacy lists.
 	PrivacyChanged(u User)
+	// Deliver queues b to the user's sessions here and on other nodes: the
+	// one named by resource when it is online, else every one. It reports
+	// how many got it.
+	Deliver(u User, resource string, b []byte) int
+	// Presences returns the current available presence of each of the
+	// user's sessions on this node (as delivered, from their full JIDs).
+	Presences(u User) [][]byte
 }
 
 type iqKey struct{ typ, ns, local string }
@@ -111,9 +128,13 @@ type Registry struct {
 	iq       map[iqKey]IQHandler
 	account  map[iqKey]AccountIQHandler
 	chat     []ChatHook
-	ended    []func(Session)
-	features [numEntities][]string
-	info     [numEntities]string // assembled disco#info payloads
+	presence []PresenceHook
+	// subscription is the one module that keeps rosters; without it,
+	// subscription stanzas are dropped.
+	subscription SubscriptionHandler
+	ended        []func(Session)
+	features     [numEntities][]string
+	info         [numEntities]string // assembled disco#info payloads
 }
 
 // HandleIQ makes h answer IQs of type typ ("get" or "set") whose payload
@@ -136,6 +157,18 @@ func (r *Registry) Core() Core { return r.core }
 // OnChat adds a hook run after each routed 1-1 chat message, in the order
 // of registration.
 func (r *Registry) OnChat(h ChatHook) { r.chat = append(r.chat, h) }
+
+// OnPresence adds a hook run after each broadcast presence of a session.
+func (r *Registry) OnPresence(h PresenceHook) { r.presence = append(r.presence, h) }
+
+// HandleSubscriptions makes h the handler of presence subscription stanzas
+// (the roster module; only one may).
+func (r *Registry) HandleSubscriptions(h SubscriptionHandler) {
+	if r.subscription != nil {
+		panic("xmpp: two modules handle presence subscriptions")
+	}
+	r.subscription = h
+}
 
 // OnSessionEnd adds a hook run when a session ends for good (not when it
 // hibernates), so a module can forget what it kept for it.
@@ -214,4 +247,28 @@ func (s *Server) UserJID(u User) string { return s.userJID(u.App, u.ID) }
 // EachSession implements Core.
 func (s *Server) EachSession(u User, fn func(Session)) {
 	s.reg.each(userKey{u.App, u.ID}, func(c *conn) { fn(c) })
+}
+
+// Deliver implements Core.
+func (s *Server) Deliver(u User, resource string, b []byte) int {
+	k := kindMessage
+	if len(b) > 9 && string(b[:9]) == "<presence" {
+		k = kindPresence
+	} else if len(b) > 3 && string(b[:3]) == "<iq" {
+		k = kindIQ
+	}
+	return s.deliver(userKey{u.App, u.ID}, resource, b, k)
+}
+
+// Presences implements Core.
+func (s *Server) Presences(u User) [][]byte {
+	var out [][]byte
+	s.reg.each(userKey{u.App, u.ID}, func(c *conn) {
+		c.mu.Lock()
+		if c.presence != nil {
+			out = append(out, c.presence)
+		}
+		c.mu.Unlock()
+	})
+	return out
 }

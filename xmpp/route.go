@@ -206,6 +206,9 @@ func (s *Server) unbind(c *conn) {
 		b := appendOpen(make([]byte, 0, 128), "presence", "unavailable", "", c.jid, "")
 		b = append(b, "/>"...)
 		s.reg.each(k, func(o *conn) { o.send(b, kindPresence) })
+		for _, h := range s.modules.presence {
+			h(c, false, false, b) // e.g. to the user's presence subscribers
+		}
 	}
 }
 
@@ -531,9 +534,14 @@ func (s *Server) handlePresence(c *conn, e *wire.Element) {
 		}
 		if a.kind == addrUser && a.user.app == c.appID && (typ == "" || typ == "unavailable") && !s.refuses(c, a.user, privacy.PresenceIn) {
 			s.deliver(a.user, a.resource, rewriteFrom(e, c.jid, c.prefixes), kindPresence)
+			return
 		}
-		// No rosters: subscription requests and presence to unknown or remote
-		// entities are dropped, as RFC 6121 allows.
+		if h := s.modules.subscription; h != nil && isSubscription(typ) {
+			h(c, to, typ, e)
+			return
+		}
+		// Subscription requests without a roster module, and presence to
+		// unknown or remote entities, are dropped, as RFC 6121 allows.
 		return
 	}
 	switch typ {
@@ -563,6 +571,9 @@ func (s *Server) handlePresence(c *conn, e *wire.Element) {
 		// The user's resources on other nodes see it too.
 		s.sendRemote(c.appID, []int64{c.userID}, "", out, kindPresence, false)
 	}
+	for _, h := range s.modules.presence {
+		h(c, typ == "", initial, out)
+	}
 	// To every resource of the user, the sender included (RFC 6121 4.2.2);
 	// a new resource also learns about the others.
 	s.reg.each(k, func(o *conn) {
@@ -576,6 +587,14 @@ func (s *Server) handlePresence(c *conn, e *wire.Element) {
 			}
 		}
 	})
+}
+
+func isSubscription(typ string) bool {
+	switch typ {
+	case "subscribe", "subscribed", "unsubscribe", "unsubscribed":
+		return true
+	}
+	return false
 }
 
 // presencePriority reads <priority/> (RFC 6121), 0 when absent or bad.

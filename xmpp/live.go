@@ -82,8 +82,25 @@ func stringify(v any) string {
 
 // Message implements httpapi.Live: a REST message with send_to_chat=1.
 func (s *Server) Message(m *history.Message, d *dialogs.Dialog) {
+	extra := storedExtra(m, true)
+	s.toDialog(d, m.SenderID, func(typ, from, to string) []byte {
+		return stanzaOf(m, extra, typ, from, to, "")
+	})
+}
+
+// HistoryStanza implements Core.
+func (s *Server) HistoryStanza(m *history.Message, typ, from, to, by string) []byte {
+	return stanzaOf(m, storedExtra(m, false), typ, from, to, by)
+}
+
+// storedExtra renders a stored message's extraParams children.
+func storedExtra(m *history.Message, save bool) string {
 	var extra strings.Builder
-	extra.WriteString(elem("save_to_history", "1") + elem("date_sent", strconv.FormatInt(m.DateSent, 10)))
+	extra.WriteString(elem("dialog_id", m.DialogID))
+	if save {
+		extra.WriteString(elem("save_to_history", "1"))
+	}
+	extra.WriteString(elem("date_sent", strconv.FormatInt(m.DateSent, 10)))
 	for _, a := range m.Attachments {
 		extra.WriteString("<attachment")
 		for _, k := range sortedKeys(a) {
@@ -94,15 +111,22 @@ func (s *Server) Message(m *history.Message, d *dialogs.Dialog) {
 		extra.WriteString("/>")
 	}
 	extra.WriteString(customXML(m.Custom))
-	s.toDialog(d, m.SenderID, func(typ, from, to string) []byte {
-		b := appendOpen(make([]byte, 0, 256), "message", typ, m.ID, from, to)
-		b = append(b, '>')
-		if m.Body != "" {
-			b = append(b, elem("body", m.Body)...)
-		}
-		b = append(b, dialogExtra(d, extra.String())...)
-		return append(b, "</message>"...)
-	})
+	return extra.String()
+}
+
+// stanzaOf builds the <message/> of a stored message; by, when set, adds
+// its stanza-id (XEP-0359).
+func stanzaOf(m *history.Message, extra, typ, from, to, by string) []byte {
+	b := appendOpen(make([]byte, 0, 256+len(m.Body)+len(extra)), "message", typ, m.ID, from, to)
+	b = append(b, '>')
+	if m.Body != "" {
+		b = append(b, elem("body", m.Body)...)
+	}
+	b = append(b, `<extraParams xmlns="jabber:client">`+extra+`</extraParams>`...)
+	if by != "" {
+		b = append(b, `<stanza-id xmlns="`+nsSID+`" id="`+xmlEsc(m.ID)+`" by="`+xmlEsc(by)+`"/>`...)
+	}
+	return append(b, "</message>"...)
 }
 
 // Read implements httpapi.Live: a displayed marker to each sender.

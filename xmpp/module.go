@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/xmpp/wire"
 )
 
@@ -31,6 +33,7 @@ const (
 	ServerEntity  Entity = iota // the domain
 	AccountEntity               // a user's bare JID
 	RoomsEntity                 // the room service, muc.<domain>
+	RoomEntity                  // each room (a group dialog)
 	numEntities
 )
 
@@ -82,6 +85,10 @@ func (iq *IQ) Error(s Session, e StanzaError) []byte {
 // IQHandler answers a request with the complete reply stanza.
 type IQHandler func(ctx context.Context, s Session, iq *IQ) []byte
 
+// RoomIQHandler answers a request to a room the requester may read (the
+// core checks that first).
+type RoomIQHandler func(ctx context.Context, s Session, room *dialogs.Dialog, iq *IQ) []byte
+
 // AccountIQHandler answers, on a user's behalf, a request to that user's
 // bare JID (RFC 6121 8.5.1).
 type AccountIQHandler func(ctx context.Context, s Session, account User, iq *IQ) []byte
@@ -115,6 +122,12 @@ type Core interface {
 	// one named by resource when it is online, else every one. It reports
 	// how many got it.
 	Deliver(u User, resource string, b []byte) int
+	// HistoryStanza renders a stored message as the stanza it was sent as,
+	// with its extraParams (dialog_id, date_sent, attachments, custom
+	// fields) and its stanza-id: what archive queries return.
+	HistoryStanza(m *history.Message, typ, from, to, by string) []byte
+	// RoomJID is a dialog's room address.
+	RoomJID(d *dialogs.Dialog) string
 	// Presences returns the current available presence of each of the
 	// user's sessions on this node (as delivered, from their full JIDs).
 	Presences(u User) [][]byte
@@ -127,6 +140,7 @@ type Registry struct {
 	core     Core
 	iq       map[iqKey]IQHandler
 	account  map[iqKey]AccountIQHandler
+	room     map[iqKey]RoomIQHandler
 	chat     []ChatHook
 	presence []PresenceHook
 	// subscription is the one module that keeps rosters; without it,
@@ -186,6 +200,23 @@ func (r *Registry) HandleAccountIQ(typ, ns, local string, h AccountIQHandler) {
 		panic("xmpp: two modules handle " + typ + " " + ns + " " + local + " for accounts")
 	}
 	r.account[k] = h
+}
+
+// HandleRoomIQ makes h answer requests of type typ with payload
+// <local xmlns=ns/> sent to a room's bare JID.
+func (r *Registry) HandleRoomIQ(typ, ns, local string, h RoomIQHandler) {
+	if r.room == nil {
+		r.room = map[iqKey]RoomIQHandler{}
+	}
+	k := iqKey{typ, ns, local}
+	if _, dup := r.room[k]; dup {
+		panic("xmpp: two modules handle " + typ + " " + ns + " " + local + " for rooms")
+	}
+	r.room[k] = h
+}
+
+func (r *Registry) roomHandler(typ string, ch *wire.Child) RoomIQHandler {
+	return r.room[iqKey{typ, string(ch.NS), string(ch.Local)}]
 }
 
 func (r *Registry) accountHandler(typ string, ch *wire.Child) AccountIQHandler {
@@ -272,3 +303,6 @@ func (s *Server) Presences(u User) [][]byte {
 	})
 	return out
 }
+
+// RoomJID implements Core.
+func (s *Server) RoomJID(d *dialogs.Dialog) string { return dialogs.RoomJID(d.AppID, d.ID, s.muc) }

@@ -212,7 +212,16 @@ func (s *Server) roomIQ(c *conn, e *wire.Element, a address, typ, id, to string)
 		b.WriteString(`</query>`)
 		return iqResult(id, room, c.jid, b.String())
 	case typ == "get" && string(ch.NS) == nsDiscoI:
-		return iqResult(id, room, c.jid, `<query xmlns="`+nsDiscoI+`"><identity category="conference" type="text" name="`+xmlEsc(d.Name)+`"/><feature var="`+nsMUC+`"/></query>`)
+		var b strings.Builder
+		b.WriteString(`<query xmlns="` + nsDiscoI + `"><identity category="conference" type="text" name="` + xmlEsc(d.Name) + `"/><feature var="` + nsMUC + `"/>`)
+		for _, f := range s.modules.features[RoomEntity] {
+			b.WriteString(`<feature var="` + xmlEsc(f) + `"/>`)
+		}
+		b.WriteString(`</query>`)
+		return iqResult(id, room, c.jid, b.String())
+	}
+	if h := s.modules.roomHandler(typ, &ch); h != nil {
+		return h(ctx, c, d, &IQ{Type: typ, ID: id, To: room, Element: e, Payload: ch})
 	}
 	return errorStanza("iq", id, to, c.jid, errServiceUnavailable)
 }

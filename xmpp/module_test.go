@@ -2,6 +2,8 @@ package xmpp_test
 
 import (
 	"context"
+	"os"
+	"sort"
 	"strings"
 	"testing"
 
@@ -74,5 +76,56 @@ func TestAccountAddressAnswersForTheAccount(t *testing.T) {
 	c.send(`<iq type="get" id="v1" to="` + bob + `@localhost"><query xmlns="jabber:iq:version"/></iq>`)
 	if got := c.readUntil(`id="v1"`); !strings.Contains(got, "service-unavailable") {
 		t.Fatalf("version of an account: %s", got)
+	}
+}
+
+// docFeatures reads docs/xeps.md: the disco features each entity announces.
+func docFeatures(t *testing.T) map[string][]string {
+	t.Helper()
+	b, err := os.ReadFile("../docs/xeps.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		cols := strings.Split(line, "|")
+		if len(cols) < 8 || !strings.HasPrefix(strings.TrimSpace(cols[4]), "`") {
+			continue
+		}
+		feature := strings.Trim(strings.TrimSpace(cols[4]), "`")
+		for _, where := range strings.Split(cols[5], ",") {
+			out[strings.TrimSpace(where)] = append(out[strings.TrimSpace(where)], feature)
+		}
+	}
+	return out
+}
+
+func discoFeatures(s string) []string {
+	var fs []string
+	for _, part := range strings.Split(s, `<feature var="`)[1:] {
+		fs = append(fs, part[:strings.Index(part, `"`)])
+	}
+	sort.Strings(fs)
+	return fs
+}
+
+// The features disco#info lists are exactly those docs/xeps.md names.
+func TestDiscoMatchesDocs(t *testing.T) {
+	e := newChatEnv(t)
+	aJID, _ := e.user("ann", "ann-password")
+	a := e.login(viaTLS, aJID, "ann-password")
+	want := docFeatures(t)
+	for _, tc := range []struct{ entity, to string }{{"server", ""}, {"account", aJID + "@localhost"}} {
+		to := ""
+		if tc.to != "" {
+			to = ` to="` + tc.to + `"`
+		}
+		a.send(`<iq type="get" id="d-` + tc.entity + `"` + to + `><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`)
+		got := discoFeatures(a.readUntil(`id="d-` + tc.entity + `"`))
+		w := append([]string(nil), want[tc.entity]...)
+		sort.Strings(w)
+		if strings.Join(got, " ") != strings.Join(w, " ") {
+			t.Errorf("%s disco#info lists\n  %v\ndocs/xeps.md names\n  %v", tc.entity, got, w)
+		}
 	}
 }

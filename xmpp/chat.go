@@ -22,6 +22,7 @@ const (
 	nsMarkers = "urn:xmpp:chat-markers:0"
 	nsCorrect = "urn:xmpp:message-correct:0"
 	nsDelete  = "urn:xmpp:message-delete:0"
+	nsRetract = "urn:xmpp:message-retract:1"
 )
 
 // chatMessage is what Parley reads out of a <message/>.
@@ -98,7 +99,9 @@ func readChat(e *wire.Element) *chatMessage {
 			m.markerID = attrOf(e.Raw[ch.Start:ch.End], "id")
 		case ns == nsCorrect && local == "replace":
 			m.replaceID = attrOf(e.Raw[ch.Start:ch.End], "id")
-		case ns == nsDelete && local == "remove":
+		case ns == nsDelete && local == "remove", ns == nsRetract && local == "retract":
+			// The SDK's remove and XEP-0424 retraction are one thing here:
+			// delete for everyone, by the author (or a room moderator).
 			m.removeID = attrOf(e.Raw[ch.Start:ch.End], "id")
 		case ns == nsChatSt:
 			m.typing = true

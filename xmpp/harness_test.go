@@ -62,7 +62,7 @@ func newEnvWith(t testing.TB, tweak func(*sqlite.DB, *xmpp.Config)) *env {
 	}
 	cfg := xmpp.Config{Domain: "localhost", TLS: testTLS(t), Auth: acc, WSSecure: true}
 	tweak(db, &cfg)
-	cfg.Modules = append(modules.Standard(modules.Deps{Privacy: cfg.Privacy}), cfg.Modules...)
+	cfg.Modules = append(modules.Standard(modules.Deps{Privacy: cfg.Privacy, History: cfg.History}), cfg.Modules...)
 	e := &env{t: t, acc: acc, app: app, domain: "localhost", cfg: cfg, db: db}
 	e.start()
 	return e

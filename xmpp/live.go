@@ -146,9 +146,16 @@ func (s *Server) Removed(by int64, d *dialogs.Dialog, ids []string) {
 	for _, id := range ids {
 		s.toDialog(d, by, func(typ, from, to string) []byte {
 			b := appendOpen(make([]byte, 0, 256), "message", typ, dialogs.NewID(time.Now()), from, to)
-			return append(b, `><remove xmlns="`+nsDelete+`" id="`+xmlEsc(id)+`"/>`+dialogExtra(d, "")+`</message>`...)
+			return append(b, `>`+removal(id)+dialogExtra(d, "")+`</message>`...)
 		})
 	}
+}
+
+// removal tells clients a message was deleted for everyone, in the
+// ConnectyCube SDK's form and as a XEP-0424 retraction for standard clients.
+func removal(id string) string {
+	id = xmlEsc(id)
+	return `<remove xmlns="` + nsDelete + `" id="` + id + `"/><retract xmlns="` + nsRetract + `" id="` + id + `"/>`
 }
 
 // Reaction implements httpapi.Live, in the format of spec 3.7.

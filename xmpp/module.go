@@ -128,6 +128,9 @@ type Core interface {
 	HistoryStanza(m *history.Message, typ, from, to, by string) []byte
 	// RoomJID is a dialog's room address.
 	RoomJID(d *dialogs.Dialog) string
+	// ToRoom queues b to every online occupant of a room, on every node
+	// (members who block the room's traffic excepted).
+	ToRoom(d *dialogs.Dialog, b []byte)
 	// Presences returns the current available presence of each of the
 	// user's sessions on this node (as delivered, from their full JIDs).
 	Presences(u User) [][]byte
@@ -306,3 +309,6 @@ func (s *Server) Presences(u User) [][]byte {
 
 // RoomJID implements Core.
 func (s *Server) RoomJID(d *dialogs.Dialog) string { return dialogs.RoomJID(d.AppID, d.ID, s.muc) }
+
+// ToRoom implements Core.
+func (s *Server) ToRoom(d *dialogs.Dialog, b []byte) { s.fanOut(d, b, kindMessage) }

@@ -3,10 +3,12 @@
 package modules
 
 import (
+	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/xmpp"
 	"github.com/parley-chat/parley/xmpp/carbons"
 	"github.com/parley-chat/parley/xmpp/clientstate"
+	"github.com/parley-chat/parley/xmpp/moderation"
 	"github.com/parley-chat/parley/xmpp/ping"
 	"github.com/parley-chat/parley/xmpp/privacylists"
 	"github.com/parley-chat/parley/xmpp/version"
@@ -16,6 +18,7 @@ import (
 // its extensions out.
 type Deps struct {
 	Privacy *privacy.Service
+	History *history.Archive
 }
 
 // Standard returns the default extensions.
@@ -28,6 +31,9 @@ func Standard(d Deps) []xmpp.Module {
 	}
 	if d.Privacy != nil {
 		ms = append(ms, privacylists.New(d.Privacy))
+	}
+	if d.History != nil {
+		ms = append(ms, moderation.New(d.History))
 	}
 	return ms
 }

@@ -27,6 +27,10 @@ type App struct {
 	// Off by default: others then see only the public profile; an app
 	// session (no user) never sees them.
 	ShowContacts bool
+	// ArchiveAll stores every chat and groupchat message in the archive,
+	// what XEP-0313 (MAM) clients expect. Off by default: ConnectyCube's
+	// rule, only messages sent with save_to_history=1 are stored.
+	ArchiveAll bool
 	// DialogExtensions lists the dialog custom fields the app accepts;
 	// empty accepts any name.
 	DialogExtensions []string

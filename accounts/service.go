@@ -88,6 +88,8 @@ type AppOptions struct {
 	AutoCreateUsers bool
 	// ShowContacts lets users see each other's email and phone.
 	ShowContacts bool
+	// ArchiveAll stores every chat message, not only save_to_history=1.
+	ArchiveAll bool
 	// DialogExtensions limits dialog custom fields to these names.
 	DialogExtensions []string
 }
@@ -95,7 +97,7 @@ type AppOptions struct {
 // CreateApp makes a new tenant with a random auth key. The returned App
 // carries the plain key; only its hash is stored.
 func (s *Service) CreateApp(ctx context.Context, name string, opt AppOptions) (*App, error) {
-	app := &App{Name: name, AutoCreateUsers: opt.AutoCreateUsers, ShowContacts: opt.ShowContacts, DialogExtensions: opt.DialogExtensions, CreatedAt: s.now().UTC()}
+	app := &App{Name: name, AutoCreateUsers: opt.AutoCreateUsers, ShowContacts: opt.ShowContacts, ArchiveAll: opt.ArchiveAll, DialogExtensions: opt.DialogExtensions, CreatedAt: s.now().UTC()}
 	app.AuthKey = randomHex(16)
 	app.AuthKeyHash = HashAuthKey(app.AuthKey)
 	if err := s.store.CreateApp(ctx, app); err != nil {

@@ -112,6 +112,10 @@ func NewArchive(store Store, ds *dialogs.Service) *Archive {
 	return &Archive{store: store, dialogs: ds, now: time.Now}
 }
 
+// SetClock replaces the archive's clock, which stamps date_sent (tests of
+// date-bounded queries).
+func (a *Archive) SetClock(now func() time.Time) { a.now = now }
+
 // MaxBody bounds a message's text.
 const MaxBody = 64 << 10
 
@@ -209,7 +213,13 @@ func ValidMessageID(id string) bool {
 
 // readable returns the dialog if uid may read it.
 func (a *Archive) readable(ctx context.Context, appID, uid int64, dialogID string) (*dialogs.Dialog, error) {
-	d, err := a.dialogs.Dialog(ctx, appID, dialogID)
+	return readable(ctx, a.dialogs, appID, uid, dialogID)
+}
+
+// readable returns the dialog if uid may read it: the rule of every
+// archive read, REST and XMPP.
+func readable(ctx context.Context, ds *dialogs.Service, appID, uid int64, dialogID string) (*dialogs.Dialog, error) {
+	d, err := ds.Dialog(ctx, appID, dialogID)
 	if errors.Is(err, dialogs.ErrNotFound) {
 		return nil, ErrNotFound
 	}

@@ -133,6 +133,9 @@ func (s *DB) Migrate(ctx context.Context) error {
 			}
 		}
 	}
+	if err := s.backfillPositions(ctx); err != nil {
+		return err
+	}
 	return s.hashLegacyAuthKeys(ctx)
 }
 

@@ -28,6 +28,11 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 		{"history page", "messages", bson.D{{Key: "app_id", Value: 1}, {Key: "dialog_id", Value: "d"}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: 0}}}}, bson.D{{Key: "seq", Value: -1}}},
 		{"message by id (marker)", "messages", bson.D{{Key: "app_id", Value: 1}, {Key: "id", Value: "m"}}, nil},
 		{"date_sent filter", "messages", bson.D{{Key: "app_id", Value: 1}, {Key: "dialog_id", Value: "d"}, {Key: "date_sent", Value: bson.D{{Key: "$gt", Value: 5}}}}, nil},
+		{"1-1 archive page", "messages", bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: "app_id", Value: 1}, {Key: "sender_id", Value: 5}, {Key: "pos", Value: bson.D{{Key: "$gt", Value: 0}, {Key: "$lt", Value: 1 << 40}}}},
+			bson.D{{Key: "app_id", Value: 1}, {Key: "recipient_id", Value: 5}, {Key: "pos", Value: bson.D{{Key: "$gt", Value: 0}, {Key: "$lt", Value: 1 << 40}}}},
+		}}}, bson.D{{Key: "pos", Value: -1}}},
+		{"archive date bound", "messages", bson.D{{Key: "app_id", Value: 1}, {Key: "date_sent", Value: bson.D{{Key: "$lt", Value: 5}}}}, bson.D{{Key: "date_sent", Value: -1}}},
 		{"user's dialogs", "members", bson.D{{Key: "app_id", Value: 1}, {Key: "user_id", Value: 5}}, nil},
 		{"occupants", "members", bson.D{{Key: "app_id", Value: 1}, {Key: "dialog_id", Value: "d"}, {Key: "occupant", Value: true}}, bson.D{{Key: "user_id", Value: 1}}},
 		{"session by token", "sessions", bson.D{{Key: "token_hash", Value: []byte{1}}}, nil},

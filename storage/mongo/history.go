@@ -17,7 +17,10 @@ import (
 var _ history.Store = (*DB)(nil)
 
 func init() {
-	indexes["messages"] = []mongoIndex{{"app_id", "dialog_id", "seq"}, {"app_id", "id"}, {"app_id", "dialog_id", "date_sent"}}
+	indexes["messages"] = []mongoIndex{{"app_id", "dialog_id", "seq"}, {"app_id", "id"}, {"app_id", "dialog_id", "date_sent"},
+		// A user's 1-1 archive (mam.go): private messages by sender and by
+		// recipient in pos order, and by date for a query's date bounds.
+		{"app_id", "sender_id", "pos"}, {"app_id", "recipient_id", "pos"}, {"app_id", "date_sent"}}
 	indexes["message_hidden"] = []mongoIndex{{"app_id", "user_id", "dialog_id"}}
 	indexes["reactions"] = []mongoIndex{{"app_id", "dialog_id", "message_id"}}
 }
@@ -39,6 +42,9 @@ type messageDoc struct {
 	DeliveredIDs []int64             `bson:"delivered_ids"`
 	CreatedAt    int64               `bson:"created_at"`
 	UpdatedAt    int64               `bson:"updated_at"`
+	// Pos orders a private message in its users' 1-1 archives (see
+	// nextPos); absent on other messages.
+	Pos int64 `bson:"pos,omitempty"`
 }
 
 func messageKey(app int64, dialog, id string) string {
@@ -95,6 +101,15 @@ func (s *DB) AppendMessage(ctx context.Context, m *history.Message) (bool, error
 	doc := messageDoc{Key: messageKey(m.AppID, m.DialogID, m.ID), AppID: m.AppID, DialogID: m.DialogID, ID: m.ID, SenderID: m.SenderID,
 		RecipientID: m.RecipientID, Body: m.Body, DateSent: m.DateSent, Attachments: m.Attachments, AttachTypes: nonNilS(types),
 		Custom: bson.M(m.Custom), ReadIDs: []int64{}, DeliveredIDs: []int64{}, CreatedAt: nano(m.CreatedAt), UpdatedAt: nano(m.UpdatedAt)}
+	if dialogs.Type(d.Type) == dialogs.Private {
+		// Taken before the insert, so the message is never stored without
+		// its place in the 1-1 archives; a retry wastes one number.
+		pos, err := s.nextPos(ctx, m.AppID)
+		if err != nil {
+			return false, err
+		}
+		doc.Pos = pos
+	}
 	if _, err := s.c("messages").InsertOne(ctx, doc); err != nil {
 		if isDup(err) {
 			return false, nil

@@ -343,6 +343,20 @@ var migrations = []string{
 		app_id INTEGER NOT NULL, kind TEXT NOT NULL, user_id INTEGER NOT NULL, at INTEGER NOT NULL
 	);
 	CREATE INDEX quota_events_user ON quota_events(app_id, kind, user_id, at);`,
+	// 10: the message archive (XEP-0313): the per-app archiving policy,
+	// per-user archiving preferences, and a user's 1-1 archive as index
+	// ranges: private messages by sender and by recipient, each in insertion
+	// order (the rowid, pk, ends every index), and by date for the date
+	// bounds of a query.
+	`ALTER TABLE apps ADD COLUMN archive_all INTEGER NOT NULL DEFAULT 0;
+	CREATE TABLE archive_prefs (
+		app_id INTEGER NOT NULL, user_id INTEGER NOT NULL,
+		default_mode TEXT NOT NULL, always_jids TEXT NOT NULL DEFAULT '[]', never_jids TEXT NOT NULL DEFAULT '[]',
+		PRIMARY KEY (app_id, user_id)
+	) WITHOUT ROWID;
+	CREATE INDEX messages_private_sent ON messages(app_id, sender_id) WHERE recipient_id <> 0;
+	CREATE INDEX messages_private_received ON messages(app_id, recipient_id) WHERE recipient_id <> 0;
+	CREATE INDEX messages_private_date ON messages(app_id, date_sent) WHERE recipient_id <> 0;`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

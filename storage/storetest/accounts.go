@@ -24,7 +24,7 @@ func Accounts(t *testing.T, open func(t *testing.T) accounts.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a2, _ := svc.CreateApp(ctx, "two", accounts.AppOptions{AutoCreateUsers: true, ShowContacts: true})
+		a2, _ := svc.CreateApp(ctx, "two", accounts.AppOptions{AutoCreateUsers: true, ShowContacts: true, ArchiveAll: true})
 		if a1.ID == a2.ID || a1.AuthKey == a2.AuthKey {
 			t.Fatal("apps share an id or key")
 		}
@@ -35,10 +35,10 @@ func Accounts(t *testing.T, open func(t *testing.T) accounts.Store) {
 		if _, err := svc.App(ctx, 999999); !errors.Is(err, accounts.ErrNotFound) {
 			t.Fatalf("missing app: %v", err)
 		}
-		if got.ShowContacts || got.AutoCreateUsers {
+		if got.ShowContacts || got.AutoCreateUsers || got.ArchiveAll {
 			t.Fatalf("options default to off: %+v", got)
 		}
-		if apps, _ := svc.Apps(ctx); len(apps) != 2 || apps[0].ID != a1.ID || !apps[1].AutoCreateUsers || !apps[1].ShowContacts {
+		if apps, _ := svc.Apps(ctx); len(apps) != 2 || apps[0].ID != a1.ID || !apps[1].AutoCreateUsers || !apps[1].ShowContacts || !apps[1].ArchiveAll {
 			t.Fatalf("apps %+v", apps)
 		}
 		// Only the key's hash is stored; it is checked in constant time.

@@ -21,6 +21,7 @@ type ChatStore interface {
 	dialogs.Users
 	history.Store
 	history.OfflineStore
+	history.MAMStore
 	privacy.Store
 	push.Store
 }
@@ -205,6 +206,9 @@ func Chat(t *testing.T, open func(t *testing.T) ChatStore) {
 			t.Fatalf("another member's search after the clear: %d hits", len(found))
 		}
 	})
+
+	t.Run("archive queries", func(t *testing.T) { archiveQueries(t, setup) })
+	t.Run("archive prefs", func(t *testing.T) { archivePrefs(t, setup) })
 
 	t.Run("offline", func(t *testing.T) {
 		st, app, u := setup(t, 1)

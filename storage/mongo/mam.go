@@ -75,8 +75,11 @@ func (s *DB) backfillPositions(ctx context.Context) error {
 	if err := flush(); err != nil {
 		return fmt.Errorf("mongo: position legacy messages: %w", err)
 	}
-	_, err = s.c("counters").UpdateOne(ctx, bson.M{"_id": posMigration}, bson.M{"$set": bson.M{"done": true}}, options.UpdateOne().SetUpsert(true))
-	return err
+	// Nodes starting together may both get here: the upsert race is theirs.
+	return upsertRetry(func() error {
+		_, err := s.c("counters").UpdateOne(ctx, bson.M{"_id": posMigration}, bson.M{"$set": bson.M{"done": true}}, options.UpdateOne().SetUpsert(true))
+		return err
+	})
 }
 
 // ArchiveScan implements history.MAMStore.

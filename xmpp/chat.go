@@ -354,7 +354,7 @@ func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey
 	}
 	posted, err := s.cfg.History.Send(ctx, c.appID, c.userID, history.Post{
 		ID: m.id, DialogID: m.dialogID, Dialog: pair, RecipientID: to.user, Body: m.body,
-		Attachments: m.attachments, Custom: m.custom, Save: m.save && m.id != "",
+		Attachments: m.attachments, Custom: m.custom, Save: s.archives(c.appID, m),
 	})
 	if err != nil {
 		c.send(errorStanza("message", m.id, "", c.jid, chatError(err)), kindMessage)
@@ -380,6 +380,46 @@ func QuotaError(err error) (StanzaError, bool) {
 		typ = stanza.Wait
 	}
 	return StanzaError{typ, stanza.PolicyViolation, qe.Msg}, true
+}
+
+// archives reports whether a content message is stored: when its sender
+// asks (save_to_history, ConnectyCube's rule) or when the app archives
+// every message (what MAM clients expect). The stanza id is the message's
+// key, so a message without one is stored only under archive-all, with an
+// id the server gives it.
+func (s *Server) archives(app int64, m *chatMessage) bool {
+	if m.id == "" {
+		if !s.archiveAll(app) {
+			return false
+		}
+		m.id = dialogs.NewID(time.Now())
+	}
+	return m.save || s.archiveAll(app)
+}
+
+// archiveAll reads an app's archiving policy, cached for a while: it is
+// asked for every message.
+func (s *Server) archiveAll(app int64) bool {
+	if s.cfg.Accounts == nil {
+		return false
+	}
+	now := time.Now().UnixNano()
+	if v, ok := s.policies.Load(app); ok {
+		if p := v.(appPolicy); p.until > now {
+			return p.all
+		}
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	a, err := s.cfg.Accounts.App(ctx, app)
+	all := err == nil && a.ArchiveAll
+	s.policies.Store(app, appPolicy{all: all, until: now + int64(30*time.Second)})
+	return all
+}
+
+type appPolicy struct {
+	all   bool
+	until int64
 }
 
 var errNoSuchMessage = StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such message."}
@@ -482,7 +522,7 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 	case m.content():
 		m.dialogID = ""
 		posted, err := s.cfg.History.Send(ctx, appID, c.userID, history.Post{ID: m.id, DialogID: d.ID, Dialog: d, Body: m.body,
-			Attachments: m.attachments, Custom: m.custom, Save: m.save && m.id != ""})
+			Attachments: m.attachments, Custom: m.custom, Save: s.archives(appID, m)})
 		if err != nil {
 			fail(chatError(err))
 			return

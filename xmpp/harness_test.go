@@ -15,6 +15,7 @@ import (
 	"mellium.im/sasl"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/xmpp"
@@ -62,7 +63,11 @@ func newEnvWith(t testing.TB, tweak func(*sqlite.DB, *xmpp.Config)) *env {
 	}
 	cfg := xmpp.Config{Domain: "localhost", TLS: testTLS(t), Auth: acc, WSSecure: true}
 	tweak(db, &cfg)
-	cfg.Modules = append(modules.Standard(modules.Deps{Privacy: cfg.Privacy, History: cfg.History}), cfg.Modules...)
+	deps := modules.Deps{Privacy: cfg.Privacy, History: cfg.History}
+	if cfg.Dialogs != nil {
+		deps.MAM = history.NewMAM(db, cfg.Dialogs)
+	}
+	cfg.Modules = append(modules.Standard(deps), cfg.Modules...)
 	e := &env{t: t, acc: acc, app: app, domain: "localhost", cfg: cfg, db: db}
 	e.start()
 	return e

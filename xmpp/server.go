@@ -169,6 +169,7 @@ type Server struct {
 	known      knownUsers          // users known to exist (phantom recipients)
 	loginLogAt atomic.Int64        // last refused-login log line (sampling)
 	modules    Registry            // what the core and the modules answer
+	policies   sync.Map            // app id -> appPolicy (archiving)
 }
 
 // NewServer builds a server; call the Listen methods to serve.

@@ -8,6 +8,7 @@ import (
 	"github.com/parley-chat/parley/xmpp"
 	"github.com/parley-chat/parley/xmpp/carbons"
 	"github.com/parley-chat/parley/xmpp/clientstate"
+	"github.com/parley-chat/parley/xmpp/mam"
 	"github.com/parley-chat/parley/xmpp/moderation"
 	"github.com/parley-chat/parley/xmpp/ping"
 	"github.com/parley-chat/parley/xmpp/privacylists"
@@ -19,6 +20,7 @@ import (
 type Deps struct {
 	Privacy *privacy.Service
 	History *history.Archive
+	MAM     *history.MAM
 }
 
 // Standard returns the default extensions.
@@ -34,6 +36,9 @@ func Standard(d Deps) []xmpp.Module {
 	}
 	if d.History != nil {
 		ms = append(ms, moderation.New(d.History))
+	}
+	if d.MAM != nil {
+		ms = append(ms, mam.New(d.MAM))
 	}
 	return ms
 }

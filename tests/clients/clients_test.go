@@ -203,6 +203,23 @@ func TestRealClients(t *testing.T) {
 		}
 		run(t, ".", env, py, "slixmpp_test.py")
 	})
+	t.Run("slixmpp MAM finds what the SDK sent", func(t *testing.T) {
+		cmd := exec.Command("node", "sdk_seed.cjs")
+		cmd.Dir, cmd.Env = "node", append(os.Environ(), env...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("sdk_seed.cjs: %v\n%s", err, out)
+		}
+		var seeded struct{ One, Group, Room string }
+		if err := json.Unmarshal(bytes.TrimSpace(out), &seeded); err != nil || seeded.One == "" || seeded.Group == "" || seeded.Room == "" {
+			t.Fatalf("sdk_seed.cjs printed %q: %v", out, err)
+		}
+		py := "/usr/bin/python3"
+		if _, err := os.Stat(py); err != nil {
+			py = "python3"
+		}
+		run(t, ".", append(env, "MAM_ONE_ID="+seeded.One, "MAM_GROUP_ID="+seeded.Group, "MAM_ROOM="+seeded.Room), py, "slixmpp_mam.py")
+	})
 	t.Run("admin commands", func(t *testing.T) {
 		bin := os.Getenv("PARLEY_BIN")
 		server := fmt.Sprintf("--server=http://127.0.0.1:%d", n.admin)

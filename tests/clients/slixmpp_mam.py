@@ -1,0 +1,64 @@
+"""Debian's python3-slixmpp pages Bob's 1-1 archive and a room's archive
+with MAM (XEP-0313) and must find the messages the ConnectyCube SDK sent,
+under the ids the SDK gave them (the REST _id)."""
+import asyncio
+import os
+import ssl
+import sys
+import xml.etree.ElementTree as ET
+
+import slixmpp
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+HOST = "127.0.0.1"
+PORT = int(os.environ["PARLEY_C2S_PORT"])
+BOB, PASSWORD = os.environ["PARLEY_BOB_JID"], os.environ["PARLEY_BOB_PASSWORD"]
+ONE, GROUP, ROOM = os.environ["MAM_ONE_ID"], os.environ["MAM_GROUP_ID"], os.environ["MAM_ROOM"]
+NS = "urn:xmpp:mam:2"
+
+
+class Client(slixmpp.ClientXMPP):
+    def __init__(self, jid, password):
+        super().__init__(jid, password)
+        self.ssl_context.check_hostname = False
+        self.ssl_context.verify_mode = ssl.CERT_NONE
+        self.ready = asyncio.Event()
+        self.results = {}
+        self.add_event_handler("session_start", self.on_start)
+        self.register_handler(Callback("MAM result", MatchXPath("{jabber:client}message/{%s}result" % NS), self.on_message))
+
+    async def on_start(self, _):
+        self.send_presence()
+        self.ready.set()
+
+    def on_message(self, msg):
+        r = msg.xml.find("{%s}result" % NS)
+        if r is not None:
+            self.results.setdefault(r.get("queryid"), []).append(r.get("id"))
+
+    async def query(self, to, qid, max_items):
+        iq = self.make_iq_set(ito=to)
+        iq.append(ET.fromstring(
+            '<query xmlns="%s" queryid="%s"><set xmlns="http://jabber.org/protocol/rsm"><max>%d</max></set></query>'
+            % (NS, qid, max_items)))
+        res = await iq.send(timeout=10)
+        fin = res.xml.find("{%s}fin" % NS)
+        assert fin is not None, res
+        return self.results.get(qid, []), fin
+
+
+async def main():
+    bob = Client(BOB, PASSWORD)
+    bob.connect(address=(HOST, PORT), force_starttls=True)
+    await asyncio.wait_for(bob.ready.wait(), 20)
+    ids, fin = await bob.query(None, "one", 50)
+    assert ONE in ids, (ONE, ids)
+    ids, fin = await bob.query(ROOM, "room", 50)
+    assert GROUP in ids, (GROUP, ids)
+    assert fin.get("complete") == "true", ET.tostring(fin)
+    bob.disconnect()
+    print("slixmpp mam: 2 passed, 0 failed")
+
+
+asyncio.run(main())

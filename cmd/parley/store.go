@@ -23,6 +23,7 @@ type backend interface {
 	dialogs.Users
 	history.Store
 	history.OfflineStore
+	history.MAMStore
 	privacy.Store
 	push.Store
 	Ping(ctx context.Context) error

@@ -75,8 +75,12 @@ func (s *DB) backfillPositions(ctx context.Context) error {
 	if err := flush(); err != nil {
 		return fmt.Errorf("mongo: position legacy messages: %w", err)
 	}
-	_, err = s.c("counters").UpdateOne(ctx, bson.M{"_id": posMigration}, bson.M{"$set": bson.M{"done": true}}, options.UpdateOne().SetUpsert(true))
-	return err
+	// Nodes starting together all get here: the updates above match only
+	// messages still without a position, and the marker upsert retries.
+	return upsertRetry(func() error {
+		_, err := s.c("counters").UpdateOne(ctx, bson.M{"_id": posMigration}, bson.M{"$set": bson.M{"done": true}}, options.UpdateOne().SetUpsert(true))
+		return err
+	})
 }
 
 // ArchiveScan implements history.MAMStore.

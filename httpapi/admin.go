@@ -137,12 +137,13 @@ type appJSON struct {
 	AuthKey          string   `json:"auth_key,omitempty"`
 	AutoCreateUsers  bool     `json:"auto_create_users"`
 	ShowContacts     bool     `json:"show_contacts"`
+	ArchiveAll       bool     `json:"archive_all"`
 	DialogExtensions []string `json:"dialog_extensions"`
 	CreatedAt        any      `json:"created_at"`
 }
 
 func appOut(a *accounts.App) appJSON {
-	return appJSON{ID: a.ID, Name: a.Name, AuthKey: a.AuthKey, AutoCreateUsers: a.AutoCreateUsers, ShowContacts: a.ShowContacts, DialogExtensions: a.DialogExtensions, CreatedAt: iso(a.CreatedAt)}
+	return appJSON{ID: a.ID, Name: a.Name, AuthKey: a.AuthKey, AutoCreateUsers: a.AutoCreateUsers, ShowContacts: a.ShowContacts, ArchiveAll: a.ArchiveAll, DialogExtensions: a.DialogExtensions, CreatedAt: iso(a.CreatedAt)}
 }
 
 func (ad *Admin) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -167,6 +168,7 @@ func (ad *Admin) createApp(w http.ResponseWriter, r *http.Request) {
 		Name             string   `json:"name"`
 		AutoCreateUsers  bool     `json:"auto_create_users"`
 		ShowContacts     bool     `json:"show_contacts"`
+		ArchiveAll       bool     `json:"archive_all"`
 		DialogExtensions []string `json:"dialog_extensions"`
 	}
 	if err := decodeJSON(r, &req); err != nil {
@@ -177,7 +179,7 @@ func (ad *Admin) createApp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"name": {"is required"}})
 		return
 	}
-	app, err := ad.Accounts.CreateApp(r.Context(), req.Name, accounts.AppOptions{AutoCreateUsers: req.AutoCreateUsers, ShowContacts: req.ShowContacts, DialogExtensions: req.DialogExtensions})
+	app, err := ad.Accounts.CreateApp(r.Context(), req.Name, accounts.AppOptions{AutoCreateUsers: req.AutoCreateUsers, ShowContacts: req.ShowContacts, ArchiveAll: req.ArchiveAll, DialogExtensions: req.DialogExtensions})
 	if err != nil {
 		ad.fail(w, r, err)
 		return

@@ -97,3 +97,42 @@ func TestAdminAuthKeys(t *testing.T) {
 		t.Fatalf("rotate a missing app: %d", code)
 	}
 }
+
+// TestAdminAppArchiveAll: archive_all is set when an app is created, off
+// by default, and listed.
+func TestAdminAppArchiveAll(t *testing.T) {
+	e := newAPI(t)
+	ad := &httpapi.Admin{Accounts: e.acc, Token: "secret-token", Metrics: http.NotFoundHandler()}
+	srv := httptest.NewServer(ad.Handler())
+	defer srv.Close()
+	admin := func(method, path, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer secret-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	code, out := admin("POST", "/api/apps", `{"name":"mam","archive_all":true}`)
+	if app, _ := out["app"].(map[string]any); code != 201 || app["archive_all"] != true {
+		t.Fatalf("create with archive_all: %d %v", code, out)
+	}
+	code, out = admin("POST", "/api/apps", `{"name":"cc"}`)
+	if app, _ := out["app"].(map[string]any); code != 201 || app["archive_all"] != false {
+		t.Fatalf("create without: %d %v", code, out)
+	}
+	_, out = admin("GET", "/api/apps", "")
+	got := map[string]any{}
+	for _, it := range out["items"].([]any) {
+		a := it.(map[string]any)
+		got[a["name"].(string)] = a["archive_all"]
+	}
+	if got["mam"] != true || got["cc"] != false {
+		t.Fatalf("listed archive_all: %v", got)
+	}
+}

@@ -94,6 +94,7 @@ type appRow struct {
 	AuthKey          string   `json:"auth_key,omitempty"` // only from create and key rotate
 	AutoCreateUsers  bool     `json:"auto_create_users"`
 	ShowContacts     bool     `json:"show_contacts"`
+	ArchiveAll       bool     `json:"archive_all"`
 	DialogExtensions []string `json:"dialog_extensions,omitempty"`
 	CreatedAt        string   `json:"created_at"`
 }
@@ -103,7 +104,7 @@ func appCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "app", Short: "Manage applications (tenants) on a running node"}
 	c.flags(cmd)
 	var name string
-	var autoCreate, showContacts bool
+	var autoCreate, showContacts, archiveAll bool
 	var extensions []string
 	create := &cobra.Command{
 		Use:   "create",
@@ -115,7 +116,7 @@ func appCmd() *cobra.Command {
 			var out struct {
 				App appRow `json:"app"`
 			}
-			if err := c.do("POST", "/api/apps", map[string]any{"name": name, "auto_create_users": autoCreate, "show_contacts": showContacts, "dialog_extensions": extensions}, &out); err != nil {
+			if err := c.do("POST", "/api/apps", map[string]any{"name": name, "auto_create_users": autoCreate, "show_contacts": showContacts, "archive_all": archiveAll, "dialog_extensions": extensions}, &out); err != nil {
 				return err
 			}
 			c.print(out.App, func(w io.Writer) {
@@ -127,6 +128,7 @@ func appCmd() *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "application name")
 	create.Flags().BoolVar(&autoCreate, "auto-create-users", false, "let POST /session.json create unknown users on the fly")
 	create.Flags().BoolVar(&showContacts, "show-contacts", false, "let users see each other's email and phone (app sessions never do)")
+	create.Flags().BoolVar(&archiveAll, "archive-all", false, "archive every chat and groupchat message, as XEP-0313 (MAM) clients expect (default: only messages sent with save_to_history=1, as ConnectyCube does)")
 	create.Flags().StringSliceVar(&extensions, "dialog-extensions", nil, "dialog custom field names the app accepts (default: any)")
 	list := &cobra.Command{
 		Use:   "list",
@@ -139,9 +141,13 @@ func appCmd() *cobra.Command {
 				return err
 			}
 			c.print(out.Items, func(w io.Writer) {
-				fmt.Fprintln(w, "ID\tNAME\tCREATED")
+				fmt.Fprintln(w, "ID\tNAME\tARCHIVE\tCREATED")
 				for _, a := range out.Items {
-					fmt.Fprintf(w, "%d\t%s\t%s\n", a.ID, a.Name, a.CreatedAt)
+					archive := "save_to_history"
+					if a.ArchiveAll {
+						archive = "all"
+					}
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", a.ID, a.Name, archive, a.CreatedAt)
 				}
 			})
 			return nil

@@ -77,10 +77,11 @@ type limitOptions struct {
 	accounts accounts.Limits
 	push     push.Limits
 	privacy  privacy.Limits
+	mam      history.MAMLimits
 }
 
 func (l *limitOptions) register(f *pflag.FlagSet) {
-	d, a, p, v := dialogs.DefaultLimits(), accounts.DefaultLimits(), push.DefaultLimits(), privacy.DefaultLimits()
+	d, a, p, v, m := dialogs.DefaultLimits(), accounts.DefaultLimits(), push.DefaultLimits(), privacy.DefaultLimits(), history.DefaultMAMLimits()
 	f.IntVar(&l.dialogs.CreatePerMinute, "dialogs-per-minute", d.CreatePerMinute, "dialogs one user may create per minute (0: unlimited; a first 1-1 message creating a private dialog counts)")
 	f.IntVar(&l.dialogs.CreatePerHour, "dialogs-per-hour", d.CreatePerHour, "dialogs one user may create per hour (0: unlimited)")
 	f.IntVar(&l.dialogs.MaxOccupants, "dialog-max-occupants", d.MaxOccupants, "occupants (public dialogs: subscribers) one dialog may have (0: unlimited)")
@@ -92,6 +93,9 @@ func (l *limitOptions) register(f *pflag.FlagSet) {
 	f.IntVar(&l.push.PerHour, "push-subscriptions-per-hour", p.PerHour, "push subscriptions one user may create or renew per hour (0: unlimited)")
 	f.IntVar(&l.privacy.MaxLists, "privacy-lists-per-user", v.MaxLists, "privacy lists one user may have (0: unlimited)")
 	f.IntVar(&l.privacy.MaxItems, "privacy-list-items", v.MaxItems, "items (blocks included) one privacy list may have (0: unlimited)")
+	f.IntVar(&l.mam.MaxPage, "mam-max-page", m.MaxPage, "messages in one message archive (XEP-0313) page; a larger max is lowered (0: unlimited)")
+	f.IntVar(&l.mam.MaxIDs, "mam-max-ids", m.MaxIDs, "message ids one archive query may name (0: unlimited)")
+	f.IntVar(&l.mam.MaxPrefsJIDs, "mam-prefs-jids", m.MaxPrefsJIDs, "JIDs in each of a user's archiving preference lists, always and never (0: unlimited)")
 }
 
 func serveCmd() *cobra.Command {
@@ -215,6 +219,8 @@ func serve(ctx context.Context, o serveOptions) error {
 	lists := privacy.NewService(db, o.domain, "muc."+o.domain)
 	ds.Blocking = lists
 	archive := history.NewArchive(db, ds)
+	// The XEP-0313 archive queries and preferences, over the same archive.
+	mam := history.NewMAM(db, ds)
 	if err := bootstrapApp(ctx, acc, o.data, log); err != nil {
 		return err
 	}
@@ -241,6 +247,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		acc.SetLimits(l.accounts)
 		pushes.SetLimits(l.push)
 		lists.SetLimits(l.privacy)
+		mam.SetLimits(l.mam)
 	}}
 	rl.apply(o.limits)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -249,7 +256,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	// One guard for REST logins and XMPP SASL: failures count across both.
 	guard := accounts.NewLoginGuard(o.loginGuard)
 	xs := xmpp.NewServer(xmpp.Config{
-		Modules: modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: history.NewMAM(db, ds)}),
+		Modules: modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: mam}),
 		Domain:  o.domain, TLS: tlsCfg, Auth: acc, Logger: log, LoginGuard: guard,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
 		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout, StanzaTimeout: o.stanzaTimeout,

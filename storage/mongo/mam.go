@@ -75,7 +75,8 @@ func (s *DB) backfillPositions(ctx context.Context) error {
 	if err := flush(); err != nil {
 		return fmt.Errorf("mongo: position legacy messages: %w", err)
 	}
-	// Nodes starting together may both get here: the upsert race is theirs.
+	// Nodes starting together all get here: the updates above match only
+	// messages still without a position, and the marker upsert retries.
 	return upsertRetry(func() error {
 		_, err := s.c("counters").UpdateOne(ctx, bson.M{"_id": posMigration}, bson.M{"$set": bson.M{"done": true}}, options.UpdateOne().SetUpsert(true))
 		return err

@@ -151,3 +151,110 @@ func BenchmarkDialogList(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkMAMPage: XEP-0313 pages of 50 from a user's 1-1 archive of
+// PARLEY_BENCH_MESSAGES messages (default 1,000,000) across two private
+// dialogs, through history.MAM (scope, hidden and cleared filters): the
+// newest page (RSM <before/>), the page before a message in the middle,
+// the first page from a date in the middle (start), and the newest page
+// with one peer (with).
+func BenchmarkMAMPage(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	n := envInt("PARLEY_BENCH_MESSAGES", 1_000_000)
+	acc := accounts.NewService(db)
+	acc.Iterations = 1000
+	app, _ := acc.CreateApp(ctx, "bench", accounts.AppOptions{ArchiveAll: true})
+	var users []int64
+	for i := 0; i < 3; i++ {
+		login, pw := fmt.Sprintf("user%d", i), "password-x"
+		u, err := acc.CreateUser(ctx, app.ID, accounts.UserInput{Login: &login, Password: &pw})
+		if err != nil {
+			b.Fatal(err)
+		}
+		users = append(users, u.ID)
+	}
+	ds := dialogs.NewService(db, db)
+	var chats []*dialogs.Dialog
+	for _, peer := range users[1:] {
+		d, err := ds.EnsurePrivate(ctx, app.ID, users[0], peer)
+		if err != nil {
+			b.Fatal(err)
+		}
+		chats = append(chats, d)
+	}
+	start := seedPrivate(b, db, app.ID, users[0], chats, n)
+	mam := history.NewMAM(db, ds)
+	page := func(q history.ArchiveQuery) func() {
+		q.AppID, q.Viewer = app.ID, users[0]
+		return func() {
+			p, err := mam.Query(ctx, q)
+			if err != nil || len(p.Messages) != 50 {
+				b.Fatalf("%+v: %v", q, err)
+			}
+		}
+	}
+	for _, c := range []struct {
+		name string
+		q    history.ArchiveQuery
+	}{
+		{"newest", history.ArchiveQuery{Before: true}},
+		{"middle", history.ArchiveQuery{BeforeID: fmt.Sprintf("m%023d", n/2)}},
+		{"start", history.ArchiveQuery{Start: time.Unix(start+int64(n/2), 0)}},
+		{"with", history.ArchiveQuery{With: users[2], Before: true}},
+	} {
+		b.Run(c.name, func(b *testing.B) { percentiles(b, max(b.N, 2000), page(c.q)) })
+	}
+}
+
+// seedPrivate bulk-inserts n private messages of viewer, alternating
+// between chats and between viewer and the peer sending, one second
+// apart; it returns the first date.
+func seedPrivate(b *testing.B, db *DB, app, viewer int64, chats []*dialogs.Dialog, n int) int64 {
+	b.Helper()
+	ctx := context.Background()
+	t0 := time.Now()
+	const batch = 50_000
+	first := time.Now().Unix() - int64(n)
+	seqs := make([]int64, len(chats))
+	for done := 0; done < n; {
+		tx, err := db.db.BeginTx(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := tx.PrepareContext(ctx, `INSERT INTO messages(app_id, dialog_id, id, seq, sender_id, recipient_id, body, date_sent, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < batch && done < n; i++ {
+			done++
+			c := done % len(chats)
+			d := chats[c]
+			seqs[c]++
+			from, to := viewer, d.PeerOf(viewer)
+			if done/len(chats)%2 == 1 {
+				from, to = to, from
+			}
+			ts := first + int64(done)
+			if _, err := st.ExecContext(ctx, app, d.ID, fmt.Sprintf("m%023d", done), seqs[c], from, to,
+				fmt.Sprintf("message number %d about topic %d", done, done%97), ts, ts*1e9, ts*1e9); err != nil {
+				b.Fatal(err)
+			}
+		}
+		st.Close()
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for c, d := range chats {
+		if _, err := db.db.ExecContext(ctx, `UPDATE dialogs SET seq=? WHERE app_id=? AND id=?`, seqs[c], app, d.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("seeded %d private messages in %v", n, time.Since(t0).Round(time.Millisecond))
+	return first + 1
+}

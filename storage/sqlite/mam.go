@@ -103,19 +103,25 @@ func (s *DB) dialogArchive(ctx context.Context, r history.ArchiveRange) ([]histo
 			hi = min(hi, seq)
 		}
 	}
+	dir := "ASC"
+	if r.Backward {
+		dir = "DESC"
+	}
+	q, args := dialogArchiveQuery(r, lo, hi, dir)
+	return s.archiveRows(ctx, q, args...)
+}
+
+// dialogArchiveQuery is the seq range of dialogArchive.
+func dialogArchiveQuery(r history.ArchiveRange, lo, hi int64, dir string) (string, []any) {
 	index := "messages_seq"
 	if len(r.IDs) > 0 {
 		index = "messages_id" // at most MaxIDs rows to sort
 	}
 	args := []any{r.AppID, r.DialogID, lo, hi, r.Viewer, r.Viewer}
 	filters, args := archiveFilters(r, args)
-	dir := "ASC"
-	if r.Backward {
-		dir = "DESC"
-	}
-	return s.archiveRows(ctx, `SELECT `+msgCols+` FROM messages m INDEXED BY `+index+`
-		WHERE m.app_id = ? AND m.dialog_id = ? AND m.seq > ? AND m.seq < ?`+hiddenFrom+filters+`
-		ORDER BY m.seq `+dir+` LIMIT ?`, append(args, r.Limit)...)
+	return `SELECT ` + msgCols + ` FROM messages m INDEXED BY ` + index + `
+		WHERE m.app_id = ? AND m.dialog_id = ? AND m.seq > ? AND m.seq < ?` + hiddenFrom + filters + `
+		ORDER BY m.seq ` + dir + ` LIMIT ?`, append(args, r.Limit)
 }
 
 // privateArchive scans the viewer's private messages between two pks: the
@@ -172,6 +178,14 @@ func (s *DB) privateArchive(ctx context.Context, r history.ArchiveRange) ([]hist
 			WHERE m.app_id = ? AND m.recipient_id <> 0 AND (m.sender_id = ? OR m.recipient_id = ?) AND m.pk > ? AND m.pk < ?`+hiddenFrom+filters+`
 			ORDER BY m.pk `+dir+` LIMIT ?`, append(args, r.Limit)...)
 	}
+	q, args := privateArchiveQuery(r, lo, hi, dir)
+	return s.archiveRows(ctx, q, args...)
+}
+
+// privateArchiveQuery is the merge of the two index ranges of
+// privateArchive: each side stops at Limit, and only 2×Limit rows are
+// sorted.
+func privateArchiveQuery(r history.ArchiveRange, lo, hi int64, dir string) (string, []any) {
 	var args []any
 	side := func(col, index string) string {
 		args = append(args, r.AppID, r.Viewer, lo, hi, r.Viewer, r.Viewer)
@@ -183,7 +197,7 @@ func (s *DB) privateArchive(ctx context.Context, r history.ArchiveRange) ([]hist
 			ORDER BY m.pk ` + dir + ` LIMIT ?)`
 	}
 	q := side("sender_id", "messages_private_sent") + ` UNION ALL ` + side("recipient_id", "messages_private_received") + ` ORDER BY pk ` + dir + ` LIMIT ?`
-	return s.archiveRows(ctx, q, append(args, r.Limit)...)
+	return q, append(args, r.Limit)
 }
 
 func (s *DB) archiveRows(ctx context.Context, query string, args ...any) ([]history.Message, error) {

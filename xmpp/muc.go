@@ -1,13 +1,17 @@
 package xmpp
 
 import (
+	"context"
+	"encoding/xml"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"mellium.im/xmpp/stanza"
 
 	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/xmpp/wire"
 )
 
@@ -161,6 +165,7 @@ func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 			o.send(s.occupantPresence(room, d, c.userID, o.jid, "", "", false), kindPresence)
 		}
 		c.send(s.occupantPresence(room, d, c.userID, c.jid, "", id, true), kindPresence)
+		s.sendRoomHistory(ctx, c, e, d, room)
 	case "unavailable":
 		others, was := s.rooms.leave(k, c)
 		for _, o := range others {
@@ -181,6 +186,35 @@ func (s *Server) leaveRooms(c *conn) {
 			o.send(s.occupantPresence(room, d, c.userID, o.jid, "unavailable", "", false), kindPresence)
 		}
 	}
+}
+
+// roomServiceIQ answers IQs to the room service, muc.<domain> (XEP-0045
+// 6.1-6.3): its disco#info, and as items the rooms the requester is in.
+func (s *Server) roomServiceIQ(c *conn, e *wire.Element, typ, id, to string) []byte {
+	ch := e.Children[0]
+	switch {
+	case typ == "get" && string(ch.NS) == nsDiscoI && string(ch.Local) == "query":
+		return iqResult(id, to, c.jid, s.modules.info[RoomsEntity])
+	case typ == "get" && string(ch.NS) == nsDiscoIt && string(ch.Local) == "query" && s.cfg.Dialogs != nil:
+		ctx, cancel := s.ctx()
+		defer cancel()
+		views, _, err := s.cfg.Dialogs.List(ctx, c.appID, c.userID, dialogs.Query{Limit: 100})
+		if err != nil {
+			return errorStanza("iq", id, to, c.jid, errInternal)
+		}
+		var b strings.Builder
+		b.WriteString(`<query xmlns="` + nsDiscoIt + `">`)
+		for i := range views {
+			d := &views[i].Dialog
+			if d.Type == dialogs.Private {
+				continue
+			}
+			b.WriteString(`<item jid="` + xmlEsc(dialogs.RoomJID(d.AppID, d.ID, s.muc)) + `" name="` + xmlEsc(d.Name) + `"/>`)
+		}
+		b.WriteString(`</query>`)
+		return iqResult(id, to, c.jid, b.String())
+	}
+	return errorStanza("iq", id, to, c.jid, errServiceUnavailable)
 }
 
 // roomIQ answers IQs to a room: disco#items lists the occupants online now.
@@ -224,4 +258,61 @@ func (s *Server) roomIQ(c *conn, e *wire.Element, a address, typ, id, to string)
 		return h(ctx, c, d, &IQ{Type: typ, ID: id, To: room, Element: e, Payload: ch})
 	}
 	return errorStanza("iq", id, to, c.jid, errServiceUnavailable)
+}
+
+// defaultRoomHistory is how many messages a join without <history/> gets
+// (ejabberd's default).
+const defaultRoomHistory = 20
+
+// sendRoomHistory sends a joining occupant the room's recent messages from
+// the archive, as XEP-0045 7.2.14 asks (<history maxstanzas seconds since>),
+// each with a delay stamp and its archive id, then the subject, which
+// closes the join (7.2.15). The ConnectyCube SDK joins with maxstanzas="0"
+// and reads no subject: in SDK-compatible mode it gets neither.
+func (s *Server) sendRoomHistory(ctx context.Context, c *conn, e *wire.Element, d *dialogs.Dialog, room string) {
+	var x struct {
+		History *struct {
+			MaxStanzas string `xml:"maxstanzas,attr"`
+			Seconds    string `xml:"seconds,attr"`
+			Since      string `xml:"since,attr"`
+		} `xml:"history"`
+	}
+	if ch, ok := e.Child("x", nsMUC); ok {
+		xml.Unmarshal(e.Raw[ch.Start:ch.End], &x)
+	}
+	n, since := defaultRoomHistory, time.Time{}
+	if h := x.History; h != nil {
+		if v, err := strconv.Atoi(h.MaxStanzas); err == nil && v >= 0 {
+			n = min(v, 100)
+		}
+		if v, err := strconv.Atoi(h.Seconds); err == nil && v >= 0 {
+			since = time.Now().Add(-time.Duration(v) * time.Second)
+		}
+		if t, err := time.Parse(time.RFC3339, h.Since); err == nil && t.After(since) {
+			since = t
+		}
+	}
+	if n == 0 && !s.cfg.MUCStrict {
+		return // the SDK's join
+	}
+	if n > 0 && s.cfg.History != nil {
+		q := history.Query{Limit: n, Desc: true}
+		if !since.IsZero() {
+			q.Filters = []history.Filter{{Field: "date_sent", Op: "gte", Values: []string{strconv.FormatInt(since.Unix(), 10)}}}
+		}
+		msgs, _, err := s.cfg.History.List(ctx, c.appID, c.userID, d.ID, q, false)
+		if err == nil {
+			stamp := func(m *history.Message) string {
+				return `<delay xmlns="urn:xmpp:delay" from="` + xmlEsc(room) + `" stamp="` + time.Unix(m.DateSent, 0).UTC().Format("2006-01-02T15:04:05Z") + `"/>`
+			}
+			for i := len(msgs) - 1; i >= 0; i-- {
+				m := &msgs[i]
+				b := s.HistoryStanza(m, "groupchat", room+"/"+strconv.FormatInt(m.SenderID, 10), c.jid, room)
+				end := len(b) - len("</message>")
+				c.send(append(append(b[:end:end], stamp(m)...), "</message>"...), kindMessage)
+			}
+		}
+	}
+	subj := appendOpen(make([]byte, 0, 160), "message", "groupchat", "", room, c.jid)
+	c.send(append(subj, `><subject/></message>`...), kindMessage)
 }

@@ -662,7 +662,7 @@ func (s *Server) handleIQ(c *conn, e *wire.Element) {
 	case addrMUC:
 		if isRequest {
 			if a.local == "" {
-				reply(errorStanza("iq", id, to, c.jid, errServiceUnavailable))
+				reply(s.roomServiceIQ(c, e, typ, id, to))
 				return
 			}
 			reply(s.roomIQ(c, e, a, typ, id, to))
@@ -702,6 +702,7 @@ func (s *Server) serverIQ(c *conn, e *wire.Element, typ, id, to string) []byte {
 // the extensions that still live in this package.
 func (s *Server) registerCore(r *Registry) {
 	r.Feature(ServerEntity, nsDiscoIt, nsSM, nsCSI)
+	r.Feature(RoomsEntity, nsMUC, nsDiscoIt)
 	r.Feature(AccountEntity, nsPing, nsLast)
 	// A user's bare JID: the server answers for the account.
 	r.HandleAccountIQ("get", nsDiscoI, "query", func(_ context.Context, c Session, _ User, iq *IQ) []byte {
@@ -717,7 +718,7 @@ func (s *Server) registerCore(r *Registry) {
 		return iq.Result(c, s.modules.info[ServerEntity])
 	})
 	r.HandleIQ("get", nsDiscoIt, "query", func(_ context.Context, c Session, iq *IQ) []byte {
-		return iq.Result(c, `<query xmlns="`+nsDiscoIt+`"/>`)
+		return iq.Result(c, `<query xmlns="`+nsDiscoIt+`"><item jid="`+xmlEsc(s.muc)+`" name="Rooms"/></query>`)
 	})
 	r.HandleIQ("set", nsSession, "session", func(_ context.Context, c Session, iq *IQ) []byte { return iq.Result(c, "") })
 	r.HandleIQ("set", nsBind, "bind", func(_ context.Context, c Session, iq *IQ) []byte { return iq.Error(c, errNotAllowed) })

@@ -71,6 +71,14 @@ func (r *rooms) leave(k roomKey, c *conn) (others []*conn, was bool) {
 	return others, true
 }
 
+// has reports whether c joined the room.
+func (r *rooms) has(k roomKey, c *conn) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.joined[k][c]
+	return ok
+}
+
 // move hands old's joined rooms to c (a resumed stream).
 func (r *rooms) move(old, c *conn) {
 	r.mu.Lock()
@@ -232,6 +240,13 @@ func (s *Server) roomIQ(c *conn, e *wire.Element, a address, typ, id, to string)
 	}
 	room := dialogs.RoomJID(appID, d.ID, s.muc)
 	switch {
+	case a.resource != "" && typ == "get" && string(ch.NS) == nsPing:
+		// MUC self-ping (XEP-0410): the service answers for the occupant;
+		// not joined is not-acceptable, so the client knows to rejoin.
+		if s.rooms.has(roomKey{appID, d.ID}, c) {
+			return iqResult(id, to, c.jid, "")
+		}
+		return errorStanza("iq", id, to, c.jid, StanzaError{stanza.Modify, stanza.NotAcceptable, "Not joined."})
 	case typ == "get" && string(ch.NS) == nsDiscoIt:
 		var b strings.Builder
 		b.WriteString(`<query xmlns="` + nsDiscoIt + `">`)

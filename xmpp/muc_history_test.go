@@ -69,3 +69,25 @@ func TestRoomServiceDiscoAndHistoryOnJoin(t *testing.T) {
 		}
 	}
 }
+
+// MUC self-ping (XEP-0410): answered for a joined occupant, not-acceptable
+// otherwise.
+func TestMUCSelfPing(t *testing.T) {
+	e := newChatEnv(t)
+	aJID, _ := e.user("ann", "ann-password")
+	ta := e.token("ann", "ann-password")
+	_, g := e.rest(ta, "POST", "/chat/Dialog.json", `{"type":2,"name":"solo"}`)
+	room := obj(g)["xmpp_room_jid"].(string)
+	a := e.login(viaTLS, aJID, "ann-password")
+	ping := `<ping xmlns="urn:xmpp:ping"/>`
+	a.send(`<iq type="get" id="sp0" to="` + room + `/ann">` + ping + `</iq>`)
+	if got := a.readUntil(`id="sp0"`); !strings.Contains(got, "not-acceptable") {
+		t.Fatalf("self-ping before joining: %s", got)
+	}
+	a.send(`<presence to="` + room + `/ann"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	a.readUntil("<subject")
+	a.send(`<iq type="get" id="sp1" to="` + room + `/ann">` + ping + `</iq>`)
+	if got := a.readUntil(`id="sp1"`); !strings.Contains(got, `type="result"`) {
+		t.Fatalf("self-ping when joined: %s", got)
+	}
+}

@@ -703,6 +703,7 @@ func (s *Server) serverIQ(c *conn, e *wire.Element, typ, id, to string) []byte {
 func (s *Server) registerCore(r *Registry) {
 	r.Feature(ServerEntity, nsDiscoIt, nsSM, nsCSI)
 	r.Feature(RoomsEntity, nsMUC, nsDiscoIt)
+	r.Feature(RoomEntity, "http://jabber.org/protocol/muc#self-ping-optimization")
 	r.Feature(AccountEntity, nsPing, nsLast)
 	// A user's bare JID: the server answers for the account.
 	r.HandleAccountIQ("get", nsDiscoI, "query", func(_ context.Context, c Session, _ User, iq *IQ) []byte {

@@ -131,6 +131,11 @@ type Core interface {
 	// ToRoom queues b to every online occupant of a room, on every node
 	// (members who block the room's traffic excepted).
 	ToRoom(d *dialogs.Dialog, b []byte)
+	// Online reports whether the user has a session on any node.
+	Online(u User) bool
+	// WatchStatus makes this node follow (or stop following) a user's
+	// status changes on other nodes (OnUserStatus).
+	WatchStatus(u User, on bool)
 	// Presences returns the current available presence of each of the
 	// user's sessions on this node (as delivered, from their full JIDs).
 	Presences(u User) [][]byte
@@ -146,6 +151,7 @@ type Registry struct {
 	room     map[iqKey]RoomIQHandler
 	chat     []ChatHook
 	presence []PresenceHook
+	status   []func(User, bool)
 	// subscription is the one module that keeps rosters; without it,
 	// subscription stanzas are dropped.
 	subscription SubscriptionHandler
@@ -177,6 +183,11 @@ func (r *Registry) OnChat(h ChatHook) { r.chat = append(r.chat, h) }
 
 // OnPresence adds a hook run after each broadcast presence of a session.
 func (r *Registry) OnPresence(h PresenceHook) { r.presence = append(r.presence, h) }
+
+// OnUserStatus adds a hook run when a user this node follows comes online
+// (its first available presence anywhere) or goes offline (its last
+// session ended), whatever node it is on; see Core.WatchStatus.
+func (r *Registry) OnUserStatus(h func(u User, online bool)) { r.status = append(r.status, h) }
 
 // HandleSubscriptions makes h the handler of presence subscription stanzas
 // (the roster module; only one may).
@@ -312,3 +323,20 @@ func (s *Server) RoomJID(d *dialogs.Dialog) string { return dialogs.RoomJID(d.Ap
 
 // ToRoom implements Core.
 func (s *Server) ToRoom(d *dialogs.Dialog, b []byte) { s.fanOut(d, b, kindMessage) }
+
+// Online implements Core.
+func (s *Server) Online(u User) bool { return s.online(userKey{u.App, u.ID}) }
+
+// WatchStatus implements Core.
+func (s *Server) WatchStatus(u User, on bool) {
+	if s.cluster == nil {
+		return
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if on {
+		s.cluster.Watch(ctx, u.App, u.ID)
+	} else {
+		s.cluster.Unwatch(ctx, u.App, u.ID)
+	}
+}

@@ -42,7 +42,7 @@ func startNode(t *testing.T, id, uri, dbName, redisAddr string, ttl time.Duratio
 	ds.Blocking = lists
 	cfg := xmpp.Config{Domain: "localhost", TLS: testTLS(t), Auth: acc, WSSecure: true, Dialogs: ds, History: history.NewArchive(db, ds),
 		Offline: db, Privacy: lists, Accounts: acc, Modules: modules.Standard(modules.Deps{Privacy: lists})}
-	cfg.Modules = modules.Standard(modules.Deps{Privacy: lists, History: cfg.History, MAM: history.NewMAM(db, ds)})
+	cfg.Modules = modules.Standard(modules.Deps{Privacy: lists, History: cfg.History, MAM: history.NewMAM(db, ds), Accounts: acc})
 	srv := xmpp.NewServer(cfg, xmpp.NewMetrics(prometheus.NewRegistry()))
 	rc, err := cluster.Join(ctx, cluster.Config{Addr: redisAddr, Node: id, TTL: ttl}, srv.Receive)
 	if err != nil {

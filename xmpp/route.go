@@ -193,7 +193,6 @@ func (s *Server) unbind(c *conn) {
 	s.clusterUnbind(c)
 	s.metrics.sessions.Dec()
 	s.leaveRooms(c)
-	s.unwatch(s.watch.drop(c))
 	for _, h := range s.modules.ended {
 		h(c)
 	}
@@ -704,16 +703,13 @@ func (s *Server) registerCore(r *Registry) {
 	r.Feature(ServerEntity, nsDiscoIt, nsSM, nsCSI)
 	r.Feature(RoomsEntity, nsMUC, nsDiscoIt)
 	r.Feature(RoomEntity, "http://jabber.org/protocol/muc#self-ping-optimization")
-	r.Feature(AccountEntity, nsPing, nsLast)
+	r.Feature(AccountEntity, nsPing)
 	// A user's bare JID: the server answers for the account.
 	r.HandleAccountIQ("get", nsDiscoI, "query", func(_ context.Context, c Session, _ User, iq *IQ) []byte {
 		return iq.Result(c, s.modules.info[AccountEntity])
 	})
 	r.HandleAccountIQ("get", nsPing, "ping", func(_ context.Context, c Session, _ User, iq *IQ) []byte {
 		return iq.Result(c, "") // XEP-0199: the server answers for the account
-	})
-	r.HandleAccountIQ("get", nsLast, "query", func(_ context.Context, sess Session, u User, iq *IQ) []byte {
-		return s.lastIQ(sess.(*conn), address{kind: addrUser, user: userKey{u.App, u.ID}}, iq.ID)
 	})
 	r.HandleIQ("get", nsDiscoI, "query", func(_ context.Context, c Session, iq *IQ) []byte {
 		return iq.Result(c, s.modules.info[ServerEntity])
@@ -730,13 +726,6 @@ func (s *Server) registerCore(r *Registry) {
 	r.HandleIQ("set", nsRoster, "query", func(_ context.Context, c Session, iq *IQ) []byte {
 		return errorStanza("iq", iq.ID, "", c.JID(), errFeatureNotImpl)
 	})
-	// The extensions below still use the connection directly; each moves
-	// to a package of its own behind Session.
-	own := func(h func(c *conn, iq *IQ) []byte) IQHandler {
-		return func(_ context.Context, sess Session, iq *IQ) []byte { return h(sess.(*conn), iq) }
-	}
-	r.Feature(ServerEntity, nsLast)
-	r.HandleIQ("set", nsStatusSub, "subscribe", own(func(c *conn, iq *IQ) []byte { return s.statusIQ(c, iq.Element, iq.ID) }))
 }
 
 // userIQ answers a request to a user's bare JID on the user's behalf

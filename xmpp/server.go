@@ -83,9 +83,6 @@ type Config struct {
 	// MaxSessionsPerUser bounds a user's bound and hibernated sessions on a
 	// node; a new one beyond it replaces the oldest (conflict). Default 10.
 	MaxSessionsPerUser int
-	// MaxStatusSubscriptions bounds the status-streaming subscriptions a
-	// user holds on a node; default 100.
-	MaxStatusSubscriptions int
 	// ResumeTimeout is how long a broken stream-managed session waits to be
 	// resumed (XEP-0198); default 5 minutes.
 	ResumeTimeout time.Duration
@@ -128,9 +125,6 @@ func (c *Config) defaults() {
 	if c.MaxSessionsPerUser <= 0 {
 		c.MaxSessionsPerUser = 10
 	}
-	if c.MaxStatusSubscriptions <= 0 {
-		c.MaxStatusSubscriptions = 100
-	}
 	if c.OfflineMax <= 0 {
 		c.OfflineMax = defaultOfflineMax
 	}
@@ -163,7 +157,6 @@ type Server struct {
 	rooms      rooms
 	smMu       sync.Mutex
 	smByID     map[string]*smState // resumable sessions by stream id
-	watch      watchers            // status-streaming subscriptions
 	cluster    Cluster             // nil on a single node
 	crashed    atomic.Bool         // Crash: drop everything, clean nothing up
 	known      knownUsers          // users known to exist (phantom recipients)

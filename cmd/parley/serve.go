@@ -256,14 +256,14 @@ func serve(ctx context.Context, o serveOptions) error {
 	// One guard for REST logins and XMPP SASL: failures count across both.
 	guard := accounts.NewLoginGuard(o.loginGuard)
 	xs := xmpp.NewServer(xmpp.Config{
-		Modules: modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: mam}),
+		Modules: modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: mam, Accounts: acc, StatusSubscriptions: o.maxStatusSubs}),
 		Domain:  o.domain, TLS: tlsCfg, Auth: acc, Logger: log, LoginGuard: guard,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
 		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout, StanzaTimeout: o.stanzaTimeout,
 		ConnRate: o.connRate, LoginRate: o.loginRate,
 		WSSecure: !o.wsTLS, AllowPlaintext: o.allowPlaintext,
 		Dialogs: ds, History: archive, MUCStrict: !o.mucCompat,
-		Offline: db, OfflineMax: o.offlineMax, MaxSessionsPerUser: o.maxSessions, MaxStatusSubscriptions: o.maxStatusSubs, ResumeTimeout: o.resumeTimeout,
+		Offline: db, OfflineMax: o.offlineMax, MaxSessionsPerUser: o.maxSessions, ResumeTimeout: o.resumeTimeout,
 		Privacy: lists, Accounts: acc, Push: pushes,
 	}, xmpp.NewMetrics(reg))
 	// A token the per-user cap revokes ends its streams, as a logout does.

@@ -3,11 +3,13 @@
 package modules
 
 import (
+	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/xmpp"
 	"github.com/parley-chat/parley/xmpp/carbons"
 	"github.com/parley-chat/parley/xmpp/clientstate"
+	"github.com/parley-chat/parley/xmpp/lastactivity"
 	"github.com/parley-chat/parley/xmpp/mam"
 	"github.com/parley-chat/parley/xmpp/moderation"
 	"github.com/parley-chat/parley/xmpp/ping"
@@ -18,9 +20,13 @@ import (
 // Deps are the domain services the extensions serve from; a nil one leaves
 // its extensions out.
 type Deps struct {
-	Privacy *privacy.Service
-	History *history.Archive
-	MAM     *history.MAM
+	Privacy  *privacy.Service
+	History  *history.Archive
+	MAM      *history.MAM
+	Accounts *accounts.Service
+	// StatusSubscriptions bounds a user's status subscriptions on a node
+	// (lastactivity.DefaultMaxSubscriptions when 0).
+	StatusSubscriptions int
 }
 
 // Standard returns the default extensions.
@@ -30,6 +36,7 @@ func Standard(d Deps) []xmpp.Module {
 		version.Module{Name: "Parley", Version: xmpp.Version},
 		carbons.New(),
 		clientstate.Module{},
+		lastactivity.New(d.Accounts, d.Privacy, d.StatusSubscriptions),
 	}
 	if d.Privacy != nil {
 		ms = append(ms, privacylists.New(d.Privacy))

@@ -554,7 +554,7 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 	}
 	s.fanOutFrom(d, c.userID, out, kindMessage)
 	if m.content() {
-		s.pushGroup(c, d, m)
+		s.routed(&Routed{From: c, Room: d, Type: "groupchat", ID: m.id, DialogID: d.ID, Body: m.body, Custom: m.custom})
 	}
 }
 

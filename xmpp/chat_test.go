@@ -20,6 +20,7 @@ import (
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/xmpp"
+	xpushes "github.com/parley-chat/parley/xmpp/pushes"
 )
 
 // chatEnv is a full node: XMPP with the chat model plus the REST API, on
@@ -63,7 +64,7 @@ func newChatEnv(t testing.TB) *chatEnv {
 		ds.Blocking = cfg.Privacy
 		cfg.Accounts = accounts.NewService(d)
 		pushes = push.NewService(d, ce.sender)
-		cfg.Push = pushes
+		cfg.Modules = append(cfg.Modules, xpushes.New(pushes, ds, cfg.Privacy))
 	})
 	ce.ds = ds
 	api := httptest.NewServer(httpapi.New(httpapi.Config{Accounts: ce.acc, Dialogs: ds, History: archive, Live: ce.srv, Push: pushes,

@@ -63,7 +63,7 @@ func newEnvWith(t testing.TB, tweak func(*sqlite.DB, *xmpp.Config)) *env {
 	}
 	cfg := xmpp.Config{Domain: "localhost", TLS: testTLS(t), Auth: acc, WSSecure: true}
 	tweak(db, &cfg)
-	deps := modules.Deps{Privacy: cfg.Privacy, History: cfg.History, Accounts: cfg.Accounts}
+	deps := modules.Deps{Privacy: cfg.Privacy, History: cfg.History, Accounts: cfg.Accounts, Dialogs: cfg.Dialogs}
 	if cfg.Dialogs != nil {
 		deps.MAM = history.NewMAM(db, cfg.Dialogs)
 	}

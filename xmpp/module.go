@@ -98,6 +98,19 @@ type AccountIQHandler func(ctx context.Context, s Session, account User, iq *IQ)
 // Hooks must not block: queueing to sessions does not.
 type ChatHook func(from Session, to User, resource string, e *wire.Element, out []byte)
 
+// Routed is a content message (text or files) the core routed: 1-1 to a
+// user, or to a room's occupants.
+type Routed struct {
+	From     Session
+	To       User            // the recipient of a 1-1 message (zero for a room)
+	Room     *dialogs.Dialog // the room's dialog (nil for 1-1)
+	Type     string          // chat, normal, headline, groupchat
+	ID       string
+	DialogID string
+	Body     string
+	Custom   map[string]any // extraParams keys the sender added
+}
+
 // PresenceHook runs after a session's broadcast presence (no 'to') was
 // handled: available or unavailable, initial (the session's first
 // available presence) or not; out is the presence as delivered, from the
@@ -133,6 +146,9 @@ type Core interface {
 	ToRoom(d *dialogs.Dialog, b []byte)
 	// Online reports whether the user has a session on any node.
 	Online(u User) bool
+	// Away reports a user with no session, or only inactive ones (CSI,
+	// mobile#v2): who should get a push notification.
+	Away(u User) bool
 	// WatchStatus makes this node follow (or stop following) a user's
 	// status changes on other nodes (OnUserStatus).
 	WatchStatus(u User, on bool)
@@ -152,6 +168,7 @@ type Registry struct {
 	chat     []ChatHook
 	presence []PresenceHook
 	status   []func(User, bool)
+	routed   []func(*Routed)
 	// subscription is the one module that keeps rosters; without it,
 	// subscription stanzas are dropped.
 	subscription SubscriptionHandler
@@ -183,6 +200,10 @@ func (r *Registry) OnChat(h ChatHook) { r.chat = append(r.chat, h) }
 
 // OnPresence adds a hook run after each broadcast presence of a session.
 func (r *Registry) OnPresence(h PresenceHook) { r.presence = append(r.presence, h) }
+
+// OnRouted adds a hook run after each content message was routed (push
+// notifications for those away, for instance).
+func (r *Registry) OnRouted(h func(*Routed)) { r.routed = append(r.routed, h) }
 
 // OnUserStatus adds a hook run when a user this node follows comes online
 // (its first available presence anywhere) or goes offline (its last
@@ -338,5 +359,15 @@ func (s *Server) WatchStatus(u User, on bool) {
 		s.cluster.Watch(ctx, u.App, u.ID)
 	} else {
 		s.cluster.Unwatch(ctx, u.App, u.ID)
+	}
+}
+
+// Away implements Core.
+func (s *Server) Away(u User) bool { return s.away(userKey{u.App, u.ID}) }
+
+// routed runs the OnRouted hooks.
+func (s *Server) routed(r *Routed) {
+	for _, h := range s.modules.routed {
+		h(r)
 	}
 }

@@ -478,7 +478,7 @@ func (s *Server) routeMessage(c *conn, e *wire.Element) {
 			}
 		}
 		if m.content() || typ == "headline" {
-			defer s.pushOne(c, a.user, typ, m)
+			defer s.routed(&Routed{From: c, To: User{a.user.app, a.user.user}, Type: typ, ID: m.id, DialogID: m.dialogID, Body: m.body, Custom: m.custom})
 		}
 		if s.deliver(a.user, a.resource, out, kindMessage) > 0 || stored {
 			return // a message kept in history is not lost either

@@ -27,7 +27,6 @@ import (
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/privacy"
-	"github.com/parley-chat/parley/push"
 )
 
 // Config holds the XMPP layer's settings. Zero values take the defaults
@@ -74,8 +73,6 @@ type Config struct {
 	Offline history.OfflineStore
 	// OfflineMax bounds each user's offline queue (oldest dropped); default 1,000.
 	OfflineMax int
-	// Push raises push events for users who are away; nil raises none.
-	Push *push.Service
 	// Accounts answers last-activity questions and records logouts.
 	Accounts *accounts.Service
 	// Privacy enforces users' default privacy lists; nil enforces nothing.

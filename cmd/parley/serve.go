@@ -256,7 +256,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	// One guard for REST logins and XMPP SASL: failures count across both.
 	guard := accounts.NewLoginGuard(o.loginGuard)
 	xs := xmpp.NewServer(xmpp.Config{
-		Modules: modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: mam, Accounts: acc, StatusSubscriptions: o.maxStatusSubs}),
+		Modules: modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: mam, Accounts: acc, Dialogs: ds, Push: pushes, StatusSubscriptions: o.maxStatusSubs}),
 		Domain:  o.domain, TLS: tlsCfg, Auth: acc, Logger: log, LoginGuard: guard,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
 		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout, StanzaTimeout: o.stanzaTimeout,
@@ -264,7 +264,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		WSSecure: !o.wsTLS, AllowPlaintext: o.allowPlaintext,
 		Dialogs: ds, History: archive, MUCStrict: !o.mucCompat,
 		Offline: db, OfflineMax: o.offlineMax, MaxSessionsPerUser: o.maxSessions, ResumeTimeout: o.resumeTimeout,
-		Privacy: lists, Accounts: acc, Push: pushes,
+		Privacy: lists, Accounts: acc,
 	}, xmpp.NewMetrics(reg))
 	// A token the per-user cap revokes ends its streams, as a logout does.
 	acc.Revoked = func(app, user, session int64) { xs.Revoke(app, user, session, 0) }

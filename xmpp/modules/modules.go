@@ -4,8 +4,10 @@ package modules
 
 import (
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/privacy"
+	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/xmpp"
 	"github.com/parley-chat/parley/xmpp/carbons"
 	"github.com/parley-chat/parley/xmpp/clientstate"
@@ -14,6 +16,7 @@ import (
 	"github.com/parley-chat/parley/xmpp/moderation"
 	"github.com/parley-chat/parley/xmpp/ping"
 	"github.com/parley-chat/parley/xmpp/privacylists"
+	"github.com/parley-chat/parley/xmpp/pushes"
 	"github.com/parley-chat/parley/xmpp/version"
 )
 
@@ -24,6 +27,8 @@ type Deps struct {
 	History  *history.Archive
 	MAM      *history.MAM
 	Accounts *accounts.Service
+	Dialogs  *dialogs.Service
+	Push     *push.Service
 	// StatusSubscriptions bounds a user's status subscriptions on a node
 	// (lastactivity.DefaultMaxSubscriptions when 0).
 	StatusSubscriptions int
@@ -43,6 +48,9 @@ func Standard(d Deps) []xmpp.Module {
 	}
 	if d.History != nil {
 		ms = append(ms, moderation.New(d.History))
+	}
+	if d.Push != nil {
+		ms = append(ms, pushes.New(d.Push, d.Dialogs, d.Privacy))
 	}
 	if d.MAM != nil {
 		ms = append(ms, mam.New(d.MAM))

@@ -9,6 +9,22 @@
 // holds two 4 KiB buffers plus a deep stack per idle connection. Parley uses
 // mellium's sasl negotiator, its jid, stanza and stream packages, and keeps
 // every connection at a few KiB while idle.
+//
+// Data flow. A stanza enters in conn.readLoop (conn.go) and is checked and
+// dispatched by conn.handle (route.go): messages to routeMessage (1-1) or
+// routeGroup (rooms, chat.go), presence to handlePresence, IQs to handleIQ.
+// IQs to the server, to an account's bare JID and to a room are answered by
+// the handler a module registered for their namespace and element
+// (module.go: Registry); messages and presence run the modules' typed hooks
+// (OnChat, OnRouted, OnPresence, subscriptions) after the core routed them.
+// Everything leaves through a session's bounded outbound queue (queue.go),
+// or, for a user on another node, through the cluster (cluster.go).
+//
+// The extensions are packages under xmpp/ (ping, version, carbons,
+// clientstate, privacylists, lastactivity, pushes, moderation, mam), listed
+// in xmpp/modules; the core keeps the chat model of dialogs and history
+// (chat.go, live.go), the room presence of MUC (muc.go), offline storage
+// and stream management, which are its queues.
 package xmpp
 
 import (

@@ -1,6 +1,7 @@
 """Debian's python3-slixmpp pages Bob's 1-1 archive and a room's archive
 with MAM (XEP-0313) and must find the messages the ConnectyCube SDK sent,
-under the ids the SDK gave them (the REST _id)."""
+under the ids the SDK gave them (the REST _id); then it joins the SDK's
+group dialog as a MUC room (XEP-0045) and gets that message as history."""
 import asyncio
 import os
 import ssl
@@ -21,6 +22,7 @@ NS = "urn:xmpp:mam:2"
 class Client(slixmpp.ClientXMPP):
     def __init__(self, jid, password):
         super().__init__(jid, password)
+        self.register_plugin("xep_0045")
         self.ssl_context.check_hostname = False
         self.ssl_context.verify_mode = ssl.CERT_NONE
         self.ready = asyncio.Event()
@@ -57,8 +59,11 @@ async def main():
     ids, fin = await bob.query(ROOM, "room", 50)
     assert GROUP in ids, (GROUP, ids)
     assert fin.get("complete") == "true", ET.tostring(fin)
+    pres, subject, occupants, history = await bob.plugin["xep_0045"].join_muc_wait(ROOM, "bob-slix", maxstanzas=5, timeout=10)
+    assert pres["type"] != "error", pres
+    assert GROUP in [m["id"] for m in history], [str(m) for m in history]
     bob.disconnect()
-    print("slixmpp mam: 2 passed, 0 failed")
+    print("slixmpp mam: 3 passed, 0 failed")
 
 
 asyncio.run(main())

@@ -353,3 +353,24 @@ func bareJID(j string) string {
 	}
 	return strings.ToLower(j)
 }
+
+// Refuses reports whether either party's preferences keep a 1-1 message
+// out of the archive: under an app's archive-all policy, where the sender
+// did not ask for it to be saved. The archive keeps one copy for both, so
+// either one's "never" wins. Rosters are not consulted yet: a "roster"
+// default archives nothing.
+func (m *MAM) Refuses(ctx context.Context, appID, sender int64, senderJID string, recipient int64, recipientJID string) bool {
+	for _, side := range []struct {
+		uid  int64
+		peer string
+	}{{sender, recipientJID}, {recipient, senderJID}} {
+		p, err := m.Prefs(ctx, appID, side.uid)
+		if err != nil {
+			continue // a hiccup reading preferences archives, as by default
+		}
+		if !ShouldArchive(p, side.peer, false) {
+			return true
+		}
+	}
+	return false
+}

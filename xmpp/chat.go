@@ -354,7 +354,7 @@ func (s *Server) chatToUser(c *conn, e *wire.Element, m *chatMessage, to userKey
 	}
 	posted, err := s.cfg.History.Send(ctx, c.appID, c.userID, history.Post{
 		ID: m.id, DialogID: m.dialogID, Dialog: pair, RecipientID: to.user, Body: m.body,
-		Attachments: m.attachments, Custom: m.custom, Save: s.archives(c.appID, m),
+		Attachments: m.attachments, Custom: m.custom, Save: s.archives(c, to, m),
 	})
 	if err != nil {
 		c.send(errorStanza("message", m.id, "", c.jid, chatError(err)), kindMessage)
@@ -384,17 +384,29 @@ func QuotaError(err error) (StanzaError, bool) {
 
 // archives reports whether a content message is stored: when its sender
 // asks (save_to_history, ConnectyCube's rule) or when the app archives
-// every message (what MAM clients expect). The stanza id is the message's
-// key, so a message without one is stored only under archive-all, with an
-// id the server gives it.
-func (s *Server) archives(app int64, m *chatMessage) bool {
-	if m.id == "" {
-		if !s.archiveAll(app) {
+// every message (what MAM clients expect) and neither party's preferences
+// refuse a 1-1 message. The stanza id is the message's key, so a message
+// without one is stored only under archive-all, with an id the server
+// gives it; to is the recipient of a 1-1 message (zero for a room).
+func (s *Server) archives(c *conn, to userKey, m *chatMessage) bool {
+	if m.save && m.id != "" {
+		return true
+	}
+	if !s.archiveAll(c.appID) {
+		return false
+	}
+	if to.user != 0 && s.cfg.Archiving != nil {
+		ctx, cancel := s.ctx()
+		refused := s.cfg.Archiving.Refuses(ctx, c.appID, c.userID, c.bare, to.user, s.userJID(to.app, to.user))
+		cancel()
+		if refused {
 			return false
 		}
+	}
+	if m.id == "" {
 		m.id = dialogs.NewID(time.Now())
 	}
-	return m.save || s.archiveAll(app)
+	return true
 }
 
 // archiveAll reads an app's archiving policy, cached for a while: it is
@@ -522,7 +534,7 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 	case m.content():
 		m.dialogID = ""
 		posted, err := s.cfg.History.Send(ctx, appID, c.userID, history.Post{ID: m.id, DialogID: d.ID, Dialog: d, Body: m.body,
-			Attachments: m.attachments, Custom: m.custom, Save: s.archives(appID, m)})
+			Attachments: m.attachments, Custom: m.custom, Save: s.archives(c, userKey{}, m)})
 		if err != nil {
 			fail(chatError(err))
 			return

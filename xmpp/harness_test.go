@@ -66,6 +66,7 @@ func newEnvWith(t testing.TB, tweak func(*sqlite.DB, *xmpp.Config)) *env {
 	deps := modules.Deps{Privacy: cfg.Privacy, History: cfg.History, Accounts: cfg.Accounts, Dialogs: cfg.Dialogs}
 	if cfg.Dialogs != nil {
 		deps.MAM = history.NewMAM(db, cfg.Dialogs)
+		cfg.Archiving = deps.MAM
 	}
 	cfg.Modules = append(modules.Standard(deps), cfg.Modules...)
 	e := &env{t: t, acc: acc, app: app, domain: "localhost", cfg: cfg, db: db}

@@ -138,3 +138,35 @@ func TestArchiveAllApps(t *testing.T) {
 		t.Fatalf("REST: %v", page)
 	}
 }
+
+// Under archive-all, a user's MAM preferences keep 1-1 messages with a
+// peer out of the archive (either party's "never" wins).
+func TestArchivePrefsApply(t *testing.T) {
+	e := newChatEnv(t)
+	app, err := e.acc.CreateApp(t.Context(), "archive-all", accounts.AppOptions{ArchiveAll: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.app = app
+	aJID, _ := e.user("ann", "ann-password")
+	bJID, _ := e.user("ben", "ben-password")
+	a := e.login(viaTLS, aJID, "ann-password")
+	b := e.login(viaTLS, bJID, "ben-password")
+	b.send(`<iq type="set" id="p1"><prefs xmlns="urn:xmpp:mam:2" default="always"><always/><never><jid>` + aJID + `@localhost</jid></never></prefs></iq>`)
+	if got := b.readUntil(`id="p1"`); !strings.Contains(got, `<never><jid>`+aJID+`@localhost</jid></never>`) {
+		t.Fatalf("prefs set: %s", got)
+	}
+	a.send(`<message to="` + bJID + `@localhost" type="chat" id="np1"><body>not archived</body></message>`)
+	if got := b.readUntil(`id="np1"`); strings.Contains(got, "stanza-id") {
+		t.Fatalf("archived against the recipient's prefs: %s", got)
+	}
+	if ids, _ := mamIDs(t, b, "", "q1", "", ""); len(ids) != 0 {
+		t.Fatalf("MAM has %v", ids)
+	}
+	// Asked explicitly (save_to_history), it is kept all the same.
+	a.send(`<message to="` + bJID + `@localhost" type="chat" id="5f00000000000000000000a9"><body>saved</body><extraParams xmlns="jabber:client"><save_to_history>1</save_to_history></extraParams></message>`)
+	b.readUntil(`id="5f00000000000000000000a9"`)
+	if ids, _ := mamIDs(t, b, "", "q2", "", ""); fmt.Sprint(ids) != "[5f00000000000000000000a9]" {
+		t.Fatalf("MAM has %v", ids)
+	}
+}

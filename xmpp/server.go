@@ -78,6 +78,11 @@ type Config struct {
 	// leaves Parley a plain router.
 	Dialogs *dialogs.Service
 	History *history.Archive
+	// Archiving, when set, is asked before a 1-1 message is archived under
+	// an app's archive-all policy (users' MAM preferences).
+	Archiving interface {
+		Refuses(ctx context.Context, appID, sender int64, senderJID string, recipient int64, recipientJID string) bool
+	}
 	// Modules are the extensions served besides those of the core (see
 	// Module); each registers its IQ handlers and disco features.
 	Modules []Module

@@ -256,8 +256,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	// One guard for REST logins and XMPP SASL: failures count across both.
 	guard := accounts.NewLoginGuard(o.loginGuard)
 	xs := xmpp.NewServer(xmpp.Config{
-		Modules: modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: mam, Accounts: acc, Dialogs: ds, Push: pushes, StatusSubscriptions: o.maxStatusSubs}),
-		Domain:  o.domain, TLS: tlsCfg, Auth: acc, Logger: log, LoginGuard: guard,
+		Archiving: mam,
+		Modules:   modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: mam, Accounts: acc, Dialogs: ds, Push: pushes, StatusSubscriptions: o.maxStatusSubs}),
+		Domain:    o.domain, TLS: tlsCfg, Auth: acc, Logger: log, LoginGuard: guard,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
 		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout, StanzaTimeout: o.stanzaTimeout,
 		ConnRate: o.connRate, LoginRate: o.loginRate,

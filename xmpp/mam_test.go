@@ -110,16 +110,7 @@ func TestMAMOverTheRESTArchive(t *testing.T) {
 // An app that archives every message stores what MAM clients send (no
 // save_to_history, even no id): found by MAM and REST under one id.
 func TestArchiveAllApps(t *testing.T) {
-	e := newChatEnv(t)
-	app, err := e.acc.CreateApp(t.Context(), "archive-all", accounts.AppOptions{ArchiveAll: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.app = app
-	aJID, _ := e.user("ann", "ann-password")
-	bJID, _ := e.user("ben", "ben-password")
-	a := e.login(viaTLS, aJID, "ann-password")
-	b := e.login(viaTLS, bJID, "ben-password")
+	e, _, bJID, a, b := archiveAllPair(t)
 	a.send(`<message to="` + bJID + `@localhost" type="chat"><body>plain client</body></message>`)
 	got := b.readUntil("plain client")
 	i := strings.Index(got, `<stanza-id xmlns="urn:xmpp:sid:0" id="`)
@@ -142,16 +133,7 @@ func TestArchiveAllApps(t *testing.T) {
 // Under archive-all, a user's MAM preferences keep 1-1 messages with a
 // peer out of the archive (either party's "never" wins).
 func TestArchivePrefsApply(t *testing.T) {
-	e := newChatEnv(t)
-	app, err := e.acc.CreateApp(t.Context(), "archive-all", accounts.AppOptions{ArchiveAll: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.app = app
-	aJID, _ := e.user("ann", "ann-password")
-	bJID, _ := e.user("ben", "ben-password")
-	a := e.login(viaTLS, aJID, "ann-password")
-	b := e.login(viaTLS, bJID, "ben-password")
+	_, aJID, bJID, a, b := archiveAllPair(t)
 	b.send(`<iq type="set" id="p1"><prefs xmlns="urn:xmpp:mam:2" default="always"><always/><never><jid>` + aJID + `@localhost</jid></never></prefs></iq>`)
 	if got := b.readUntil(`id="p1"`); !strings.Contains(got, `<never><jid>`+aJID+`@localhost</jid></never>`) {
 		t.Fatalf("prefs set: %s", got)
@@ -169,4 +151,19 @@ func TestArchivePrefsApply(t *testing.T) {
 	if ids, _ := mamIDs(t, b, "", "q2", "", ""); fmt.Sprint(ids) != "[5f00000000000000000000a9]" {
 		t.Fatalf("MAM has %v", ids)
 	}
+}
+
+// archiveAllPair is a node with an archive-all app and two users of it
+// signed in.
+func archiveAllPair(t *testing.T) (e *chatEnv, aJID, bJID string, a, b *client) {
+	t.Helper()
+	e = newChatEnv(t)
+	app, err := e.acc.CreateApp(t.Context(), "archive-all", accounts.AppOptions{ArchiveAll: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.app = app
+	aJID, _ = e.user("ann", "ann-password")
+	bJID, _ = e.user("ben", "ben-password")
+	return e, aJID, bJID, e.login(viaTLS, aJID, "ann-password"), e.login(viaTLS, bJID, "ben-password")
 }

@@ -181,14 +181,19 @@ type Registry struct {
 // is <local xmlns=ns/>, sent to the server or to one's own bare JID. Two
 // modules claiming the same request is a programming error.
 func (r *Registry) HandleIQ(typ, ns, local string, h IQHandler) {
-	if r.iq == nil {
-		r.iq = map[iqKey]IQHandler{}
+	claim(&r.iq, iqKey{typ, ns, local}, h, "")
+}
+
+// claim records h for k in *m; two modules claiming one request is a
+// programming error, found at start.
+func claim[H any](m *map[iqKey]H, k iqKey, h H, where string) {
+	if *m == nil {
+		*m = map[iqKey]H{}
 	}
-	k := iqKey{typ, ns, local}
-	if _, dup := r.iq[k]; dup {
-		panic("xmpp: two modules handle " + typ + " " + ns + " " + local)
+	if _, dup := (*m)[k]; dup {
+		panic("xmpp: two modules handle " + k.typ + " " + k.ns + " " + k.local + where)
 	}
-	r.iq[k] = h
+	(*m)[k] = h
 }
 
 // Core returns the server's view for the module to keep.
@@ -227,27 +232,13 @@ func (r *Registry) OnSessionEnd(h func(Session)) { r.ended = append(r.ended, h) 
 // <local xmlns=ns/> sent to any user's bare JID (the requester's own
 // included; without a handler here, those go to the server's table).
 func (r *Registry) HandleAccountIQ(typ, ns, local string, h AccountIQHandler) {
-	if r.account == nil {
-		r.account = map[iqKey]AccountIQHandler{}
-	}
-	k := iqKey{typ, ns, local}
-	if _, dup := r.account[k]; dup {
-		panic("xmpp: two modules handle " + typ + " " + ns + " " + local + " for accounts")
-	}
-	r.account[k] = h
+	claim(&r.account, iqKey{typ, ns, local}, h, " for accounts")
 }
 
 // HandleRoomIQ makes h answer requests of type typ with payload
 // <local xmlns=ns/> sent to a room's bare JID.
 func (r *Registry) HandleRoomIQ(typ, ns, local string, h RoomIQHandler) {
-	if r.room == nil {
-		r.room = map[iqKey]RoomIQHandler{}
-	}
-	k := iqKey{typ, ns, local}
-	if _, dup := r.room[k]; dup {
-		panic("xmpp: two modules handle " + typ + " " + ns + " " + local + " for rooms")
-	}
-	r.room[k] = h
+	claim(&r.room, iqKey{typ, ns, local}, h, " for rooms")
 }
 
 func (r *Registry) roomHandler(typ string, ch *wire.Child) RoomIQHandler {

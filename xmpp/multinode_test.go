@@ -204,12 +204,7 @@ func TestResumeOnAnotherNodeAfterCrash(t *testing.T) {
 }
 
 func TestKickAcrossNodes(t *testing.T) {
-	uri, dbName := testenv.MongoURI(t)
-	redisAddr := testenv.Redis(t)
-	n1 := startNode(t, "n1", uri, dbName, redisAddr, 2*time.Second)
-	n2 := startNode(t, "n2", uri, dbName, redisAddr, 2*time.Second)
-	app, _ := n1.acc.CreateApp(context.Background(), "cluster", accounts.AppOptions{})
-	n1.app, n2.app = app, app
+	n1, n2, app := twoNodes(t)
 	bJID, ub := n1.user("ben", "ben-password")
 	b1 := n1.login(viaTLS, bJID, "ben-password")
 	b2, _ := smLogin(n2.env, viaTLS, bJID, "ben-password")
@@ -224,12 +219,7 @@ func TestKickAcrossNodes(t *testing.T) {
 }
 
 func TestPresenceOfOwnResourcesAcrossNodes(t *testing.T) {
-	uri, dbName := testenv.MongoURI(t)
-	redisAddr := testenv.Redis(t)
-	n1 := startNode(t, "n1", uri, dbName, redisAddr, 2*time.Second)
-	n2 := startNode(t, "n2", uri, dbName, redisAddr, 2*time.Second)
-	app, _ := n1.acc.CreateApp(context.Background(), "cluster", accounts.AppOptions{})
-	n1.app, n2.app = app, app
+	n1, n2, app := twoNodes(t)
 	aJID, ua := n1.user("ann", "ann-password")
 	phone := n1.login(viaTLS, aJID, "ann-password")
 	desk := n2.login(viaTLS, aJID, "ann-password")
@@ -246,50 +236,30 @@ func TestPresenceOfOwnResourcesAcrossNodes(t *testing.T) {
 // Resuming another user's session on another node fails before the owner
 // is asked to let go: the victim's stream and its state stay.
 func TestResumeOfAnotherUsersSessionAcrossNodes(t *testing.T) {
-	uri, dbName := testenv.MongoURI(t)
-	redisAddr := testenv.Redis(t)
-	n1 := startNode(t, "n1", uri, dbName, redisAddr, 2*time.Second)
-	n2 := startNode(t, "n2", uri, dbName, redisAddr, 2*time.Second)
-	app, _ := n1.acc.CreateApp(context.Background(), "cluster", accounts.AppOptions{})
-	n1.app, n2.app = app, app
+	n1, n2, _ := twoNodes(t)
 	aJID, _ := n1.user("ann", "ann-password")
 	vJID, _ := n1.user("vic", "vic-password")
 	v, id := smLogin(n1.env, viaTLS, vJID, "vic-password")
 	v.readUntil("<presence")
 
-	m := n2.dial(viaTLS)
-	if s, ok := m.auth(sasl.Plain, aJID, "ann-password"); !ok {
-		t.Fatal(s)
+	if _, got := n2.resume(aJID, "ann-password", id, 0); !strings.Contains(got, "item-not-found") {
+		t.Fatalf("another user's resume: %s", got)
 	}
-	m.open("localhost")
-	m.expect("features", "urn:xmpp:sm:3")
-	m.send(`<resume xmlns="urn:xmpp:sm:3" previd="` + id + `" h="0"/>`)
-	m.expect("failed", "item-not-found")
 
 	// The victim's stream is still live and still resumable.
 	v.send(`<iq type="get" id="still"><ping xmlns="urn:xmpp:ping"/></iq>`)
 	v.readUntil(`id="still"`)
 	v.nc.Close()
 	time.Sleep(100 * time.Millisecond)
-	r := n2.dial(viaTLS)
-	if s, ok := r.auth(sasl.Plain, vJID, "vic-password"); !ok {
-		t.Fatal(s)
+	if _, got := n2.resume(vJID, "vic-password", id, 1); !strings.Contains(got, `<resumed`) {
+		t.Fatalf("the owner's resume: %s", got)
 	}
-	r.open("localhost")
-	r.expect("features", "urn:xmpp:sm:3")
-	r.send(`<resume xmlns="urn:xmpp:sm:3" previd="` + id + `" h="1"/>`)
-	r.expect("resumed", `previd="`+id+`"`)
 }
 
 // A node stops following a user as soon as its last subscriber's session
 // ends, not a day later.
 func TestStatusSubscriptionsEndWithTheSubscriber(t *testing.T) {
-	uri, dbName := testenv.MongoURI(t)
-	redisAddr := testenv.Redis(t)
-	n1 := startNode(t, "n1", uri, dbName, redisAddr, 2*time.Second)
-	n2 := startNode(t, "n2", uri, dbName, redisAddr, 2*time.Second)
-	app, _ := n1.acc.CreateApp(context.Background(), "cluster", accounts.AppOptions{})
-	n1.app, n2.app = app, app
+	n1, n2, app := twoNodes(t)
 	aJID, _ := n1.user("ann", "ann-password")
 	bJID, ub := n1.user("ben", "ben-password")
 	a := n1.login(viaTLS, aJID, "ann-password")
@@ -307,4 +277,19 @@ func TestStatusSubscriptionsEndWithTheSubscriber(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("n1 still follows Ben after Ann's only session ended")
+}
+
+// twoNodes starts two nodes on one MongoDB-wire store and one Redis, with
+// an app both serve.
+func twoNodes(t *testing.T) (*node, *node, *accounts.App) {
+	uri, dbName := testenv.MongoURI(t)
+	redisAddr := testenv.Redis(t)
+	n1 := startNode(t, "n1", uri, dbName, redisAddr, 2*time.Second)
+	n2 := startNode(t, "n2", uri, dbName, redisAddr, 2*time.Second)
+	app, err := n1.acc.CreateApp(context.Background(), "cluster", accounts.AppOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1.app, n2.app = app, app
+	return n1, n2, app
 }

@@ -6,23 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"mellium.im/sasl"
-
 	"github.com/parley-chat/parley/xmpp"
 )
 
-// resumeFails dials a new stream for user and tries to resume id; it
-// reports whether the server answered <failed/>.
+// resumeFails reports whether resuming id is answered with <failed/>.
 func resumeFails(e *env, user, pass, id string) bool {
 	e.t.Helper()
-	n := e.dial(viaTLS)
-	if s, ok := n.auth(sasl.Plain, user, pass); !ok {
-		e.t.Fatal(s)
-	}
-	n.open(e.domain)
-	n.expect("features", "urn:xmpp:sm:3")
-	n.send(`<resume xmlns="urn:xmpp:sm:3" previd="` + id + `" h="1"/>`)
-	got := n.read()
+	_, got := e.resume(user, pass, id, 1)
 	return strings.HasPrefix(got, "<failed")
 }
 
@@ -99,14 +89,10 @@ func TestHibernatedMessagesSurviveCrash(t *testing.T) {
 		a2.send(fmt.Sprintf(`<message to="%s@localhost" type="chat" id="s%d"><body>%d</body></message>`, bJID, i, i))
 	}
 	a2.nothing(200 * time.Millisecond)
-	r := e.dial(viaTLS)
-	if s, ok := r.auth(sasl.Plain, bJID, "ben-password"); !ok {
-		t.Fatal(s)
+	r, answer := e.resume(bJID, "ben-password", id, 0)
+	if !strings.HasPrefix(answer, "<resumed") {
+		t.Fatalf("resume: %s", answer)
 	}
-	r.open(e.domain)
-	r.expect("features", "urn:xmpp:sm:3")
-	r.send(`<resume xmlns="urn:xmpp:sm:3" previd="` + id + `" h="0"/>`)
-	r.expect("resumed", "")
 	if got := r.messageIDs(500*time.Millisecond, ""); fmt.Sprint(got) != "[s1 s2 s3]" {
 		t.Fatalf("resumed: %v, want [s1 s2 s3]", got)
 	}

@@ -121,3 +121,17 @@ func TestUnresumedSessionMovesUnackedToOffline(t *testing.T) {
 		t.Fatalf("offline after an unresumed cut: %v, want [u2 u3 u4]", got)
 	}
 }
+
+// resume signs user in on a new TLS stream and asks to resume session id
+// having handled h stanzas; it returns the stream and the first answer.
+func (e *env) resume(user, pass, id string, h int) (*client, string) {
+	e.t.Helper()
+	n := e.dial(viaTLS)
+	if s, ok := n.auth(sasl.Plain, user, pass); !ok {
+		e.t.Fatal(s)
+	}
+	n.open(e.domain)
+	n.expect("features", "urn:xmpp:sm:3")
+	n.send(fmt.Sprintf(`<resume xmlns="urn:xmpp:sm:3" previd="%s" h="%d"/>`, id, h))
+	return n, n.read()
+}

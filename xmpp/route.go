@@ -719,7 +719,14 @@ func (s *Server) registerCore(r *Registry) {
 	})
 	r.HandleIQ("set", nsSession, "session", func(_ context.Context, c Session, iq *IQ) []byte { return iq.Result(c, "") })
 	r.HandleIQ("set", nsBind, "bind", func(_ context.Context, c Session, iq *IQ) []byte { return iq.Error(c, errNotAllowed) })
-	// No rosters in the ConnectyCube model; standard clients still ask.
+}
+
+// registerFallbacks answers what standard clients always ask when no module
+// took it: without the roster module, an empty roster and no roster sets.
+func (s *Server) registerFallbacks(r *Registry) {
+	if r.iq[iqKey{"get", nsRoster, "query"}] != nil {
+		return
+	}
 	r.HandleIQ("get", nsRoster, "query", func(_ context.Context, c Session, iq *IQ) []byte {
 		return iqResult(iq.ID, "", c.JID(), `<query xmlns="`+nsRoster+`"/>`)
 	})

@@ -203,6 +203,7 @@ func NewServer(cfg Config, m *Metrics) *Server {
 	for _, m := range cfg.Modules {
 		m.Register(&s.modules)
 	}
+	s.registerFallbacks(&s.modules)
 	s.modules.seal([numEntities]string{
 		ServerEntity:  `<identity category="server" type="im" name="Parley"/>`,
 		AccountEntity: `<identity category="account" type="registered"/>`,

@@ -11,6 +11,7 @@ import (
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/push"
+	"github.com/parley-chat/parley/rosters"
 	"github.com/parley-chat/parley/storage/mongo"
 	"github.com/parley-chat/parley/storage/sqlite"
 )
@@ -75,4 +76,14 @@ func migrateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.data, "data", "./data", "data directory of the embedded store")
 	o.flags(cmd)
 	return cmd
+}
+
+// rosterService serves rosters from stores that keep them (the embedded
+// store so far); nil leaves the roster module out.
+func rosterService(db backend, domain string) *rosters.Service {
+	rs, ok := db.(rosters.Store)
+	if !ok {
+		return nil
+	}
+	return rosters.NewService(rs, db, domain)
 }

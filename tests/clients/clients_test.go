@@ -49,7 +49,9 @@ func startNode(t *testing.T, extra ...string) *node {
 	addr := func(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
 	n.cmd = exec.Command(bin, "serve", "--data", n.data, "--domain", "localhost",
 		"--c2s-addr", addr(n.c2s), "--c2s-tls-addr", addr(n.tls), "--ws-addr", addr(n.ws),
-		"--http-addr", addr(n.http), "--admin-addr", addr(n.admin), "--log-level", "debug")
+		"--http-addr", addr(n.http), "--admin-addr", addr(n.admin), "--log-level", "debug",
+		// One address logs in all the clients in quick succession.
+		"--login-rate", "0")
 	n.cmd.Args = append(n.cmd.Args, extra...)
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 	if err := n.cmd.Start(); err != nil {
@@ -202,6 +204,13 @@ func TestRealClients(t *testing.T) {
 			py = "python3"
 		}
 		run(t, ".", env, py, "slixmpp_test.py")
+	})
+	t.Run("slixmpp roster and presence subscription", func(t *testing.T) {
+		py := "/usr/bin/python3"
+		if _, err := os.Stat(py); err != nil {
+			py = "python3"
+		}
+		run(t, ".", env, py, "slixmpp_roster.py")
 	})
 	t.Run("slixmpp MAM finds what the SDK sent", func(t *testing.T) {
 		cmd := exec.Command("node", "sdk_seed.cjs")

@@ -8,6 +8,7 @@ import (
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/push"
+	"github.com/parley-chat/parley/rosters"
 	"github.com/parley-chat/parley/xmpp"
 	"github.com/parley-chat/parley/xmpp/carbons"
 	"github.com/parley-chat/parley/xmpp/clientstate"
@@ -17,6 +18,7 @@ import (
 	"github.com/parley-chat/parley/xmpp/ping"
 	"github.com/parley-chat/parley/xmpp/privacylists"
 	"github.com/parley-chat/parley/xmpp/pushes"
+	"github.com/parley-chat/parley/xmpp/roster"
 	"github.com/parley-chat/parley/xmpp/version"
 )
 
@@ -28,6 +30,7 @@ type Deps struct {
 	MAM      *history.MAM
 	Accounts *accounts.Service
 	Dialogs  *dialogs.Service
+	Rosters  *rosters.Service
 	Push     *push.Service
 	// StatusSubscriptions bounds a user's status subscriptions on a node
 	// (lastactivity.DefaultMaxSubscriptions when 0).
@@ -48,6 +51,9 @@ func Standard(d Deps) []xmpp.Module {
 	}
 	if d.History != nil {
 		ms = append(ms, moderation.New(d.History))
+	}
+	if d.Rosters != nil {
+		ms = append(ms, roster.New(d.Rosters))
 	}
 	if d.Push != nil {
 		ms = append(ms, pushes.New(d.Push, d.Dialogs, d.Privacy))

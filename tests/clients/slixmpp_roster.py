@@ -1,0 +1,59 @@
+"""Debian's python3-slixmpp: Alice asks to see Bob's presence, Bob approves
+(slixmpp's default auto-authorize, and it asks back), both rosters end with
+subscription "both", and a status change of Bob's reaches Alice."""
+import asyncio
+import os
+import ssl
+
+import slixmpp
+
+HOST = "127.0.0.1"
+PORT = int(os.environ["PARLEY_C2S_PORT"])
+ALICE, BOB = os.environ["PARLEY_ALICE_JID"], os.environ["PARLEY_BOB_JID"]
+PASSWORD_A, PASSWORD_B = os.environ["PARLEY_ALICE_PASSWORD"], os.environ["PARLEY_BOB_PASSWORD"]
+
+
+class Client(slixmpp.ClientXMPP):
+    def __init__(self, jid, password):
+        super().__init__(jid, password)
+        self.ssl_context.check_hostname = False
+        self.ssl_context.verify_mode = ssl.CERT_NONE
+        self.ready = asyncio.Event()
+        self.statuses = asyncio.Queue()
+        self.add_event_handler("session_start", self.on_start)
+        self.add_event_handler("presence_available", lambda p: self.statuses.put_nowait((str(p["from"].bare), p["status"])))
+
+    async def on_start(self, _):
+        await self.get_roster()
+        self.send_presence()
+        self.ready.set()
+
+
+async def until(what, check, seconds=10):
+    for _ in range(seconds * 20):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise SystemExit("timed out: " + what)
+
+
+async def main():
+    alice, bob = Client(ALICE, PASSWORD_A), Client(BOB, PASSWORD_B)
+    for c in (alice, bob):
+        c.connect(address=(HOST, PORT), force_starttls=True)
+    await asyncio.wait_for(asyncio.gather(alice.ready.wait(), bob.ready.wait()), 20)
+    alice.send_presence_subscription(pto=BOB)
+    sub = lambda c, j: c.client_roster[j]["subscription"] if j in c.client_roster else None
+    await until("alice's roster shows bob with both", lambda: sub(alice, BOB) == "both")
+    await until("bob's roster shows alice with both", lambda: sub(bob, ALICE) == "both")
+    bob.send_presence(pstatus="in a meeting")
+    while True:
+        who, status = await asyncio.wait_for(alice.statuses.get(), 10)
+        if who == BOB and status == "in a meeting":
+            break
+    for c in (alice, bob):
+        c.disconnect()
+    print("slixmpp roster: 3 passed, 0 failed")
+
+
+asyncio.run(main())

@@ -16,6 +16,7 @@ import (
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/privacy"
+	"github.com/parley-chat/parley/rosters"
 	"github.com/parley-chat/parley/storage/mongo"
 	"github.com/parley-chat/parley/xmpp"
 	"github.com/parley-chat/parley/xmpp/modules"
@@ -42,7 +43,8 @@ func startNode(t *testing.T, id, uri, dbName, redisAddr string, ttl time.Duratio
 	ds.Blocking = lists
 	cfg := xmpp.Config{Domain: "localhost", TLS: testTLS(t), Auth: acc, WSSecure: true, Dialogs: ds, History: history.NewArchive(db, ds),
 		Offline: db, Privacy: lists, Accounts: acc, Modules: modules.Standard(modules.Deps{Privacy: lists})}
-	cfg.Modules = modules.Standard(modules.Deps{Privacy: lists, History: cfg.History, MAM: history.NewMAM(db, ds), Accounts: acc})
+	cfg.Modules = modules.Standard(modules.Deps{Privacy: lists, History: cfg.History, MAM: history.NewMAM(db, ds), Accounts: acc,
+		Rosters: rosters.NewService(db, db, "localhost")})
 	srv := xmpp.NewServer(cfg, xmpp.NewMetrics(prometheus.NewRegistry()))
 	rc, err := cluster.Join(ctx, cluster.Config{Addr: redisAddr, Node: id, TTL: ttl}, srv.Receive)
 	if err != nil {

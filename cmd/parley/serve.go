@@ -30,6 +30,7 @@ import (
 	"github.com/parley-chat/parley/httpapi"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/push"
+	"github.com/parley-chat/parley/rosters"
 	"github.com/parley-chat/parley/xmpp"
 	"github.com/parley-chat/parley/xmpp/modules"
 )
@@ -257,7 +258,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	guard := accounts.NewLoginGuard(o.loginGuard)
 	xs := xmpp.NewServer(xmpp.Config{
 		Archiving: mam,
-		Modules:   modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: mam, Accounts: acc, Dialogs: ds, Push: pushes, Rosters: rosterService(db, o.domain), StatusSubscriptions: o.maxStatusSubs}),
+		Modules:   modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: mam, Accounts: acc, Dialogs: ds, Push: pushes, Rosters: rosters.NewService(db, db, o.domain), StatusSubscriptions: o.maxStatusSubs}),
 		Domain:    o.domain, TLS: tlsCfg, Auth: acc, Logger: log, LoginGuard: guard,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
 		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout, StanzaTimeout: o.stanzaTimeout,

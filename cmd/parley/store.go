@@ -25,6 +25,7 @@ type backend interface {
 	history.Store
 	history.OfflineStore
 	history.MAMStore
+	rosters.Store
 	privacy.Store
 	push.Store
 	Ping(ctx context.Context) error
@@ -76,14 +77,4 @@ func migrateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.data, "data", "./data", "data directory of the embedded store")
 	o.flags(cmd)
 	return cmd
-}
-
-// rosterService serves rosters from stores that keep them (the embedded
-// store so far); nil leaves the roster module out.
-func rosterService(db backend, domain string) *rosters.Service {
-	rs, ok := db.(rosters.Store)
-	if !ok {
-		return nil
-	}
-	return rosters.NewService(rs, db, domain)
 }

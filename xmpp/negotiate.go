@@ -224,6 +224,9 @@ func (c *conn) features(authed bool) []byte {
 		b = append(b, `</mechanisms>`...)
 	default:
 		b = append(b, `<bind xmlns="`+nsBind+`"/><session xmlns="`+nsSession+`"><optional/></session><sm xmlns="`+nsSM+`"/><csi xmlns="`+nsCSI+`"/>`...)
+		if c.srv.rosterVer {
+			b = append(b, `<ver xmlns="urn:xmpp:features:rosterver"/>`...) // RFC 6121 2.6
+		}
 	}
 	return append(b, `</stream:features>`...)
 }

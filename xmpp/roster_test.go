@@ -3,6 +3,8 @@ package xmpp_test
 import (
 	"strings"
 	"testing"
+
+	"mellium.im/sasl"
 )
 
 // Rosters and presence subscriptions (RFC 6121) between local users: a
@@ -15,6 +17,12 @@ func TestRosterSubscription(t *testing.T) {
 	bJID, _ := e.user("ben", "ben-password")
 	cJID, _ := e.user("cat", "cat-password")
 	ann, ben := aJID+"@localhost", bJID+"@localhost"
+	f := e.dial(viaTLS)
+	if s, ok := f.auth(sasl.Plain, aJID, "ann-password"); !ok {
+		t.Fatal(s)
+	}
+	f.open(e.domain)
+	f.expect("features", `<ver xmlns="urn:xmpp:features:rosterver"/>`)
 	a := e.login(viaTLS, aJID, "ann-password")
 	b := e.login(viaTLS, bJID, "ben-password")
 	for _, c := range []*client{a, b} {

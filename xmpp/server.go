@@ -180,6 +180,7 @@ type Server struct {
 	known      knownUsers          // users known to exist (phantom recipients)
 	loginLogAt atomic.Int64        // last refused-login log line (sampling)
 	modules    Registry            // what the core and the modules answer
+	rosterVer  bool                // roster versioning is announced
 	policies   sync.Map            // app id -> appPolicy (archiving)
 }
 
@@ -203,6 +204,7 @@ func NewServer(cfg Config, m *Metrics) *Server {
 	for _, m := range cfg.Modules {
 		m.Register(&s.modules)
 	}
+	s.rosterVer = s.modules.iq[iqKey{"get", nsRoster, "query"}] != nil // a roster module serves versions
 	s.registerFallbacks(&s.modules)
 	s.modules.seal([numEntities]string{
 		ServerEntity:  `<identity category="server" type="im" name="Parley"/>`,

@@ -702,6 +702,9 @@ func (s *Server) serverIQ(c *conn, e *wire.Element, typ, id, to string) []byte {
 func (s *Server) registerCore(r *Registry) {
 	r.Feature(ServerEntity, nsDiscoIt, nsSM, nsCSI)
 	r.Feature(RoomsEntity, nsMUC, nsDiscoIt)
+	if s.cfg.Dialogs != nil {
+		s.registerRoomAdmin(r)
+	}
 	r.Feature(RoomEntity, "http://jabber.org/protocol/muc#self-ping-optimization")
 	r.Feature(AccountEntity, nsPing)
 	// A user's bare JID: the server answers for the account.

@@ -168,6 +168,7 @@ func TestResumeOnAnotherNodeAfterCrash(t *testing.T) {
 	bJID, _ := n1.user("ben", "ben-password")
 	a := n2.login(viaTLS, aJID, "ann-password")
 	b, id := smLogin(n1.env, viaTLS, bJID, "ben-password")
+	b.readUntil("<presence") // the echo first: h below counts it
 	to := bJID + "@localhost"
 	for i := 1; i <= 3; i++ {
 		a.send(fmt.Sprintf(`<message to="%s" type="chat" id="r%d"><body>%d</body></message>`, to, i, i))

@@ -570,9 +570,6 @@ func (s *Server) handlePresence(c *conn, e *wire.Element) {
 		// The user's resources on other nodes see it too.
 		s.sendRemote(c.appID, []int64{c.userID}, "", out, kindPresence, false)
 	}
-	for _, h := range s.modules.presence {
-		h(c, typ == "", initial, out)
-	}
 	// To every resource of the user, the sender included (RFC 6121 4.2.2);
 	// a new resource also learns about the others.
 	s.reg.each(k, func(o *conn) {
@@ -586,6 +583,11 @@ func (s *Server) handlePresence(c *conn, e *wire.Element) {
 			}
 		}
 	})
+	// Then the modules (the roster's subscribers and probes), which may
+	// read the store: the session's own echo does not wait for them.
+	for _, h := range s.modules.presence {
+		h(c, typ == "", initial, out)
+	}
 }
 
 func isSubscription(typ string) bool {

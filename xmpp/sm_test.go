@@ -60,6 +60,7 @@ func TestResumeAfterCutReplaysExactlyTheUnacked(t *testing.T) {
 	bJID, _ := e.user("ben", "ben-password")
 	a := e.login(viaTLS, aJID, "ann-password")
 	b, id := smLogin(e.env, viaWS, bJID, "ben-password")
+	b.readUntil("<presence") // the echo first: h below counts it
 	to := bJID + "@localhost"
 	for i := 1; i <= 3; i++ {
 		a.send(fmt.Sprintf(`<message to="%s" type="chat" id="r%d"><body>%d</body></message>`, to, i, i))
@@ -102,6 +103,7 @@ func TestUnresumedSessionMovesUnackedToOffline(t *testing.T) {
 	bJID, _ := e.user("ben", "ben-password")
 	a := e.login(viaTLS, aJID, "ann-password")
 	b, _ := smLogin(e.env, viaTLS, bJID, "ben-password")
+	b.readUntil("<presence") // the echo first: h below counts it
 	to := bJID + "@localhost"
 	for i := 1; i <= 3; i++ {
 		a.send(fmt.Sprintf(`<message to="%s" type="chat" id="u%d"><body>%d</body></message>`, to, i, i))

@@ -75,6 +75,9 @@ func TestAdminAuthKeys(t *testing.T) {
 		t.Fatalf("create: %d %v", code, out)
 	}
 	code, out = admin("GET", "/api/apps", "")
+	if code != 200 {
+		t.Fatalf("list: %d %v", code, out)
+	}
 	for _, it := range out["items"].([]any) {
 		if _, shown := it.(map[string]any)["auth_key"]; shown {
 			t.Fatalf("app list shows an auth key: %v", it)

@@ -188,6 +188,9 @@ func TestDialogMaxOccupants(t *testing.T) {
 	}
 	// A public dialog's subscribers are occupants too.
 	code, raw = q.do("ann", "POST", "/chat/Dialog.json", `{"type":1,"name":"lobby"}`)
+	if code != 201 {
+		t.Fatalf("public dialog: %d %s", code, raw)
+	}
 	json.Unmarshal([]byte(raw), &g)
 	for _, u := range []string{"ben", "cat"} {
 		if code, raw := q.do(u, "POST", "/chat/Dialog/"+g.ID+"/subscribe.json", ""); code != 200 {

@@ -259,26 +259,27 @@ func errorPresence(id, from, to string, e xmpp.StanzaError) []byte {
 }
 
 // withTo returns a presence stanza (as relayed, from a full JID) addressed
-// to 'to': its own 'to' attribute, if any, is replaced.
+// to 'to': its own 'to' attribute, if any, is replaced. The start tag is
+// found by the parser, not by searching for '>': attribute values a client
+// wrote may hold one.
 func withTo(p []byte, to string) []byte {
-	end := strings.IndexByte(string(p), '>')
-	if end < 0 {
+	var ps wire.Parser
+	ps.DefaultNS = []byte("jabber:client")
+	var e wire.Element
+	if ps.Parse(p, &e) != nil {
 		return p
 	}
-	head := string(p[:end])
-	if i := strings.Index(head, ` to="`); i >= 0 {
-		j := strings.IndexByte(head[i+5:], '"')
-		head = head[:i] + head[i+5+j+1:]
+	b := make([]byte, 0, len(p)+len(to)+8)
+	b = append(append(b, '<'), e.Name...)
+	for _, a := range e.Attrs {
+		if string(a.Name) != "to" {
+			b = append(b, p[a.Start:a.End]...)
+		}
 	}
-	self := strings.HasSuffix(head, "/")
-	if self {
-		head = head[:len(head)-1]
-	}
-	out := head + ` to="` + esc(to) + `"`
-	if self {
-		out += "/"
-	}
-	return append([]byte(out), p[end:]...)
+	b = append(b, ` to="`...)
+	b = xmltext.AppendEscaped(b, to)
+	b = append(b, '"')
+	return append(b, p[e.TagEnd:]...)
 }
 
 func innerText(raw []byte) string {

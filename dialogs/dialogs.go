@@ -38,8 +38,12 @@ const MaxAdmins = 5
 
 // Dialog is one conversation.
 type Dialog struct {
-	ID           string
-	AppID        int64
+	ID    string
+	AppID int64
+	// Room is the name a client created the room under by joining
+	// <name>@<muc domain> (XEP-0045); "" for dialogs made over REST, whose
+	// room is <appId>_<id>@<muc domain>. Unique per app.
+	Room         string
 	Type         Type
 	OwnerID      int64
 	Name         string
@@ -163,6 +167,31 @@ func ValidID(s string) bool {
 }
 
 // RoomJID is the MUC address of a non-private dialog.
+// RoomAddress is d's room JID: its client-chosen name, or <appId>_<id>.
+func (d *Dialog) RoomAddress(mucDomain string) string {
+	if d.Room != "" {
+		return d.Room + "@" + mucDomain
+	}
+	return RoomJID(d.AppID, d.ID, mucDomain)
+}
+
+// ValidRoomName accepts a room name a client may create: lower-case
+// letters, digits, '.', '-' and '_', at most 64, and never the shape of a
+// dialog's own address (<appId>_<id>).
+func ValidRoomName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	_, _, own := ParseRoomLocal(s)
+	return !own
+}
+
 func RoomJID(appID int64, id, mucDomain string) string {
 	return strconv.FormatInt(appID, 10) + "_" + id + "@" + mucDomain
 }

@@ -20,6 +20,8 @@ type Store interface {
 	CreateDialog(ctx context.Context, d *Dialog) (existing *Dialog, err error)
 	Dialog(ctx context.Context, appID int64, id string) (*Dialog, error)
 	PrivateDialog(ctx context.Context, appID, a, b int64) (*Dialog, error)
+	// DialogByRoom finds the dialog a client created as room name.
+	DialogByRoom(ctx context.Context, appID int64, room string) (*Dialog, error)
 	// UpdateDialog rewrites d and adds/removes member rows.
 	UpdateDialog(ctx context.Context, d *Dialog, added, removed []int64) error
 	// DeleteDialog removes d, its members and its messages.
@@ -199,6 +201,11 @@ type Input struct {
 // Create makes a dialog owned by uid. A private dialog between the same two
 // users is unique: creating it again returns the existing one.
 func (s *Service) Create(ctx context.Context, appID, uid int64, in Input) (*View, error) {
+	return s.create(ctx, appID, uid, in, "")
+}
+
+// create is Create, for a room a client names when room is set.
+func (s *Service) create(ctx context.Context, appID, uid int64, in Input, room string) (*View, error) {
 	v := ValidationError{}
 	if in.Type == nil || !in.Type.Valid() {
 		v["type"] = []string{"is invalid; use 1 public, 2 group, 3 private, 4 broadcast or 5 meeting"}
@@ -209,7 +216,7 @@ func (s *Service) Create(ctx context.Context, appID, uid int64, in Input) (*View
 		return nil, ErrForbidden // created by the operator: parley dialog broadcast
 	}
 	now := s.now().UTC()
-	d := &Dialog{AppID: appID, Type: t, OwnerID: uid, CreatedAt: now, UpdatedAt: now}
+	d := &Dialog{AppID: appID, Room: room, Type: t, OwnerID: uid, CreatedAt: now, UpdatedAt: now}
 	occ := addUnique(nil, in.Occupants...)
 	switch t {
 	case Private:
@@ -687,4 +694,27 @@ func (s *Service) CreateBroadcast(ctx context.Context, appID, owner int64, name 
 		return nil, err
 	}
 	return d, nil
+}
+
+// ByRoom returns the dialog created as room name (XEP-0045 room creation).
+func (s *Service) ByRoom(ctx context.Context, appID int64, room string) (*Dialog, error) {
+	return s.store.DialogByRoom(ctx, appID, room)
+}
+
+// CreateRoom makes the group dialog a client creates by joining
+// <room>@<muc domain>: owned by uid, named room, uid its only occupant. A
+// room made meanwhile under that name is returned instead.
+func (s *Service) CreateRoom(ctx context.Context, appID, uid int64, room string) (*Dialog, error) {
+	if !ValidRoomName(room) {
+		return nil, ValidationError{"room": {"lower-case letters, digits, '.', '-' and '_', at most 64"}}
+	}
+	typ, name := Group, room
+	v, err := s.create(ctx, appID, uid, Input{Type: &typ, Name: &name}, room)
+	if err != nil {
+		if d, e := s.store.DialogByRoom(ctx, appID, room); e == nil {
+			return d, nil
+		}
+		return nil, err
+	}
+	return &v.Dialog, nil
 }

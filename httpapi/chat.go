@@ -68,7 +68,7 @@ func (a *API) room(d *dialogs.Dialog) any {
 	if d.Type == dialogs.Private {
 		return nil
 	}
-	return dialogs.RoomJID(d.AppID, d.ID, a.muc)
+	return d.RoomAddress(a.muc)
 }
 
 func nullStr(s string) any {

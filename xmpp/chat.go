@@ -495,18 +495,14 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 			c.send(errorStanza("message", m.id, to, c.jid, se), kindMessage)
 		}
 	}
-	appID, dialogID, ok := dialogs.ParseRoomLocal(local)
-	if !ok || appID != c.appID || s.cfg.Dialogs == nil {
-		fail(StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such room."})
-		return
-	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	d, err := s.cfg.Dialogs.Dialog(ctx, appID, dialogID)
+	d, err := s.roomOf(ctx, c.appID, local)
 	if err != nil {
 		fail(chatError(err))
 		return
 	}
+	appID := d.AppID
 	if !d.CanPost(c.userID) {
 		fail(errNotOccupant)
 		return
@@ -543,9 +539,9 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 			return
 		}
 		extra = s.stamp(m, posted)
-		m.archived(posted, dialogs.RoomJID(appID, d.ID, s.muc))
+		m.archived(posted, d.RoomAddress(s.muc))
 	}
-	from := dialogs.RoomJID(appID, d.ID, s.muc) + "/" + strconv.FormatInt(c.userID, 10)
+	from := d.RoomAddress(s.muc) + "/" + strconv.FormatInt(c.userID, 10)
 	out := relayBytes(e, from, c.prefixes, m, extra)
 	if m.typing && !m.content() {
 		var to []int64

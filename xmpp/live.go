@@ -26,7 +26,7 @@ func (s *Server) toDialog(d *dialogs.Dialog, uid int64, build func(typ, from, to
 		}
 		return
 	}
-	room := dialogs.RoomJID(d.AppID, d.ID, s.muc)
+	room := d.RoomAddress(s.muc)
 	s.fanOutFrom(d, uid, build("groupchat", room+"/"+strconv.FormatInt(uid, 10), room), kindMessage)
 }
 

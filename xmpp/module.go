@@ -331,7 +331,7 @@ func (s *Server) Presences(u User) [][]byte {
 }
 
 // RoomJID implements Core.
-func (s *Server) RoomJID(d *dialogs.Dialog) string { return dialogs.RoomJID(d.AppID, d.ID, s.muc) }
+func (s *Server) RoomJID(d *dialogs.Dialog) string { return d.RoomAddress(s.muc) }
 
 // ToRoom implements Core.
 func (s *Server) ToRoom(d *dialogs.Dialog, b []byte) { s.fanOut(d, b, kindMessage) }

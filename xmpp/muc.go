@@ -3,6 +3,7 @@ package xmpp
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -134,8 +135,6 @@ func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 	typ, _ := e.Attr("type")
 	id, _ := e.Attr("id")
 	to, _ := e.Attr("to")
-	appID, dialogID, ok := dialogs.ParseRoomLocal(a.local)
-	room := a.local + "@" + s.muc
 	joinError := func(se StanzaError) {
 		b := appendOpen(make([]byte, 0, 256), "presence", "error", id, to, c.jid)
 		b = append(b, `><x xmlns="`+nsMUC+`"/>`...)
@@ -145,22 +144,28 @@ func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 		b = append(b, eb[i:j]...)
 		c.send(append(b, `</presence>`...), kindPresence)
 	}
-	if !ok || appID != c.appID || s.cfg.Dialogs == nil {
-		if typ != "unavailable" && typ != "error" {
-			joinError(StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such room."})
-		}
+	if s.cfg.Dialogs == nil {
+		joinError(StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such room."})
 		return
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	d, err := s.cfg.Dialogs.Dialog(ctx, appID, dialogID)
+	d, err := s.roomOf(ctx, c.appID, a.local)
+	created := false
+	if errors.Is(err, dialogs.ErrNotFound) && typ == "" && dialogs.ValidRoomName(strings.ToLower(a.local)) {
+		// Joining a room that does not exist creates it (XEP-0045 10.1): a
+		// group dialog the joiner owns, open at once (an instant room).
+		d, err = s.cfg.Dialogs.CreateRoom(ctx, c.appID, c.userID, strings.ToLower(a.local))
+		created = err == nil && d.OwnerID == c.userID && len(d.Occupants) == 1
+	}
 	if err != nil {
-		if typ != "unavailable" {
+		if typ != "unavailable" && typ != "error" {
 			joinError(chatError(err))
 		}
 		return
 	}
-	k := roomKey{appID, d.ID}
+	room := d.RoomAddress(s.muc)
+	k := roomKey{d.AppID, d.ID}
 	switch typ {
 	case "":
 		if d.Type != dialogs.Public && !d.HasOccupant(c.userID) {
@@ -172,7 +177,11 @@ func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 			c.send(s.occupantPresence(room, d, o.userID, c.jid, "", "", false), kindPresence)
 			o.send(s.occupantPresence(room, d, c.userID, o.jid, "", "", false), kindPresence)
 		}
-		c.send(s.occupantPresence(room, d, c.userID, c.jid, "", id, true), kindPresence)
+		self := s.occupantPresence(room, d, c.userID, c.jid, "", id, true)
+		if created {
+			self = []byte(strings.Replace(string(self), `<status code="110"/>`, `<status code="110"/><status code="201"/>`, 1))
+		}
+		c.send(self, kindPresence)
 		s.sendRoomHistory(ctx, c, e, d, room)
 	case "unavailable":
 		others, was := s.rooms.leave(k, c)
@@ -188,8 +197,15 @@ func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 func (s *Server) leaveRooms(c *conn) {
 	for _, k := range s.rooms.roomsOf(c) {
 		others, _ := s.rooms.leave(k, c)
-		room := dialogs.RoomJID(k.app, k.id, s.muc)
 		d := &dialogs.Dialog{AppID: k.app, ID: k.id}
+		if s.cfg.Dialogs != nil {
+			ctx, cancel := s.ctx()
+			if full, err := s.cfg.Dialogs.Dialog(ctx, k.app, k.id); err == nil {
+				d = full
+			}
+			cancel()
+		}
+		room := d.RoomAddress(s.muc)
 		for _, o := range others {
 			o.send(s.occupantPresence(room, d, c.userID, o.jid, "unavailable", "", false), kindPresence)
 		}
@@ -217,7 +233,7 @@ func (s *Server) roomServiceIQ(c *conn, e *wire.Element, typ, id, to string) []b
 			if d.Type == dialogs.Private {
 				continue
 			}
-			b.WriteString(`<item jid="` + xmlEsc(dialogs.RoomJID(d.AppID, d.ID, s.muc)) + `" name="` + xmlEsc(d.Name) + `"/>`)
+			b.WriteString(`<item jid="` + xmlEsc(d.RoomAddress(s.muc)) + `" name="` + xmlEsc(d.Name) + `"/>`)
 		}
 		b.WriteString(`</query>`)
 		return iqResult(id, to, c.jid, b.String())
@@ -228,17 +244,14 @@ func (s *Server) roomServiceIQ(c *conn, e *wire.Element, typ, id, to string) []b
 // roomIQ answers IQs to a room: disco#items lists the occupants online now.
 func (s *Server) roomIQ(c *conn, e *wire.Element, a address, typ, id, to string) []byte {
 	ch := e.Children[0]
-	appID, dialogID, ok := dialogs.ParseRoomLocal(a.local)
-	if !ok || appID != c.appID || s.cfg.Dialogs == nil {
-		return errorStanza("iq", id, to, c.jid, StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such room."})
-	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	d, err := s.cfg.Dialogs.Dialog(ctx, appID, dialogID)
+	d, err := s.roomOf(ctx, c.appID, a.local)
 	if err != nil || !d.CanRead(c.userID) {
 		return errorStanza("iq", id, to, c.jid, StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such room."})
 	}
-	room := dialogs.RoomJID(appID, d.ID, s.muc)
+	appID := d.AppID
+	room := d.RoomAddress(s.muc)
 	switch {
 	case a.resource != "" && typ == "get" && string(ch.NS) == nsPing:
 		// MUC self-ping (XEP-0410): the service answers for the occupant;
@@ -330,4 +343,22 @@ func (s *Server) sendRoomHistory(ctx context.Context, c *conn, e *wire.Element, 
 	}
 	subj := appendOpen(make([]byte, 0, 160), "message", "groupchat", "", room, c.jid)
 	c.send(append(subj, `><subject/></message>`...), kindMessage)
+}
+
+// roomOf finds the dialog a room address names for a user of app:
+// <appId>_<id>, or a name a client created the room under.
+func (s *Server) roomOf(ctx context.Context, app int64, local string) (*dialogs.Dialog, error) {
+	if s.cfg.Dialogs == nil {
+		return nil, dialogs.ErrNotFound
+	}
+	if a, id, ok := dialogs.ParseRoomLocal(local); ok {
+		if a != app {
+			return nil, dialogs.ErrNotFound
+		}
+		return s.cfg.Dialogs.Dialog(ctx, app, id)
+	}
+	if !dialogs.ValidRoomName(strings.ToLower(local)) {
+		return nil, dialogs.ErrNotFound
+	}
+	return s.cfg.Dialogs.ByRoom(ctx, app, strings.ToLower(local))
 }

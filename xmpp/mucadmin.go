@@ -78,7 +78,7 @@ func (s *Server) roomAdmin(ctx context.Context, sess Session, d *dialogs.Dialog,
 		}
 		d = &v.Dialog
 	}
-	room := dialogs.RoomJID(d.AppID, d.ID, s.muc)
+	room := d.RoomAddress(s.muc)
 	for _, uid := range kicks {
 		s.removeOccupant(d, room, uid)
 	}

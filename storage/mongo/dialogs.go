@@ -29,6 +29,7 @@ type dialogDoc struct {
 	Key          string            `bson:"_id"`
 	AppID        int64             `bson:"app_id"`
 	ID           string            `bson:"id"`
+	Room         string            `bson:"room,omitempty"`
 	Type         int               `bson:"type"`
 	OwnerID      int64             `bson:"owner_id"`
 	Name         string            `bson:"name"`
@@ -56,14 +57,14 @@ type dialogDoc struct {
 func dialogKey(app int64, id string) string { return strconv.FormatInt(app, 10) + ":" + id }
 
 func (d *dialogDoc) dialog() *dialogs.Dialog {
-	return &dialogs.Dialog{ID: d.ID, AppID: d.AppID, Type: dialogs.Type(d.Type), OwnerID: d.OwnerID, Name: d.Name, Description: d.Description,
+	return &dialogs.Dialog{Room: d.Room, ID: d.ID, AppID: d.AppID, Type: dialogs.Type(d.Type), OwnerID: d.OwnerID, Name: d.Name, Description: d.Description,
 		Photo: d.Photo, Occupants: d.Occupants, Admins: d.Admins, Pinned: d.Pinned, Extensions: d.Extensions, AllowPreview: d.AllowPreview,
 		Large: d.Large, LastMessage: d.LastMessage, LastMessageID: d.LastID, LastMessageUserID: d.LastUser, LastMessageDate: d.LastDate,
 		LastStatus: d.LastStatus, Seq: d.Seq, CreatedAt: fromNano(d.CreatedAt), UpdatedAt: fromNano(d.UpdatedAt)}
 }
 
 func docOf(d *dialogs.Dialog) dialogDoc {
-	return dialogDoc{Key: dialogKey(d.AppID, d.ID), AppID: d.AppID, ID: d.ID, Type: int(d.Type), OwnerID: d.OwnerID, Name: d.Name,
+	return dialogDoc{Key: dialogKey(d.AppID, d.ID), AppID: d.AppID, ID: d.ID, Room: d.Room, Type: int(d.Type), OwnerID: d.OwnerID, Name: d.Name,
 		Description: d.Description, Photo: d.Photo, Occupants: nonNil(d.Occupants), Admins: nonNil(d.Admins), Pinned: nonNilS(d.Pinned),
 		Extensions: d.Extensions, AllowPreview: d.AllowPreview, Large: d.Large, Seq: d.Seq,
 		CreatedAt: nano(d.CreatedAt), UpdatedAt: nano(d.UpdatedAt), CreatedS: d.CreatedAt.Unix(), UpdatedS: d.UpdatedAt.Unix()}
@@ -96,8 +97,18 @@ func memberKey(app, uid int64, id string) string {
 }
 
 // CreateDialog implements dialogs.Store. A private pair is unique through
-// an _id claim taken after the dialog is written and before its members are.
+// an _id claim taken after the dialog is written and before its members are;
+// a room name through a claim taken before the dialog exists.
 func (s *DB) CreateDialog(ctx context.Context, d *dialogs.Dialog) (*dialogs.Dialog, error) {
+	if d.Room != "" {
+		if _, err := s.c("dialog_rooms").InsertOne(ctx, bson.M{"_id": roomClaim(d.AppID, d.Room), "dialog_id": d.ID}); err != nil {
+			if isDup(err) {
+				existing, err := s.DialogByRoom(ctx, d.AppID, d.Room)
+				return existing, err
+			}
+			return nil, err
+		}
+	}
 	if _, err := s.c("dialogs").InsertOne(ctx, docOf(d)); err != nil {
 		return nil, err
 	}
@@ -218,6 +229,9 @@ func (s *DB) DeleteDialog(ctx context.Context, app int64, id string) error {
 	}
 	if d.Type == dialogs.Private && len(d.Occupants) == 2 {
 		s.c("dialog_private").DeleteOne(ctx, bson.M{"_id": privateClaim(d), "dialog_id": id})
+	}
+	if d.Room != "" {
+		s.c("dialog_rooms").DeleteOne(ctx, bson.M{"_id": roomClaim(app, d.Room), "dialog_id": id})
 	}
 	for _, coll := range []string{"members", "messages", "message_hidden", "reactions"} {
 		if _, err := s.c(coll).DeleteMany(ctx, bson.M{"app_id": app, "dialog_id": id}); err != nil {
@@ -460,3 +474,19 @@ func (s *DB) Dialogs(ctx context.Context, app, viewer int64, q dialogs.Query) ([
 }
 
 func nowNano() int64 { return time.Now().UnixNano() }
+
+func roomClaim(app int64, room string) string { return strconv.FormatInt(app, 10) + ":" + room }
+
+// DialogByRoom implements dialogs.Store.
+func (s *DB) DialogByRoom(ctx context.Context, app int64, room string) (*dialogs.Dialog, error) {
+	var c struct {
+		DialogID string `bson:"dialog_id"`
+	}
+	if err := s.c("dialog_rooms").FindOne(ctx, bson.M{"_id": roomClaim(app, room)}).Decode(&c); err != nil {
+		if notFound(err) {
+			return nil, dialogs.ErrNotFound
+		}
+		return nil, err
+	}
+	return s.Dialog(ctx, app, c.DialogID)
+}

@@ -371,6 +371,9 @@ var migrations = []string{
 		app_id INTEGER NOT NULL, user_id INTEGER NOT NULL, version INTEGER NOT NULL,
 		PRIMARY KEY (app_id, user_id)
 	) WITHOUT ROWID;`,
+	// 12: rooms clients create by joining <name>@muc: the name, unique per app.
+	`ALTER TABLE dialogs ADD COLUMN room TEXT;
+	CREATE UNIQUE INDEX dialogs_room ON dialogs(app_id, room) WHERE room IS NOT NULL;`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

@@ -20,7 +20,7 @@ var (
 
 const dialogCols = `d.app_id, d.id, d.type, d.owner_id, d.name, d.description, d.photo, d.occupants, d.admins, d.pinned, d.extensions,
 	d.allow_preview, d.large, COALESCE(d.last_message, ''), COALESCE(d.last_message_id, ''), d.last_message_user_id, d.last_message_date,
-	COALESCE(d.last_message_status, ''), d.seq, d.created_at, d.updated_at`
+	COALESCE(d.last_message_status, ''), d.seq, d.created_at, d.updated_at, COALESCE(d.room, '')`
 
 func scanDialog(sc interface{ Scan(...any) error }, extra ...any) (*dialogs.Dialog, string, error) {
 	d, err := scanDialogRow(sc, extra...)
@@ -37,7 +37,7 @@ func scanDialogRow(sc interface{ Scan(...any) error }, extra ...any) (*dialogs.D
 	var created, updated int64
 	dest := append([]any{&d.AppID, &d.ID, &d.Type, &d.OwnerID, &d.Name, &d.Description, &d.Photo, &occ, &adm, &pin, &ext,
 		&d.AllowPreview, &d.Large, &d.LastMessage, &d.LastMessageID, &d.LastMessageUserID, &d.LastMessageDate,
-		&d.LastStatus, &d.Seq, &created, &updated}, extra...)
+		&d.LastStatus, &d.Seq, &created, &updated, &d.Room}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, dialogs.ErrNotFound
@@ -88,16 +88,24 @@ func (s *DB) CreateDialog(ctx context.Context, d *dialogs.Dialog) (*dialogs.Dial
 		return nil, err
 	}
 	defer tx.Rollback()
+	var room any
+	if d.Room != "" {
+		room = d.Room
+	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO dialogs(app_id, id, type, owner_id, name, description, photo, occupants, occupants_count, admins, pinned,
-		extensions, allow_preview, large, private_key, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+		extensions, allow_preview, large, private_key, created_at, updated_at, room) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
 		d.AppID, d.ID, d.Type, d.OwnerID, d.Name, d.Description, d.Photo, jsonText(d.Occupants), len(d.Occupants), jsonText(d.Admins), jsonText(d.Pinned),
-		extText(d), d.AllowPreview, d.Large, privateKey(d), d.CreatedAt.UnixNano(), d.UpdatedAt.UnixNano())
+		extText(d), d.AllowPreview, d.Large, privateKey(d), d.CreatedAt.UnixNano(), d.UpdatedAt.UnixNano(), room)
 	if err != nil {
 		return nil, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		if pk := privateKey(d); pk != nil {
 			existing, _, err := scanDialog(tx.QueryRowContext(ctx, `SELECT `+dialogCols+` FROM dialogs d WHERE app_id=? AND private_key=?`, d.AppID, pk))
+			return existing, err
+		}
+		if d.Room != "" {
+			existing, _, err := scanDialog(tx.QueryRowContext(ctx, `SELECT `+dialogCols+` FROM dialogs d WHERE app_id=? AND room=?`, d.AppID, d.Room))
 			return existing, err
 		}
 		return nil, fmt.Errorf("sqlite: dialog id %s already exists", d.ID)
@@ -434,4 +442,10 @@ func (s *DB) Dialogs(ctx context.Context, app, viewer int64, q dialogs.Query) ([
 		out = append(out, v)
 	}
 	return out, total, rows.Err()
+}
+
+// DialogByRoom implements dialogs.Store.
+func (s *DB) DialogByRoom(ctx context.Context, app int64, room string) (*dialogs.Dialog, error) {
+	d, _, err := scanDialog(s.queryRow(ctx, `SELECT `+dialogCols+` FROM dialogs d WHERE app_id=? AND room=?`, app, room))
+	return d, err
 }

@@ -210,6 +210,30 @@ func Chat(t *testing.T, open func(t *testing.T) ChatStore) {
 	t.Run("archive queries", func(t *testing.T) { archiveQueries(t, setup) })
 	t.Run("archive prefs", func(t *testing.T) { archivePrefs(t, setup) })
 
+	t.Run("rooms created by name", func(t *testing.T) {
+		st, app, u := setup(t, 2)
+		ds := dialogs.NewService(st, st)
+		r, err := ds.CreateRoom(ctx, app, u[0], "team")
+		if err != nil || r.Room != "team" || r.OwnerID != u[0] || r.Type != dialogs.Group {
+			t.Fatalf("create: %+v %v", r, err)
+		}
+		got, err := ds.ByRoom(ctx, app, "team")
+		if err != nil || got.ID != r.ID || got.Room != "team" {
+			t.Fatalf("by room: %+v %v", got, err)
+		}
+		// The name is taken: a second creation gets the first room.
+		again, err := ds.CreateRoom(ctx, app, u[1], "team")
+		if err != nil || again.ID != r.ID {
+			t.Fatalf("second creation: %+v %v", again, err)
+		}
+		if _, err := ds.ByRoom(ctx, app, "other"); !errors.Is(err, dialogs.ErrNotFound) {
+			t.Fatalf("unknown room: %v", err)
+		}
+		if _, err := ds.CreateRoom(ctx, app, u[0], "1_abc"); err == nil {
+			t.Fatal("a name shaped like a dialog address was accepted")
+		}
+	})
+
 	t.Run("offline", func(t *testing.T) {
 		st, app, u := setup(t, 1)
 		for i := 1; i <= 5; i++ {

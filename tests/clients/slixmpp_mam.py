@@ -4,27 +4,21 @@ under the ids the SDK gave them (the REST _id); then it joins the SDK's
 group dialog as a MUC room (XEP-0045) and gets that message as history."""
 import asyncio
 import os
-import ssl
-import sys
 import xml.etree.ElementTree as ET
 
-import slixmpp
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-HOST = "127.0.0.1"
-PORT = int(os.environ["PARLEY_C2S_PORT"])
-BOB, PASSWORD = os.environ["PARLEY_BOB_JID"], os.environ["PARLEY_BOB_PASSWORD"]
+import parley_xmpp
+from parley_xmpp import BOB, PASSWORD_B as PASSWORD
+
 ONE, GROUP, ROOM = os.environ["MAM_ONE_ID"], os.environ["MAM_GROUP_ID"], os.environ["MAM_ROOM"]
 NS = "urn:xmpp:mam:2"
 
 
-class Client(slixmpp.ClientXMPP):
+class Client(parley_xmpp.Client):
     def __init__(self, jid, password):
-        super().__init__(jid, password)
-        self.register_plugin("xep_0045")
-        self.ssl_context.check_hostname = False
-        self.ssl_context.verify_mode = ssl.CERT_NONE
+        super().__init__(jid, password, plugins=["xep_0045"])
         self.ready = asyncio.Event()
         self.results = {}
         self.add_event_handler("session_start", self.on_start)
@@ -52,7 +46,7 @@ class Client(slixmpp.ClientXMPP):
 
 async def main():
     bob = Client(BOB, PASSWORD)
-    bob.connect(address=(HOST, PORT), force_starttls=True)
+    bob.start()
     await asyncio.wait_for(bob.ready.wait(), 20)
     ids, fin = await bob.query(None, "one", 50)
     assert ONE in ids, (ONE, ids)

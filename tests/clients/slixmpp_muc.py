@@ -2,24 +2,18 @@
 joining, configures it members-only, makes Bob a member; Bob joins with his
 own nickname, they talk, and Alice kicks Bob, then bans him."""
 import asyncio
-import os
-import ssl
 
 import slixmpp
 
-HOST = "127.0.0.1"
-PORT = int(os.environ["PARLEY_C2S_PORT"])
-ALICE, BOB = os.environ["PARLEY_ALICE_JID"], os.environ["PARLEY_BOB_JID"]
-PASSWORD_A, PASSWORD_B = os.environ["PARLEY_ALICE_PASSWORD"], os.environ["PARLEY_BOB_PASSWORD"]
-ROOM = "slixroom@muc." + os.environ["PARLEY_DOMAIN"]
+import parley_xmpp
+from parley_xmpp import ALICE, BOB, DOMAIN, PASSWORD_A, PASSWORD_B
+
+ROOM = "slixroom@muc." + DOMAIN
 
 
-class Client(slixmpp.ClientXMPP):
+class Client(parley_xmpp.Client):
     def __init__(self, jid, password):
-        super().__init__(jid, password)
-        self.register_plugin("xep_0045")
-        self.ssl_context.check_hostname = False
-        self.ssl_context.verify_mode = ssl.CERT_NONE
+        super().__init__(jid, password, plugins=["xep_0045"])
         self.ready = asyncio.Event()
         self.said = asyncio.Queue()
         self.gone = asyncio.Queue()
@@ -39,7 +33,7 @@ class Client(slixmpp.ClientXMPP):
 async def main():
     alice, bob = Client(ALICE, PASSWORD_A), Client(BOB, PASSWORD_B)
     for c in (alice, bob):
-        c.connect(address=(HOST, PORT), force_starttls=True)
+        c.start()
     await asyncio.wait_for(asyncio.gather(alice.ready.wait(), bob.ready.wait()), 20)
     muc_a, muc_b = alice.plugin["xep_0045"], bob.plugin["xep_0045"]
 

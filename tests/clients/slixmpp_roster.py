@@ -2,22 +2,14 @@
 (slixmpp's default auto-authorize, and it asks back), both rosters end with
 subscription "both", and a status change of Bob's reaches Alice."""
 import asyncio
-import os
-import ssl
 
-import slixmpp
-
-HOST = "127.0.0.1"
-PORT = int(os.environ["PARLEY_C2S_PORT"])
-ALICE, BOB = os.environ["PARLEY_ALICE_JID"], os.environ["PARLEY_BOB_JID"]
-PASSWORD_A, PASSWORD_B = os.environ["PARLEY_ALICE_PASSWORD"], os.environ["PARLEY_BOB_PASSWORD"]
+import parley_xmpp
+from parley_xmpp import ALICE, BOB, PASSWORD_A, PASSWORD_B
 
 
-class Client(slixmpp.ClientXMPP):
+class Client(parley_xmpp.Client):
     def __init__(self, jid, password):
         super().__init__(jid, password)
-        self.ssl_context.check_hostname = False
-        self.ssl_context.verify_mode = ssl.CERT_NONE
         self.ready = asyncio.Event()
         self.statuses = asyncio.Queue()
         self.add_event_handler("session_start", self.on_start)
@@ -40,7 +32,7 @@ async def until(what, check, seconds=10):
 async def main():
     alice, bob = Client(ALICE, PASSWORD_A), Client(BOB, PASSWORD_B)
     for c in (alice, bob):
-        c.connect(address=(HOST, PORT), force_starttls=True)
+        c.start()
     await asyncio.wait_for(asyncio.gather(alice.ready.wait(), bob.ready.wait()), 20)
     alice.send_presence_subscription(pto=BOB)
     sub = lambda c, j: c.client_roster[j]["subscription"] if j in c.client_roster else None

@@ -1,24 +1,15 @@
 """Debian's python3-slixmpp against a running Parley node over STARTTLS:
 two clients log in, one sends a message, the other must receive it."""
 import asyncio
-import os
-import ssl
 import sys
 
-import slixmpp
-
-HOST = "127.0.0.1"
-PORT = int(os.environ["PARLEY_C2S_PORT"])
-DOMAIN = os.environ["PARLEY_DOMAIN"]
-ALICE, BOB = os.environ["PARLEY_ALICE_JID"], os.environ["PARLEY_BOB_JID"]
-PASSWORD_A, PASSWORD_B = os.environ["PARLEY_ALICE_PASSWORD"], os.environ["PARLEY_BOB_PASSWORD"]
+import parley_xmpp
+from parley_xmpp import ALICE, BOB, PASSWORD_A, PASSWORD_B
 
 
-class Client(slixmpp.ClientXMPP):
+class Client(parley_xmpp.Client):
     def __init__(self, jid, password):
         super().__init__(jid, password)
-        self.ssl_context.check_hostname = False
-        self.ssl_context.verify_mode = ssl.CERT_NONE
         self.ready = asyncio.Event()
         self.got = asyncio.Queue()
         self.add_event_handler("session_start", self.on_start)
@@ -35,7 +26,7 @@ async def main():
     bob = Client(BOB, PASSWORD_B)
     alice = Client(ALICE, PASSWORD_A)
     for c in (bob, alice):
-        c.connect(address=(HOST, PORT), force_starttls=True)
+        c.start()
     await asyncio.wait_for(asyncio.gather(bob.ready.wait(), alice.ready.wait()), 20)
     if not alice.is_connected() or not bob.is_connected():
         raise SystemExit("not connected")

@@ -343,6 +343,22 @@ var migrations = []string{
 		app_id INTEGER NOT NULL, kind TEXT NOT NULL, user_id INTEGER NOT NULL, at INTEGER NOT NULL
 	);
 	CREATE INDEX quota_events_user ON quota_events(app_id, kind, user_id, at);`,
+	// 10: rosters and presence subscriptions (rosters.Store); the
+	// version counter per user.
+	`CREATE TABLE roster_items (
+		app_id INTEGER NOT NULL, user_id INTEGER NOT NULL, jid TEXT NOT NULL,
+		name TEXT NOT NULL DEFAULT '', groups_json TEXT NOT NULL DEFAULT '[]',
+		subscription TEXT NOT NULL DEFAULT 'none',
+		ask INTEGER NOT NULL DEFAULT 0, approved INTEGER NOT NULL DEFAULT 0,
+		pending_in INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL DEFAULT '',
+		hidden INTEGER NOT NULL DEFAULT 0, rev INTEGER NOT NULL,
+		PRIMARY KEY (app_id, user_id, jid)
+	) WITHOUT ROWID;
+	CREATE INDEX roster_pending ON roster_items(app_id, user_id, jid) WHERE pending_in = 1;
+	CREATE TABLE roster_versions (
+		app_id INTEGER NOT NULL, user_id INTEGER NOT NULL, ver INTEGER NOT NULL,
+		PRIMARY KEY (app_id, user_id)
+	) WITHOUT ROWID;`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

@@ -2,7 +2,10 @@ package mongo
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -12,12 +15,11 @@ import (
 
 var _ rosters.Store = (*DB)(nil)
 
-// Roster items are one document each, _id <app>:<user>:<jid>, written
-// compare-and-set on rev: a new item by insert (the _id makes the second
-// of two racing inserts fail), a change by an update matching the rev it
-// read. The version is a counter per user in roster_versions, raised by
+// Roster items are one document each, _id <app>:<user>:<jid>; the
+// version is a counter per user in roster_versions, raised by
 // findAndModify $inc after the item is written (the order rosters.Store
-// asks of stores without transactions).
+// asks of stores without transactions). Writes are compare-and-set on
+// rev under the roster's lock (lockRoster).
 func init() {
 	indexes["roster_items"] = []mongoIndex{{"app_id", "user_id", "jid"}, {"app_id", "user_id", "pending_in"}}
 }
@@ -102,10 +104,85 @@ func (s *DB) CountRosterItems(ctx context.Context, o rosters.Owner) (items, pend
 	return int(n), int(p), err
 }
 
-// newRev is a revision no earlier write of the item is likely to have
-// had: random, so an item deleted and written again does not repeat one a
-// reader still holds.
-func newRev() int64 { return rand.Int64N(1<<62) + 1 }
+// Writes to one roster hold its lock: a roster_locks document whose _id
+// is the owner, taken by inserting it. Conditional updates and $inc are
+// not atomic on FerretDB v1 (it reads, changes and writes back the whole
+// document; two racing writers both "match"), while an insert of an _id
+// that exists always fails; so the lock, not an update filter, makes the
+// revision check and the version increase atomic.
+const (
+	// rosterLockWait bounds how long a write waits for another writer of
+	// the same roster (which holds the lock for a few round trips).
+	rosterLockWait = 5 * time.Second
+	// rosterLockGrace is the age past which a lock is one a crashed
+	// writer left behind, and is taken over.
+	rosterLockGrace = 30 * time.Second
+)
+
+// lockRoster takes the owner's roster lock; unlock releases it.
+func (s *DB) lockRoster(ctx context.Context, o rosters.Owner) (unlock func(), err error) {
+	id := userKeyStr(o.AppID, o.UserID)
+	token := rand.Int64()
+	locks := s.c("roster_locks")
+	deadline := time.Now().Add(rosterLockWait)
+	for attempt := 0; ; attempt++ {
+		_, err := locks.InsertOne(ctx, bson.M{"_id": id, "token": token, "at": time.Now().UnixNano()})
+		if err == nil {
+			return func() { locks.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": id, "token": token}) }, nil
+		}
+		if !isDup(err) {
+			return nil, err
+		}
+		var held struct {
+			Token int64 `bson:"token"`
+			At    int64 `bson:"at"`
+		}
+		if err := locks.FindOne(ctx, bson.M{"_id": id}).Decode(&held); err == nil && time.Since(fromNano(held.At)) > rosterLockGrace {
+			locks.DeleteOne(ctx, bson.M{"_id": id, "token": held.Token})
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("mongo: the roster of user %d is busy; try again", o.UserID)
+		}
+		wait := time.Duration(1+rand.IntN(1<<min(attempt, 4))) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// rosterWrite runs write under the roster's lock after checking the
+// stored revision of the item is rev (0: there is none), then raises the
+// version. The new revision is the new version: unique in the roster.
+func (s *DB) rosterWrite(ctx context.Context, o rosters.Owner, jid string, rev int64, write func(newRev int64) error) (int64, error) {
+	unlock, err := s.lockRoster(ctx, o)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	cur, err := s.RosterItem(ctx, o, jid)
+	switch {
+	case errors.Is(err, rosters.ErrNotFound):
+		if rev != 0 {
+			return 0, rosters.ErrConflict
+		}
+	case err != nil:
+		return 0, err
+	case cur.Rev != rev:
+		return 0, rosters.ErrConflict
+	}
+	ver, err := s.RosterVersion(ctx, o)
+	if err != nil {
+		return 0, err
+	}
+	// The item first, then the version: see rosters.Store.
+	if err := write(ver + 1); err != nil {
+		return 0, err
+	}
+	return s.raiseRosterVersion(ctx, o)
+}
 
 // PutRosterItem implements rosters.Store.
 func (s *DB) PutRosterItem(ctx context.Context, o rosters.Owner, it *rosters.Item) (int64, error) {
@@ -118,42 +195,37 @@ func (s *DB) PutRosterItem(ctx context.Context, o rosters.Owner, it *rosters.Ite
 		groups = []string{}
 	}
 	d := rosterDoc{ID: rosterKey(o, it.JID), AppID: o.AppID, UserID: o.UserID, JID: it.JID, Name: it.Name, Groups: groups, Subscription: sub,
-		Ask: it.Ask, Approved: it.Approved, PendingIn: it.PendingIn, Status: it.Status, Hidden: it.Hidden, Rev: newRev()}
-	if it.Rev == 0 {
-		if _, err := s.c("roster_items").InsertOne(ctx, d); err != nil {
-			if isDup(err) {
-				return 0, rosters.ErrConflict
-			}
-			return 0, err
-		}
-	} else {
-		res, err := s.c("roster_items").ReplaceOne(ctx, bson.M{"_id": d.ID, "rev": it.Rev}, d)
-		if err != nil {
-			return 0, err
-		}
-		if res.MatchedCount == 0 {
-			return 0, rosters.ErrConflict
-		}
+		Ask: it.Ask, Approved: it.Approved, PendingIn: it.PendingIn, Status: it.Status, Hidden: it.Hidden}
+	ver, err := s.rosterWrite(ctx, o, it.JID, it.Rev, func(rev int64) error {
+		d.Rev = rev
+		_, err := s.c("roster_items").ReplaceOne(ctx, bson.M{"_id": d.ID}, d, options.Replace().SetUpsert(true))
+		return err
+	})
+	if err != nil {
+		return 0, err
 	}
 	it.Rev = d.Rev
-	return s.raiseRosterVersion(ctx, o)
+	return ver, nil
 }
 
 // DeleteRosterItem implements rosters.Store.
 func (s *DB) DeleteRosterItem(ctx context.Context, o rosters.Owner, jid string, rev int64) (int64, error) {
-	res, err := s.c("roster_items").DeleteOne(ctx, bson.M{"_id": rosterKey(o, jid), "rev": rev})
-	if err != nil {
-		return 0, err
-	}
-	if res.DeletedCount == 0 {
-		if _, err := s.RosterItem(ctx, o, jid); err != nil {
-			return 0, err // ErrNotFound, or the read's failure
-		}
+	if rev == 0 {
 		return 0, rosters.ErrConflict
 	}
-	return s.raiseRosterVersion(ctx, o)
+	ver, err := s.rosterWrite(ctx, o, jid, rev, func(int64) error {
+		_, err := s.c("roster_items").DeleteOne(ctx, bson.M{"_id": rosterKey(o, jid)})
+		return err
+	})
+	if errors.Is(err, rosters.ErrConflict) {
+		if _, gerr := s.RosterItem(ctx, o, jid); errors.Is(gerr, rosters.ErrNotFound) {
+			return 0, rosters.ErrNotFound
+		}
+	}
+	return ver, err
 }
 
+// raiseRosterVersion increases the version (under the roster's lock).
 func (s *DB) raiseRosterVersion(ctx context.Context, o rosters.Owner) (int64, error) {
 	var doc struct {
 		Ver int64 `bson:"ver"`

@@ -59,7 +59,15 @@
 //
 // When the contact is a user of the same app, the service applies the
 // event to both rosters, and the auto-reply to the sender's: the stanza
-// flow between two servers, run in one call. Item.Approved is only
+// flow between two servers, run in one call. It needs no transactions:
+// each roster's change is one compare-and-set write of one item, computed
+// from that item as stored (re-read and recomputed when another writer
+// came first), and every transition is idempotent. A crash between the
+// two writes is then a stanza lost between two servers: each side's state
+// is still a valid RFC 6121 state, and the user sending the stanza again
+// completes the change without doing anything twice.
+//
+// Forget deletes a deleted user's roster. Item.Approved is only
 // meaningful to clients when the server advertises pre-approval support
 // (urn:xmpp:features:pre-approval), which this package implements.
 //

@@ -200,18 +200,18 @@ func (s *Service) Set(ctx context.Context, o Owner, contact, name string, groups
 		e.Err = ErrLimit
 		return nil, e
 	}
-	for i, g := range groups {
+	seen := make(map[string]bool, len(groups))
+	for _, g := range groups {
 		if g == "" {
 			return nil, fmt.Errorf("%w: an empty group name", ErrNotAcceptable)
 		}
 		if err := s.text("group name "+strconv.Quote(truncate(g, 64)), g, lim); err != nil {
 			return nil, err
 		}
-		for _, h := range groups[:i] {
-			if g == h {
-				return nil, fmt.Errorf("%w: group %q is listed twice", ErrInvalid, truncate(g, 64))
-			}
+		if seen[g] {
+			return nil, fmt.Errorf("%w: group %q is listed twice", ErrInvalid, truncate(g, 64))
 		}
+		seen[g] = true
 	}
 	jid, _, err := s.contact(ctx, o, contact)
 	if err != nil {

@@ -35,3 +35,8 @@ func TestConformanceChat(t *testing.T) {
 	open := opener(t)
 	storetest.Chat(t, func(t *testing.T) storetest.ChatStore { return open(t) })
 }
+
+func TestConformanceRosters(t *testing.T) {
+	open := opener(t)
+	storetest.Rosters(t, func(t *testing.T) storetest.RosterStore { return open(t) })
+}

@@ -25,3 +25,7 @@ func TestConformanceAccounts(t *testing.T) {
 func TestConformanceChat(t *testing.T) {
 	storetest.Chat(t, func(t *testing.T) storetest.ChatStore { return open(t) })
 }
+
+func TestConformanceRosters(t *testing.T) {
+	storetest.Rosters(t, func(t *testing.T) storetest.RosterStore { return open(t) })
+}

@@ -357,18 +357,20 @@ var migrations = []string{
 	CREATE INDEX messages_private_sent ON messages(app_id, sender_id) WHERE recipient_id <> 0;
 	CREATE INDEX messages_private_received ON messages(app_id, recipient_id) WHERE recipient_id <> 0;
 	CREATE INDEX messages_private_date ON messages(app_id, date_sent) WHERE recipient_id <> 0;`,
-	// 11: rosters (RFC 6121): items per owner and contact, compare-and-set
-	// on rev, and each roster's version.
+	// 11: rosters and presence subscriptions (rosters.Store); the
+	// version counter per user.
 	`CREATE TABLE roster_items (
 		app_id INTEGER NOT NULL, user_id INTEGER NOT NULL, jid TEXT NOT NULL,
-		name TEXT NOT NULL DEFAULT '', groups TEXT NOT NULL DEFAULT '[]',
-		subscription TEXT NOT NULL DEFAULT 'none', ask INTEGER NOT NULL DEFAULT 0,
-		approved INTEGER NOT NULL DEFAULT 0, pending_in INTEGER NOT NULL DEFAULT 0,
-		status TEXT NOT NULL DEFAULT '', hidden INTEGER NOT NULL DEFAULT 0, rev INTEGER NOT NULL,
+		name TEXT NOT NULL DEFAULT '', groups_json TEXT NOT NULL DEFAULT '[]',
+		subscription TEXT NOT NULL DEFAULT 'none',
+		ask INTEGER NOT NULL DEFAULT 0, approved INTEGER NOT NULL DEFAULT 0,
+		pending_in INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL DEFAULT '',
+		hidden INTEGER NOT NULL DEFAULT 0, rev INTEGER NOT NULL,
 		PRIMARY KEY (app_id, user_id, jid)
 	) WITHOUT ROWID;
+	CREATE INDEX roster_pending ON roster_items(app_id, user_id, jid) WHERE pending_in = 1;
 	CREATE TABLE roster_versions (
-		app_id INTEGER NOT NULL, user_id INTEGER NOT NULL, version INTEGER NOT NULL,
+		app_id INTEGER NOT NULL, user_id INTEGER NOT NULL, ver INTEGER NOT NULL,
 		PRIMARY KEY (app_id, user_id)
 	) WITHOUT ROWID;`,
 	// 12: rooms clients create by joining <name>@muc: the name, unique per app.

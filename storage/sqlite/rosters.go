@@ -11,29 +11,25 @@ import (
 
 var _ rosters.Store = (*DB)(nil)
 
-const rosterCols = `jid, name, groups, subscription, ask, approved, pending_in, status, hidden, rev`
+const rosterCols = `jid, name, groups_json, subscription, ask, approved, pending_in, status, hidden, rev`
 
-func scanRosterItem(sc interface{ Scan(...any) error }) (*rosters.Item, error) {
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRosterItem(r scanner) (*rosters.Item, error) {
 	var it rosters.Item
 	var groups, sub string
-	if err := sc.Scan(&it.JID, &it.Name, &groups, &sub, &it.Ask, &it.Approved, &it.PendingIn, &it.Status, &it.Hidden, &it.Rev); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, rosters.ErrNotFound
-		}
+	if err := r.Scan(&it.JID, &it.Name, &groups, &sub, &it.Ask, &it.Approved, &it.PendingIn, &it.Status, &it.Hidden, &it.Rev); err != nil {
 		return nil, err
 	}
 	it.Subscription = rosters.Subscription(sub)
 	if err := json.Unmarshal([]byte(groups), &it.Groups); err != nil {
 		return nil, err
 	}
-	if len(it.Groups) == 0 {
-		it.Groups = nil
-	}
 	return &it, nil
 }
 
-func (s *DB) rosterItems(ctx context.Context, query string, args ...any) ([]rosters.Item, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+func (s *DB) rosterList(ctx context.Context, query string, o rosters.Owner) ([]rosters.Item, error) {
+	rows, err := s.query(ctx, query, o.AppID, o.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +48,7 @@ func (s *DB) rosterItems(ctx context.Context, query string, args ...any) ([]rost
 // RosterVersion implements rosters.Store.
 func (s *DB) RosterVersion(ctx context.Context, o rosters.Owner) (int64, error) {
 	var v int64
-	err := s.queryRow(ctx, `SELECT version FROM roster_versions WHERE app_id=? AND user_id=?`, o.AppID, o.UserID).Scan(&v)
+	err := s.queryRow(ctx, `SELECT ver FROM roster_versions WHERE app_id=? AND user_id=?`, o.AppID, o.UserID).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -61,103 +57,111 @@ func (s *DB) RosterVersion(ctx context.Context, o rosters.Owner) (int64, error) 
 
 // RosterItems implements rosters.Store.
 func (s *DB) RosterItems(ctx context.Context, o rosters.Owner) ([]rosters.Item, error) {
-	return s.rosterItems(ctx, `SELECT `+rosterCols+` FROM roster_items WHERE app_id=? AND user_id=? ORDER BY jid`, o.AppID, o.UserID)
+	return s.rosterList(ctx, `SELECT `+rosterCols+` FROM roster_items WHERE app_id=? AND user_id=? ORDER BY jid`, o)
 }
 
 // PendingRosterItems implements rosters.Store.
 func (s *DB) PendingRosterItems(ctx context.Context, o rosters.Owner) ([]rosters.Item, error) {
-	return s.rosterItems(ctx, `SELECT `+rosterCols+` FROM roster_items WHERE app_id=? AND user_id=? AND pending_in=1 ORDER BY jid`, o.AppID, o.UserID)
+	return s.rosterList(ctx, `SELECT `+rosterCols+` FROM roster_items WHERE app_id=? AND user_id=? AND pending_in=1 ORDER BY jid`, o)
 }
 
 // RosterItem implements rosters.Store.
 func (s *DB) RosterItem(ctx context.Context, o rosters.Owner, jid string) (*rosters.Item, error) {
-	return scanRosterItem(s.queryRow(ctx, `SELECT `+rosterCols+` FROM roster_items WHERE app_id=? AND user_id=? AND jid=?`, o.AppID, o.UserID, jid))
+	it, err := scanRosterItem(s.queryRow(ctx, `SELECT `+rosterCols+` FROM roster_items WHERE app_id=? AND user_id=? AND jid=?`, o.AppID, o.UserID, jid))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, rosters.ErrNotFound
+	}
+	return it, err
 }
 
 // CountRosterItems implements rosters.Store.
 func (s *DB) CountRosterItems(ctx context.Context, o rosters.Owner) (items, pending int, err error) {
-	err = s.queryRow(ctx, `SELECT COALESCE(SUM(hidden=0),0), COALESCE(SUM(pending_in=1),0) FROM roster_items WHERE app_id=? AND user_id=?`,
+	err = s.queryRow(ctx, `SELECT COALESCE(SUM(hidden=0), 0), COALESCE(SUM(pending_in=1), 0) FROM roster_items WHERE app_id=? AND user_id=?`,
 		o.AppID, o.UserID).Scan(&items, &pending)
 	return items, pending, err
 }
 
-// PutRosterItem implements rosters.Store: the item and the version change
-// in one transaction.
+// PutRosterItem implements rosters.Store: the item and the version in one
+// transaction. The new revision is the new version, unique per roster.
 func (s *DB) PutRosterItem(ctx context.Context, o rosters.Owner, it *rosters.Item) (int64, error) {
-	groups, err := json.Marshal(it.Groups)
+	groups := it.Groups
+	if groups == nil {
+		groups = []string{}
+	}
+	gb, err := json.Marshal(groups)
 	if err != nil {
 		return 0, err
 	}
-	if it.Groups == nil {
-		groups = []byte("[]")
-	}
-	sub := string(it.Subscription)
+	sub := it.Subscription
 	if sub == "" {
-		sub = string(rosters.None)
+		sub = rosters.None
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	var res sql.Result
-	next := it.Rev + 1
-	if it.Rev == 0 {
-		res, err = tx.ExecContext(ctx, `INSERT INTO roster_items(app_id, user_id, jid, name, groups, subscription, ask, approved, pending_in, status, hidden, rev)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
-			o.AppID, o.UserID, it.JID, it.Name, string(groups), sub, it.Ask, it.Approved, it.PendingIn, it.Status, it.Hidden, next)
-	} else {
-		res, err = tx.ExecContext(ctx, `UPDATE roster_items SET name=?, groups=?, subscription=?, ask=?, approved=?, pending_in=?, status=?, hidden=?, rev=?
+	return s.rosterWrite(ctx, o, func(tx *sql.Tx, ver int64) (sql.Result, error) {
+		if it.Rev == 0 {
+			return s.txExec(ctx, tx, `INSERT INTO roster_items(app_id, user_id, `+rosterCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+				ON CONFLICT(app_id, user_id, jid) DO NOTHING`,
+				o.AppID, o.UserID, it.JID, it.Name, string(gb), string(sub), it.Ask, it.Approved, it.PendingIn, it.Status, it.Hidden, ver)
+		}
+		return s.txExec(ctx, tx, `UPDATE roster_items SET name=?, groups_json=?, subscription=?, ask=?, approved=?, pending_in=?, status=?, hidden=?, rev=?
 			WHERE app_id=? AND user_id=? AND jid=? AND rev=?`,
-			it.Name, string(groups), sub, it.Ask, it.Approved, it.PendingIn, it.Status, it.Hidden, next, o.AppID, o.UserID, it.JID, it.Rev)
-	}
-	if err != nil {
-		return 0, err
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return 0, rosters.ErrConflict
-	}
-	v, err := bumpRosterVersion(ctx, tx, o)
-	if err != nil {
-		return 0, err
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, err
-	}
-	it.Rev = next
-	return v, nil
+			it.Name, string(gb), string(sub), it.Ask, it.Approved, it.PendingIn, it.Status, it.Hidden, ver, o.AppID, o.UserID, it.JID, it.Rev)
+	}, func(ver int64) { it.Rev = ver })
 }
 
 // DeleteRosterItem implements rosters.Store.
 func (s *DB) DeleteRosterItem(ctx context.Context, o rosters.Owner, jid string, rev int64) (int64, error) {
+	ver, err := s.rosterWrite(ctx, o, func(tx *sql.Tx, _ int64) (sql.Result, error) {
+		return s.txExec(ctx, tx, `DELETE FROM roster_items WHERE app_id=? AND user_id=? AND jid=? AND rev=?`, o.AppID, o.UserID, jid, rev)
+	}, nil)
+	if errors.Is(err, rosters.ErrConflict) {
+		if _, gerr := s.RosterItem(ctx, o, jid); errors.Is(gerr, rosters.ErrNotFound) {
+			return 0, rosters.ErrNotFound
+		}
+	}
+	return ver, err
+}
+
+// rosterWrite raises the roster's version and runs write with it, in one
+// transaction; a write that changes no row is ErrConflict.
+func (s *DB) rosterWrite(ctx context.Context, o rosters.Owner, write func(tx *sql.Tx, ver int64) (sql.Result, error), done func(ver int64)) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `DELETE FROM roster_items WHERE app_id=? AND user_id=? AND jid=? AND rev=?`, o.AppID, o.UserID, jid, rev)
+	st, err := s.txStmt(ctx, tx, `INSERT INTO roster_versions(app_id, user_id, ver) VALUES (?,?,1)
+		ON CONFLICT(app_id, user_id) DO UPDATE SET ver=roster_versions.ver+1 RETURNING ver`)
 	if err != nil {
 		return 0, err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM roster_items WHERE app_id=? AND user_id=? AND jid=?`, o.AppID, o.UserID, jid).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-			return 0, rosters.ErrNotFound
-		}
+	var ver int64
+	if err := st.QueryRowContext(ctx, o.AppID, o.UserID).Scan(&ver); err != nil {
+		return 0, err
+	}
+	res, err := write(tx, ver)
+	if err != nil {
+		return 0, err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return 0, err
+	} else if n == 0 {
 		return 0, rosters.ErrConflict
 	}
-	v, err := bumpRosterVersion(ctx, tx, o)
-	if err != nil {
+	if err := tx.Commit(); err != nil {
 		return 0, err
 	}
-	return v, tx.Commit()
+	if done != nil {
+		done(ver)
+	}
+	return ver, nil
 }
 
-func bumpRosterVersion(ctx context.Context, tx *sql.Tx, o rosters.Owner) (int64, error) {
-	var v int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO roster_versions(app_id, user_id, version) VALUES (?,?,1)
-		ON CONFLICT(app_id, user_id) DO UPDATE SET version=version+1 RETURNING version`, o.AppID, o.UserID).Scan(&v)
-	return v, err
+func (s *DB) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := s.txStmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
 }
 
 // DeleteRoster implements rosters.Store.

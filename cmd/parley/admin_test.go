@@ -15,6 +15,7 @@ import (
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
+	"github.com/parley-chat/parley/rosters"
 	"github.com/parley-chat/parley/storage/sqlite"
 )
 
@@ -87,5 +88,22 @@ func TestMAMLimitFlags(t *testing.T) {
 	}
 	if l.mam != (history.MAMLimits{MaxPage: 20, MaxIDs: 5, MaxPrefsJIDs: 7}) {
 		t.Fatalf("parsed %+v", l.mam)
+	}
+}
+
+// TestRosterLimitFlags: the roster caps are serve settings with rosters'
+// defaults.
+func TestRosterLimitFlags(t *testing.T) {
+	var l limitOptions
+	fs := pflag.NewFlagSet("limits", pflag.ContinueOnError)
+	l.register(fs)
+	if l.rosters != rosters.DefaultLimits() {
+		t.Fatalf("defaults %+v", l.rosters)
+	}
+	if err := fs.Parse([]string{"--roster-items", "5", "--roster-pending-requests", "2"}); err != nil {
+		t.Fatal(err)
+	}
+	if l.rosters.MaxItems != 5 || l.rosters.MaxPending != 2 {
+		t.Fatalf("parsed %+v", l.rosters)
 	}
 }

@@ -79,10 +79,11 @@ type limitOptions struct {
 	push     push.Limits
 	privacy  privacy.Limits
 	mam      history.MAMLimits
+	rosters  rosters.Limits
 }
 
 func (l *limitOptions) register(f *pflag.FlagSet) {
-	d, a, p, v, m := dialogs.DefaultLimits(), accounts.DefaultLimits(), push.DefaultLimits(), privacy.DefaultLimits(), history.DefaultMAMLimits()
+	d, a, p, v, m, r := dialogs.DefaultLimits(), accounts.DefaultLimits(), push.DefaultLimits(), privacy.DefaultLimits(), history.DefaultMAMLimits(), rosters.DefaultLimits()
 	f.IntVar(&l.dialogs.CreatePerMinute, "dialogs-per-minute", d.CreatePerMinute, "dialogs one user may create per minute (0: unlimited; a first 1-1 message creating a private dialog counts)")
 	f.IntVar(&l.dialogs.CreatePerHour, "dialogs-per-hour", d.CreatePerHour, "dialogs one user may create per hour (0: unlimited)")
 	f.IntVar(&l.dialogs.MaxOccupants, "dialog-max-occupants", d.MaxOccupants, "occupants (public dialogs: subscribers) one dialog may have (0: unlimited)")
@@ -97,6 +98,11 @@ func (l *limitOptions) register(f *pflag.FlagSet) {
 	f.IntVar(&l.mam.MaxPage, "mam-max-page", m.MaxPage, "messages in one message archive (XEP-0313) page; a larger max is lowered (0: unlimited)")
 	f.IntVar(&l.mam.MaxIDs, "mam-max-ids", m.MaxIDs, "message ids one archive query may name (0: unlimited)")
 	f.IntVar(&l.mam.MaxPrefsJIDs, "mam-prefs-jids", m.MaxPrefsJIDs, "JIDs in each of a user's archiving preference lists, always and never (0: unlimited)")
+	f.IntVar(&l.rosters.MaxItems, "roster-items", r.MaxItems, "contacts on one roster (0: unlimited)")
+	f.IntVar(&l.rosters.MaxGroups, "roster-groups-per-item", r.MaxGroups, "groups of one roster item (0: unlimited)")
+	f.IntVar(&l.rosters.MaxTextLen, "roster-text-length", r.MaxTextLen, "bytes of a roster item's name and of each group name (0: unlimited)")
+	f.IntVar(&l.rosters.MaxPending, "roster-pending-requests", r.MaxPending, "subscription requests waiting for one user's answer (0: unlimited)")
+	f.IntVar(&l.rosters.MaxStatusLen, "roster-status-length", r.MaxStatusLen, "bytes of the status text kept with a pending request (0: unlimited)")
 }
 
 func serveCmd() *cobra.Command {
@@ -243,12 +249,14 @@ func serve(ctx context.Context, o serveOptions) error {
 		sender = wh
 	}
 	pushes := push.NewService(db, sender)
+	rs := rosters.NewService(db, db, o.domain)
 	rl := &reloader{start: o.flags, current: o.flags, limits: o.limits, level: level, certs: certs, log: log, apply: func(l limitOptions) {
 		ds.SetLimits(l.dialogs)
 		acc.SetLimits(l.accounts)
 		pushes.SetLimits(l.push)
 		lists.SetLimits(l.privacy)
 		mam.SetLimits(l.mam)
+		rs.SetLimits(l.rosters)
 	}}
 	rl.apply(o.limits)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -258,7 +266,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	guard := accounts.NewLoginGuard(o.loginGuard)
 	xs := xmpp.NewServer(xmpp.Config{
 		Archiving: mam,
-		Modules:   modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: mam, Accounts: acc, Dialogs: ds, Push: pushes, Rosters: rosters.NewService(db, db, o.domain), StatusSubscriptions: o.maxStatusSubs}),
+		Modules:   modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: mam, Accounts: acc, Dialogs: ds, Push: pushes, Rosters: rs, StatusSubscriptions: o.maxStatusSubs}),
 		Domain:    o.domain, TLS: tlsCfg, Auth: acc, Logger: log, LoginGuard: guard,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
 		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout, StanzaTimeout: o.stanzaTimeout,

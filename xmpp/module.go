@@ -126,6 +126,8 @@ type Core interface {
 	Domain() string
 	// UserJID is a user's bare JID.
 	UserJID(u User) string
+	// UserOf reads a JID (bare or full) as a user of this domain.
+	UserOf(jid string) (User, bool)
 	// EachSession calls fn for each of the user's sessions on this node,
 	// under a read lock: fn must not block.
 	EachSession(u User, fn func(Session))
@@ -361,4 +363,10 @@ func (s *Server) routed(r *Routed) {
 	for _, h := range s.modules.routed {
 		h(r)
 	}
+}
+
+// UserOf implements Core.
+func (s *Server) UserOf(jid string) (User, bool) {
+	a := s.resolve(jid)
+	return User{a.user.app, a.user.user}, a.kind == addrUser
 }

@@ -472,18 +472,5 @@ func (s *DB) Search(ctx context.Context, app, uid int64, q history.SearchQuery) 
 		conds = append(conds, "m.date_sent <= ?")
 		args = append(args, q.End.Unix())
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+msgCols+` FROM `+from+` WHERE `+strings.Join(conds, " AND ")+` ORDER BY m.pk DESC LIMIT ?`, append(args, q.Limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []history.Message
-	for rows.Next() {
-		m, _, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *m)
-	}
-	return out, rows.Err()
+	return messageRows(s.db.QueryContext(ctx, `SELECT `+msgCols+` FROM `+from+` WHERE `+strings.Join(conds, " AND ")+` ORDER BY m.pk DESC LIMIT ?`, append(args, q.Limit)...))
 }

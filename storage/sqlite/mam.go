@@ -201,7 +201,11 @@ func privateArchiveQuery(r history.ArchiveRange, lo, hi int64, dir string) (stri
 }
 
 func (s *DB) archiveRows(ctx context.Context, query string, args ...any) ([]history.Message, error) {
-	rows, err := s.queryBuilt(ctx, query, args...)
+	return messageRows(s.queryBuilt(ctx, query, args...))
+}
+
+// messageRows reads every message of a query's rows.
+func messageRows(rows *sql.Rows, err error) ([]history.Message, error) {
 	if err != nil {
 		return nil, err
 	}

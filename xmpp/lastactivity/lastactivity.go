@@ -107,8 +107,8 @@ func (m *Module) seconds(ctx context.Context, u xmpp.User) (int64, error) {
 
 // subscribe turns a status subscription on or off.
 func (m *Module) subscribe(_ context.Context, s xmpp.Session, iq *xmpp.IQ) []byte {
-	target, ok := m.userOf(s, iq.Attr("user_jid"))
-	if !ok {
+	target, ok := m.core.UserOf(iq.Attr("user_jid"))
+	if !ok || target.App != s.App() {
 		return iq.Error(s, xmpp.ErrBadRequest)
 	}
 	if iq.Attr("enable") == "false" {
@@ -149,18 +149,6 @@ func (m *Module) announce(u xmpp.User, online bool) {
 		w.Send([]byte(`<iq xmlns="jabber:client" type="result" id="` + randomID() + `" from="` + from + `" to="` + esc(w.JID()) +
 			`"><query xmlns="` + NS + `" seconds="` + secs + `"/></iq>`))
 	}
-}
-
-// userOf reads a user JID of the session's app.
-func (m *Module) userOf(s xmpp.Session, j string) (xmpp.User, bool) {
-	local, domain, ok := strings.Cut(j, "@")
-	if !ok || !strings.EqualFold(strings.SplitN(domain, "/", 2)[0], m.core.Domain()) {
-		return xmpp.User{}, false
-	}
-	u, a, ok := strings.Cut(local, "-")
-	uid, err1 := strconv.ParseInt(u, 10, 64)
-	app, err2 := strconv.ParseInt(a, 10, 64)
-	return xmpp.User{App: app, ID: uid}, ok && err1 == nil && err2 == nil && uid > 0 && app == s.App()
 }
 
 func esc(s string) string { return string(xmltext.AppendEscaped(nil, s)) }

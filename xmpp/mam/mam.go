@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
 	"github.com/parley-chat/parley/dialogs"
@@ -104,11 +103,11 @@ func (m *Module) query(ctx context.Context, s xmpp.Session, room *dialogs.Dialog
 			if room != nil {
 				continue // a room's archive is filtered by nothing else here
 			}
-			uid, ok := m.userOf(s, v)
-			if !ok {
+			u, ok := m.core.UserOf(v)
+			if !ok || u.App != s.App() {
 				return iq.Result(s, fin(true, nil)) // nobody else has 1-1 messages here
 			}
-			q.With = uid
+			q.With = u.ID
 		case "start":
 			q.Start, err = time.Parse(time.RFC3339, v)
 		case "end":
@@ -157,22 +156,6 @@ func (m *Module) query(ctx context.Context, s xmpp.Session, room *dialogs.Dialog
 		s.Send(result(s.JID(), owner, req.QueryID, msg, m.core.HistoryStanza(msg, typ, from, to, owner)))
 	}
 	return iq.Result(s, fin(page.Complete, page))
-}
-
-// userOf reads a 'with' JID as a user of the requester's app.
-func (m *Module) userOf(s xmpp.Session, with string) (int64, bool) {
-	j, err := jid.Parse(with)
-	if err != nil || !strings.EqualFold(j.Domainpart(), m.core.Domain()) {
-		return 0, false
-	}
-	local := j.Localpart()
-	i := strings.IndexByte(local, '-')
-	if i <= 0 {
-		return 0, false
-	}
-	uid, err1 := strconv.ParseInt(local[:i], 10, 64)
-	app, err2 := strconv.ParseInt(local[i+1:], 10, 64)
-	return uid, err1 == nil && err2 == nil && app == s.App()
 }
 
 // result wraps one archived message for the requester.

@@ -130,7 +130,7 @@ func (m *Module) presence(s xmpp.Session, available, initial bool, out []byte) {
 	}
 	for i := range items {
 		it := &items[i]
-		u, local := m.user(it.JID)
+		u, local := m.core.UserOf(it.JID)
 		if !local {
 			continue
 		}
@@ -172,11 +172,11 @@ func (m *Module) apply(res *rosters.Result) {
 		})
 	}
 	for _, st := range res.Stanzas {
-		to, local := m.user(st.To)
+		to, local := m.core.UserOf(st.To)
 		if !local {
 			continue // other domains are not served
 		}
-		from, _ := m.user(st.From)
+		from, _ := m.core.UserOf(st.From)
 		switch st.Type {
 		case rosters.Available:
 			for _, p := range m.core.Presences(from) {
@@ -190,21 +190,6 @@ func (m *Module) apply(res *rosters.Result) {
 			m.core.Deliver(to, "", subscriptionStanza(st.From, st.To, string(st.Type), st.Status))
 		}
 	}
-}
-
-// user reads a bare JID as a local user.
-func (m *Module) user(bare string) (xmpp.User, bool) {
-	local, domain, ok := strings.Cut(bare, "@")
-	if !ok || !strings.EqualFold(domain, m.core.Domain()) {
-		return xmpp.User{}, false
-	}
-	u, a, ok := strings.Cut(local, "-")
-	if !ok {
-		return xmpp.User{}, false
-	}
-	uid, err1 := strconv.ParseInt(u, 10, 64)
-	app, err2 := strconv.ParseInt(a, 10, 64)
-	return xmpp.User{App: app, ID: uid}, err1 == nil && err2 == nil
 }
 
 func writeItem(b *strings.Builder, it *rosters.Item, removed bool) {

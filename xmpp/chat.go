@@ -541,8 +541,15 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 		extra = s.stamp(m, posted)
 		m.archived(posted, d.RoomAddress(s.muc))
 	}
-	from := d.RoomAddress(s.muc) + "/" + strconv.FormatInt(c.userID, 10)
-	out := relayBytes(e, from, c.prefixes, m, extra)
+	room := d.RoomAddress(s.muc)
+	out := roomCopies{b: relayBytes(e, room+"/"+strconv.FormatInt(c.userID, 10), c.prefixes, m, extra)}
+	k := roomKey{d.AppID, d.ID}
+	if o, ok := s.rooms.occupantOf(k, c); ok && o.named(c.userID) {
+		// Sessions that chose nicks see the sender's; the SDK sees its id.
+		if out.named = s.rooms.namedSessions(k); out.named != nil {
+			out.nb = relayBytes(e, room+"/"+o.nick, c.prefixes, m, extra)
+		}
+	}
 	if m.typing && !m.content() {
 		var to []int64
 		for _, uid := range d.Recipients() {
@@ -550,13 +557,13 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 				to = append(to, uid)
 				s.reg.each(userKey{d.AppID, uid}, func(o *conn) {
 					if !o.inactive.Load() {
-						o.send(out, kindMessage)
+						o.send(out.of(o), kindMessage)
 					}
 				})
 			}
 		}
 		if s.cluster != nil {
-			s.sendRemote(d.AppID, to, "", out, kindMessage, true)
+			s.sendRemote(d.AppID, to, "", out.b, kindMessage, true)
 		}
 		return
 	}
@@ -566,20 +573,41 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 	}
 }
 
+// roomCopies is a room message as each session sees it: b names the sender
+// by user id; nb, when set, by nick, for the named sessions.
+type roomCopies struct {
+	b, nb []byte
+	named map[*conn]struct{}
+}
+
+func (rc roomCopies) of(o *conn) []byte {
+	if rc.nb != nil {
+		if _, ok := rc.named[o]; ok {
+			return rc.nb
+		}
+	}
+	return rc.b
+}
+
 // fanOutFrom is fanOut that skips members whose privacy list blocks the
 // sender in groups: their copies are silently not delivered.
-func (s *Server) fanOutFrom(d *dialogs.Dialog, sender int64, b []byte, k stanzaKind) {
-	if s.cfg.Privacy == nil || d.Type == dialogs.Broadcast {
-		s.fanOut(d, b, k)
+func (s *Server) fanOutFrom(d *dialogs.Dialog, sender int64, rc roomCopies, k stanzaKind) {
+	if rc.nb == nil && (s.cfg.Privacy == nil || d.Type == dialogs.Broadcast) {
+		s.fanOut(d, rc.b, k)
 		return
 	}
 	to := make([]int64, 0, len(d.Recipients()))
 	for _, uid := range d.Recipients() {
-		if !s.groupBlocks(d.AppID, uid, sender) {
+		if s.cfg.Privacy == nil || d.Type == dialogs.Broadcast || !s.groupBlocks(d.AppID, uid, sender) {
 			to = append(to, uid)
 		}
 	}
-	s.toUsers(d.AppID, to, b, k)
+	for _, uid := range to {
+		s.reg.each(userKey{d.AppID, uid}, func(o *conn) { o.send(rc.of(o), k) })
+	}
+	if s.cluster != nil {
+		s.sendRemote(d.AppID, to, "", rc.b, k, false)
+	}
 }
 
 // toUsers queues b to every session of the users, here and on other nodes

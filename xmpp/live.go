@@ -27,7 +27,7 @@ func (s *Server) toDialog(d *dialogs.Dialog, uid int64, build func(typ, from, to
 		return
 	}
 	room := d.RoomAddress(s.muc)
-	s.fanOutFrom(d, uid, build("groupchat", room+"/"+strconv.FormatInt(uid, 10), room), kindMessage)
+	s.fanOutFrom(d, uid, roomCopies{b: build("groupchat", room+"/"+strconv.FormatInt(uid, 10), room)}, kindMessage)
 }
 
 func dialogExtra(d *dialogs.Dialog, more string) string {

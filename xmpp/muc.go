@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"mellium.im/xmpp/stanza"
@@ -21,116 +20,97 @@ const (
 	nsMUCUser = "http://jabber.org/protocol/muc#user"
 )
 
-// roomKey names a room on this node.
-type roomKey struct {
-	app int64
-	id  string
+// roomPresence is one occupant's presence in a room, before it is
+// addressed to a viewer.
+type roomPresence struct {
+	room    string
+	d       *dialogs.Dialog
+	uid     int64
+	nick    string // "" when the user is not joined: seen by id
+	jid     string // the occupant's full JID (the rooms are not anonymous)
+	extra   []byte // rendered <show/> and <status/>
+	typ, id string
+	newNick string   // a nick change (status 303)
+	codes   []string // status codes; "110" marks the viewer's own presence
 }
 
-// rooms tracks who joined which room on this node. Joining is optional in
-// the ConnectyCube model (messages reach every occupant anyway); it only
-// drives occupant presence.
-type rooms struct {
-	mu     sync.Mutex
-	joined map[roomKey]map[*conn]struct{}
-}
-
-func (r *rooms) join(k roomKey, c *conn) (others []*conn) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.joined == nil {
-		r.joined = map[roomKey]map[*conn]struct{}{}
+// occupantPresence renders p for viewer to: a viewer that chose a nick sees
+// the occupant's nick and JID, any other (the ConnectyCube SDK) its user id.
+func (s *Server) occupantPresence(p *roomPresence, to *conn, named bool) []byte {
+	res := strconv.FormatInt(p.uid, 10)
+	if named && p.nick != "" {
+		res = p.nick
 	}
-	set := r.joined[k]
-	if set == nil {
-		set = map[*conn]struct{}{}
-		r.joined[k] = set
+	self := false
+	for _, c := range p.codes {
+		self = self || c == "110"
 	}
-	for o := range set {
-		if o != c {
-			others = append(others, o)
-		}
+	b := appendOpen(make([]byte, 0, 384), "presence", p.typ, p.id, p.room+"/"+res, to.jid)
+	b = append(b, '>')
+	if p.typ == "" {
+		b = append(b, p.extra...)
 	}
-	set[c] = struct{}{}
-	return others
-}
-
-func (r *rooms) leave(k roomKey, c *conn) (others []*conn, was bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	set := r.joined[k]
-	if _, was = set[c]; !was {
-		return nil, false
-	}
-	delete(set, c)
-	for o := range set {
-		others = append(others, o)
-	}
-	if len(set) == 0 {
-		delete(r.joined, k)
-	}
-	return others, true
-}
-
-// has reports whether c joined the room.
-func (r *rooms) has(k roomKey, c *conn) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	_, ok := r.joined[k][c]
-	return ok
-}
-
-// move hands old's joined rooms to c (a resumed stream).
-func (r *rooms) move(old, c *conn) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, set := range r.joined {
-		if _, ok := set[old]; ok {
-			delete(set, old)
-			set[c] = struct{}{}
-		}
-	}
-}
-
-// roomsOf lists the rooms c joined (for leaving them on disconnect).
-func (r *rooms) roomsOf(c *conn) []roomKey {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []roomKey
-	for k, set := range r.joined {
-		if _, ok := set[c]; ok {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
-// occupantPresence is the presence of user uid in room as others see it.
-func (s *Server) occupantPresence(room string, d *dialogs.Dialog, uid int64, to, typ, id string, self bool) []byte {
-	b := appendOpen(make([]byte, 0, 384), "presence", typ, id, room+"/"+strconv.FormatInt(uid, 10), to)
-	b = append(b, `><x xmlns="`+nsMUCUser+`">`...)
+	b = append(b, `<x xmlns="`+nsMUCUser+`">`...)
 	if self && !s.cfg.MUCStrict {
 		// The SDK resolves join()/leave() only on this element (spec 3.8).
 		b = append(b, `<xmlns><code>110</code></xmlns>`...)
 	}
 	aff, role := "member", "participant"
 	switch {
-	case uid == d.OwnerID:
+	case p.uid == p.d.OwnerID:
 		aff, role = "owner", "moderator"
-	case d.IsAdmin(uid):
+	case p.d.IsAdmin(p.uid):
 		aff, role = "admin", "moderator"
+	case !p.d.HasOccupant(p.uid):
+		aff = "none"
 	}
-	if typ == "unavailable" {
+	if p.typ == "unavailable" {
 		role = "none"
 	}
-	b = append(b, `<item affiliation="`+aff+`" role="`+role+`"/>`...)
-	if self {
-		b = append(b, `<status code="110"/>`...)
+	b = append(b, `<item affiliation="`+aff+`" role="`+role+`"`...)
+	if named && p.jid != "" {
+		b = appendAttr(b, "jid", p.jid)
+	}
+	if named && p.newNick != "" {
+		b = appendAttr(b, "nick", p.newNick)
+	}
+	b = append(b, `/>`...)
+	for _, c := range p.codes {
+		if named || c != "100" && c != "303" { // nick semantics, for nick viewers
+			b = append(b, `<status code="`+c+`"/>`...)
+		}
 	}
 	return append(b, `</x></presence>`...)
 }
 
-// handleRoomPresence answers join and leave presence to room/nick.
+// presenceExtra renders the <show/> and <status/> of a presence to a room,
+// checked and bounded, so others see the occupant's availability.
+func presenceExtra(e *wire.Element) []byte {
+	var b []byte
+	if ch, ok := e.Child("show", ""); ok {
+		switch v := string(e.Raw[ch.Start:ch.End]); {
+		case strings.Contains(v, ">away<"), strings.Contains(v, ">chat<"), strings.Contains(v, ">dnd<"), strings.Contains(v, ">xa<"):
+			b = append(b, v[strings.IndexByte(v, '>')+1:strings.LastIndexByte(v, '<')]...)
+			b = append(append([]byte("<show>"), b...), "</show>"...)
+		}
+	}
+	if ch, ok := e.Child("status", ""); ok {
+		var t string
+		if xml.Unmarshal(e.Raw[ch.Start:ch.End], &t) == nil && t != "" {
+			if r := []rune(t); len(r) > maxRoomStatus {
+				t = string(r[:maxRoomStatus])
+			}
+			b = append(b, "<status>"+xmlEsc(t)+"</status>"...)
+		}
+	}
+	return b
+}
+
+// maxRoomStatus bounds the status text an occupant shows in a room.
+const maxRoomStatus = 512
+
+// handleRoomPresence answers presence to room/nick: a join (which may
+// create the room), a presence or nick change, and leaving.
 func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 	typ, _ := e.Attr("type")
 	id, _ := e.Attr("id")
@@ -146,6 +126,10 @@ func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 	}
 	if s.cfg.Dialogs == nil {
 		joinError(StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such room."})
+		return
+	}
+	if typ == "" && a.resource == "" {
+		joinError(StanzaError{stanza.Modify, stanza.JIDMalformed, "Join as room@service/nick."})
 		return
 	}
 	ctx, cancel := s.ctx()
@@ -172,31 +156,59 @@ func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 			joinError(errNotOccupant)
 			return
 		}
-		others := s.rooms.join(k, c)
-		for _, o := range others {
-			c.send(s.occupantPresence(room, d, o.userID, c.jid, "", "", false), kindPresence)
-			o.send(s.occupantPresence(room, d, c.userID, o.jid, "", "", false), kindPresence)
+		if !s.rooms.nickFree(k, c.userID, a.resource) {
+			joinError(StanzaError{stanza.Cancel, stanza.Conflict, "That nickname is taken in this room (a number is only the nick of the user with that id)."})
+			return
 		}
-		self := s.occupantPresence(room, d, c.userID, c.jid, "", id, true)
+		me := occupant{nick: a.resource, extra: presenceExtra(e)}
+		others, prev, was := s.rooms.join(k, c, me)
+		p := &roomPresence{room: room, d: d, uid: c.userID, nick: me.nick, jid: c.jid, extra: me.extra}
+		if was && prev.nick != me.nick {
+			// A nick change (XEP-0045 7.6): the old nick leaves with 303.
+			gone := *p
+			gone.nick, gone.typ, gone.newNick, gone.codes = prev.nick, "unavailable", me.nick, []string{"303"}
+			for _, o := range others {
+				if o.named(o.c.userID) {
+					o.c.send(s.occupantPresence(&gone, o.c, true), kindPresence)
+				}
+			}
+			gone.codes = []string{"303", "110"}
+			c.send(s.occupantPresence(&gone, c, me.named(c.userID)), kindPresence)
+		}
+		for _, o := range others {
+			if !was {
+				op := &roomPresence{room: room, d: d, uid: o.c.userID, nick: o.nick, jid: o.c.jid, extra: o.extra}
+				c.send(s.occupantPresence(op, c, me.named(c.userID)), kindPresence)
+			}
+			o.c.send(s.occupantPresence(p, o.c, o.named(o.c.userID)), kindPresence)
+		}
+		p.id, p.codes = id, []string{"100", "110"}
 		if created {
-			self = []byte(strings.Replace(string(self), `<status code="110"/>`, `<status code="110"/><status code="201"/>`, 1))
+			p.codes = append(p.codes, "201")
 		}
-		c.send(self, kindPresence)
-		s.sendRoomHistory(ctx, c, e, d, room)
+		c.send(s.occupantPresence(p, c, me.named(c.userID)), kindPresence)
+		if !was {
+			s.sendRoomHistory(ctx, c, e, d, room, me.named(c.userID))
+		}
 	case "unavailable":
-		others, was := s.rooms.leave(k, c)
+		others, prev, _ := s.rooms.leave(k, c)
+		p := &roomPresence{room: room, d: d, uid: c.userID, nick: prev.nick, jid: c.jid, typ: "unavailable"}
 		for _, o := range others {
-			o.send(s.occupantPresence(room, d, c.userID, o.jid, "unavailable", "", false), kindPresence)
+			o.c.send(s.occupantPresence(p, o.c, o.named(o.c.userID)), kindPresence)
 		}
-		_ = was // leave() resolves on this answer even if the join was never seen
-		c.send(s.occupantPresence(room, d, c.userID, c.jid, "unavailable", id, true), kindPresence)
+		// leave() resolves on this answer even if the join was never seen.
+		p.id, p.codes = id, []string{"110"}
+		if p.nick == "" {
+			p.nick = a.resource
+		}
+		c.send(s.occupantPresence(p, c, occupant{nick: p.nick}.named(c.userID)), kindPresence)
 	}
 }
 
 // leaveRooms runs when a session ends.
 func (s *Server) leaveRooms(c *conn) {
 	for _, k := range s.rooms.roomsOf(c) {
-		others, _ := s.rooms.leave(k, c)
+		others, prev, _ := s.rooms.leave(k, c)
 		d := &dialogs.Dialog{AppID: k.app, ID: k.id}
 		if s.cfg.Dialogs != nil {
 			ctx, cancel := s.ctx()
@@ -205,9 +217,9 @@ func (s *Server) leaveRooms(c *conn) {
 			}
 			cancel()
 		}
-		room := d.RoomAddress(s.muc)
+		p := &roomPresence{room: d.RoomAddress(s.muc), d: d, uid: c.userID, nick: prev.nick, jid: c.jid, typ: "unavailable"}
 		for _, o := range others {
-			o.send(s.occupantPresence(room, d, c.userID, o.jid, "unavailable", "", false), kindPresence)
+			o.c.send(s.occupantPresence(p, o.c, o.named(o.c.userID)), kindPresence)
 		}
 	}
 }
@@ -256,7 +268,7 @@ func (s *Server) roomIQ(c *conn, e *wire.Element, a address, typ, id, to string)
 	case a.resource != "" && typ == "get" && string(ch.NS) == nsPing:
 		// MUC self-ping (XEP-0410): the service answers for the occupant;
 		// not joined is not-acceptable, so the client knows to rejoin.
-		if s.rooms.has(roomKey{appID, d.ID}, c) {
+		if o, ok := s.rooms.occupantOf(roomKey{appID, d.ID}, c); ok && o.nick == a.resource {
 			return iqResult(id, to, c.jid, "")
 		}
 		return errorStanza("iq", id, to, c.jid, StanzaError{stanza.Modify, stanza.NotAcceptable, "Not joined."})
@@ -297,7 +309,7 @@ const defaultRoomHistory = 20
 // each with a delay stamp and its archive id, then the subject, which
 // closes the join (7.2.15). The ConnectyCube SDK joins with maxstanzas="0"
 // and reads no subject: in SDK-compatible mode it gets neither.
-func (s *Server) sendRoomHistory(ctx context.Context, c *conn, e *wire.Element, d *dialogs.Dialog, room string) {
+func (s *Server) sendRoomHistory(ctx context.Context, c *conn, e *wire.Element, d *dialogs.Dialog, room string, named bool) {
 	var x struct {
 		History *struct {
 			MaxStanzas string `xml:"maxstanzas,attr"`
@@ -329,13 +341,21 @@ func (s *Server) sendRoomHistory(ctx context.Context, c *conn, e *wire.Element, 
 			q.Filters = []history.Filter{{Field: "date_sent", Op: "gte", Values: []string{strconv.FormatInt(since.Unix(), 10)}}}
 		}
 		msgs, _, err := s.cfg.History.List(ctx, c.appID, c.userID, d.ID, q, false)
+		var nicks map[int64]string
+		if named {
+			nicks = s.rooms.nicksOf(roomKey{d.AppID, d.ID})
+		}
 		if err == nil {
 			stamp := func(m *history.Message) string {
 				return `<delay xmlns="urn:xmpp:delay" from="` + xmlEsc(room) + `" stamp="` + time.Unix(m.DateSent, 0).UTC().Format("2006-01-02T15:04:05Z") + `"/>`
 			}
 			for i := len(msgs) - 1; i >= 0; i-- {
 				m := &msgs[i]
-				b := s.HistoryStanza(m, "groupchat", room+"/"+strconv.FormatInt(m.SenderID, 10), c.jid, room)
+				nick, ok := nicks[m.SenderID]
+				if !ok {
+					nick = strconv.FormatInt(m.SenderID, 10)
+				}
+				b := s.HistoryStanza(m, "groupchat", room+"/"+nick, c.jid, room)
 				end := len(b) - len("</message>")
 				c.send(append(append(b[:end:end], stamp(m)...), "</message>"...), kindMessage)
 			}

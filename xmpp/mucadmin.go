@@ -46,24 +46,29 @@ func (s *Server) roomAdmin(ctx context.Context, sess Session, d *dialogs.Dialog,
 	}
 	c := sess.(*conn)
 	var in dialogs.Input
-	var kicks []int64
+	var kicks []ousted
 	for _, it := range q.Items {
-		who := it.JID
-		if who == "" {
-			who = it.Nick // nicks are user ids here
+		uid, ok := s.roomUser(c.appID, it.JID)
+		if it.JID == "" {
+			uid, ok = s.rooms.userOfNick(roomKey{d.AppID, d.ID}, it.Nick)
+			if !ok {
+				uid, ok = s.roomUser(c.appID, it.Nick) // the SDK's nick: a user id
+			}
 		}
-		uid, ok := s.roomUser(c.appID, who)
 		if !ok {
 			return iq.Error(sess, StanzaError{stanza.Modify, stanza.JIDMalformed, "Name a user of this app by JID or by nick (user id)."})
 		}
 		switch {
 		case it.Affiliation == "member":
 			in.PushOccupants = append(in.PushOccupants, uid)
-		case it.Affiliation == "none", it.Affiliation == "outcast":
+		case it.Affiliation == "none":
 			in.PullOccupants = append(in.PullOccupants, uid)
-			kicks = append(kicks, uid)
+			kicks = append(kicks, ousted{uid, "321"})
+		case it.Affiliation == "outcast":
+			in.PullOccupants = append(in.PullOccupants, uid)
+			kicks = append(kicks, ousted{uid, "301"})
 		case it.Role == "none":
-			kicks = append(kicks, uid)
+			kicks = append(kicks, ousted{uid, "307"})
 		default:
 			return iq.Error(sess, errFeatureNotImpl)
 		}
@@ -79,8 +84,8 @@ func (s *Server) roomAdmin(ctx context.Context, sess Session, d *dialogs.Dialog,
 		d = &v.Dialog
 	}
 	room := d.RoomAddress(s.muc)
-	for _, uid := range kicks {
-		s.removeOccupant(d, room, uid)
+	for _, r := range kicks {
+		s.removeOccupant(d, room, r.uid, r.code)
 	}
 	return iq.Result(sess, "")
 }
@@ -105,19 +110,27 @@ func (s *Server) roomUser(app int64, who string) (int64, bool) {
 	return a.user.user, a.kind == addrUser && a.user.app == app
 }
 
+// ousted is an occupant put out of a room and the status code saying why:
+// 307 kicked, 301 banned, 321 no longer a member.
+type ousted struct {
+	uid  int64
+	code string
+}
+
 // removeOccupant ends a user's presence in a room on this node: the user's
-// sessions get unavailable with status 307 (kicked), the others see them go.
-func (s *Server) removeOccupant(d *dialogs.Dialog, room string, uid int64) {
+// sessions get unavailable with the code, and the others see them go.
+func (s *Server) removeOccupant(d *dialogs.Dialog, room string, uid int64, code string) {
 	k := roomKey{d.AppID, d.ID}
 	s.reg.each(userKey{d.AppID, uid}, func(o *conn) {
-		others, was := s.rooms.leave(k, o)
+		others, prev, was := s.rooms.leave(k, o)
 		if !was {
 			return
 		}
-		b := s.occupantPresence(room, d, uid, o.jid, "unavailable", "", true)
-		o.send([]byte(strings.Replace(string(b), `<status code="110"/>`, `<status code="110"/><status code="307"/>`, 1)), kindPresence)
-		for _, p := range others {
-			p.send(s.occupantPresence(room, d, uid, p.jid, "unavailable", "", false), kindPresence)
+		p := &roomPresence{room: room, d: d, uid: uid, nick: prev.nick, jid: o.jid, typ: "unavailable", codes: []string{"110", code}}
+		o.send(s.occupantPresence(p, o, prev.named(uid)), kindPresence)
+		p.codes = []string{code}
+		for _, x := range others {
+			x.c.send(s.occupantPresence(p, x.c, x.named(x.c.userID)), kindPresence)
 		}
 	})
 }

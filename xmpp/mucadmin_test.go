@@ -44,12 +44,12 @@ func TestRoomAdministration(t *testing.T) {
 	if got := occupants(); !strings.Contains(got, fmt.Sprint(uc.ID)) {
 		t.Fatalf("occupants after adding a member: %s", got)
 	}
-	// Ben joins, then is banned: he leaves the room with 307 and the dialog.
+	// Ben joins, then is banned: he leaves the room with 301 and the dialog.
 	b.send(`<presence to="` + room + `/ben"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
 	b.readUntil("<subject")
 	a.send(`<iq type="set" id="c4" to="` + room + `"><query xmlns="http://jabber.org/protocol/muc#admin"><item affiliation="outcast" jid="` + bJID + `@localhost"><reason>spam</reason></item></query></iq>`)
 	a.readUntil(`id="c4"`)
-	if got := b.readUntil(`type="unavailable"`); !strings.Contains(got, `<status code="307"/>`) {
+	if got := b.readUntil(`type="unavailable"`); !strings.Contains(got, `<status code="301"/>`) {
 		t.Fatalf("the banned occupant's presence: %s", got)
 	}
 	if got := occupants(); strings.Contains(got, fmt.Sprint(ub.ID)) {

@@ -45,7 +45,7 @@ func TestRoomCreatedByJoining(t *testing.T) {
 	}
 	a.send(`<iq type="set" id="ban" to="` + room + `"><query xmlns="http://jabber.org/protocol/muc#admin"><item affiliation="outcast" jid="` + bJID + `@localhost"/></query></iq>`)
 	a.readUntil(`id="ban"`)
-	if got := b.readUntil(`type="unavailable"`); !strings.Contains(got, `<status code="307"/>`) {
+	if got := b.readUntil(`type="unavailable"`); !strings.Contains(got, `<status code="301"/>`) {
 		t.Fatalf("ban: %s", got)
 	}
 	b.send(`<message to="` + room + `" type="groupchat" id="after"><body>still here?</body></message>`)

@@ -46,15 +46,18 @@ async def main():
     await muc_a.set_affiliation(ROOM, "member", jid=slixmpp.JID(BOB))
 
     bob_pres, _, _, _ = await muc_b.join_muc_wait(ROOM, "bob", timeout=10)
-    bob_nick = bob_pres["from"].resource  # the nick the room gave him
+    assert bob_pres["from"].resource == "bob", bob_pres  # his own nickname
+    assert muc_b.get_jid_property(ROOM, "alice", "affiliation") == "owner", muc_b.get_roster(ROOM)
     alice.send_message(mto=ROOM, mbody="welcome bob", mtype="groupchat")
-    while (await asyncio.wait_for(bob.said.get(), 10))["body"] != "welcome bob":
+    while (m := await asyncio.wait_for(bob.said.get(), 10))["body"] != "welcome bob":
         pass
+    assert m["from"].resource == "alice", m
     bob.send_message(mto=ROOM, mbody="thanks alice", mtype="groupchat")
-    while (await asyncio.wait_for(alice.said.get(), 10))["body"] != "thanks alice":
+    while (m := await asyncio.wait_for(alice.said.get(), 10))["body"] != "thanks alice":
         pass
+    assert m["from"].resource == "bob", m
 
-    await muc_a.set_role(ROOM, bob_nick, "none", reason="a kick")
+    await muc_a.set_role(ROOM, "bob", "none", reason="a kick")
     await asyncio.wait_for(bob.gone.get(), 10)
     await muc_b.join_muc_wait(ROOM, "bob", timeout=10)
     await muc_a.set_affiliation(ROOM, "outcast", jid=slixmpp.JID(BOB), reason="a ban")
@@ -66,7 +69,7 @@ async def main():
         pass
     for c in (alice, bob):
         c.disconnect()
-    print("slixmpp muc: 6 passed, 0 failed")
+    print("slixmpp muc: 8 passed, 0 failed")
 
 
 asyncio.run(main())

@@ -56,6 +56,9 @@ type Dialog struct {
 	AllowPreview bool
 	// Large dialogs keep no per-member receipts (see Service.LargeDialog).
 	Large bool
+	// Settings are the room's: what the MUC configuration form sets beyond
+	// the fields above, its subject and whose voice was revoked.
+	Settings RoomSettings
 
 	LastMessage       string
 	LastMessageID     string
@@ -226,13 +229,35 @@ func (d *Dialog) CanRead(uid int64) bool {
 	return d.HasOccupant(uid)
 }
 
-// CanPost reports whether uid may send to d.
+// CanPost reports whether uid may send to d: an occupant whose voice was
+// not revoked.
 func (d *Dialog) CanPost(uid int64) bool {
 	if d.Type == Broadcast {
 		return d.IsAdmin(uid)
 	}
-	return d.HasOccupant(uid)
+	return d.HasOccupant(uid) && (d.IsAdmin(uid) || !slices.Contains(d.Settings.Voiceless, uid))
 }
+
+// RoomSettings are a dialog's settings as a room (XEP-0045 10.2) that the
+// dialog fields do not already say; the REST API leaves them alone.
+type RoomSettings struct {
+	Subject   string `json:"subject,omitempty" bson:"subject,omitempty"`
+	SubjectBy int64  `json:"subject_by,omitempty" bson:"subject_by,omitempty"`
+	Hidden    bool   `json:"hidden,omitempty" bson:"hidden,omitempty"`     // not listed to non-members
+	Password  string `json:"password,omitempty" bson:"password,omitempty"` // asked of joiners who are not members
+	History   int    `json:"history,omitempty" bson:"history,omitempty"`   // messages sent on join; 0 is the default
+	// WhoisModerators shows occupants' real JIDs to moderators only.
+	WhoisModerators bool    `json:"whois_moderators,omitempty" bson:"whois_moderators,omitempty"`
+	Voiceless       []int64 `json:"voiceless,omitempty" bson:"voiceless,omitempty"` // members a moderator silenced
+}
+
+// Room settings' bounds.
+const (
+	MaxSubject     = 1000
+	MaxPassword    = 128
+	MaxRoomHistory = 100
+	MaxVoiceless   = 1000
+)
 
 // Recipients are the users a message in d goes to. Broadcast dialogs reach
 // every user of the app and are delivered by the caller.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -196,6 +197,8 @@ type Input struct {
 	PushOccupants, PullOccupants []int64
 	PushAdmins, PullAdmins       []int64
 	PushPinned, PullPinned       []string
+	// Settings replace the room settings (owner and admins only).
+	Settings *RoomSettings
 }
 
 // Create makes a dialog owned by uid. A private dialog between the same two
@@ -390,6 +393,20 @@ func (s *Service) apply(ctx context.Context, d *Dialog, in Input, v ValidationEr
 	str("name", &d.Name, in.Name, 200)
 	str("description", &d.Description, in.Description, 1000)
 	str("photo", &d.Photo, in.Photo, 1000)
+	if rs := in.Settings; rs != nil {
+		switch {
+		case utf8.RuneCountInString(rs.Subject) > MaxSubject:
+			v["subject"] = []string{"is too long"}
+		case utf8.RuneCountInString(rs.Password) > MaxPassword:
+			v["password"] = []string{"is too long"}
+		case rs.History < 0 || rs.History > MaxRoomHistory:
+			v["history"] = []string{"must be between 0 and " + strconv.Itoa(MaxRoomHistory)}
+		case len(rs.Voiceless) > MaxVoiceless:
+			v["voiceless"] = []string{"at most " + strconv.Itoa(MaxVoiceless) + " users"}
+		default:
+			d.Settings = *rs
+		}
+	}
 	if in.AllowPreview != nil {
 		d.AllowPreview = *in.AllowPreview
 	}
@@ -483,7 +500,7 @@ func (s *Service) Update(ctx context.Context, appID, uid int64, id string, in In
 		return nil, ErrNotFound
 	}
 	admin := d.IsAdmin(uid)
-	meta := in.Name != nil || in.Description != nil || in.Photo != nil || in.Extensions != nil || in.ResetExt || in.AllowPreview != nil
+	meta := in.Name != nil || in.Description != nil || in.Photo != nil || in.Extensions != nil || in.ResetExt || in.AllowPreview != nil || in.Settings != nil
 	others := len(in.PushOccupants) > 0 || len(removeAll(in.PullOccupants, uid)) > 0
 	switch {
 	case d.Type == Private && (meta || others || len(in.PushAdmins)+len(in.PullAdmins) > 0):

@@ -26,32 +26,33 @@ func init() {
 }
 
 type dialogDoc struct {
-	Key          string            `bson:"_id"`
-	AppID        int64             `bson:"app_id"`
-	ID           string            `bson:"id"`
-	Room         string            `bson:"room,omitempty"`
-	Type         int               `bson:"type"`
-	OwnerID      int64             `bson:"owner_id"`
-	Name         string            `bson:"name"`
-	Description  string            `bson:"description"`
-	Photo        string            `bson:"photo"`
-	Occupants    []int64           `bson:"occupants"`
-	Admins       []int64           `bson:"admins"`
-	Pinned       []string          `bson:"pinned"`
-	Extensions   map[string]string `bson:"extensions"`
-	AllowPreview bool              `bson:"allow_preview"`
-	Large        bool              `bson:"large"`
-	LastMessage  string            `bson:"last_message"`
-	LastID       string            `bson:"last_message_id"`
-	LastUser     int64             `bson:"last_message_user_id"`
-	LastDate     int64             `bson:"last_message_date"`
-	LastStatus   string            `bson:"last_message_status"`
-	LastSeq      int64             `bson:"last_message_seq"`
-	Seq          int64             `bson:"seq"`
-	CreatedAt    int64             `bson:"created_at"`
-	UpdatedAt    int64             `bson:"updated_at"`
-	CreatedS     int64             `bson:"created_s"`
-	UpdatedS     int64             `bson:"updated_s"`
+	Key          string               `bson:"_id"`
+	AppID        int64                `bson:"app_id"`
+	ID           string               `bson:"id"`
+	Room         string               `bson:"room,omitempty"`
+	Type         int                  `bson:"type"`
+	OwnerID      int64                `bson:"owner_id"`
+	Name         string               `bson:"name"`
+	Description  string               `bson:"description"`
+	Photo        string               `bson:"photo"`
+	Occupants    []int64              `bson:"occupants"`
+	Admins       []int64              `bson:"admins"`
+	Pinned       []string             `bson:"pinned"`
+	Extensions   map[string]string    `bson:"extensions"`
+	AllowPreview bool                 `bson:"allow_preview"`
+	Large        bool                 `bson:"large"`
+	Settings     dialogs.RoomSettings `bson:"room_settings"`
+	LastMessage  string               `bson:"last_message"`
+	LastID       string               `bson:"last_message_id"`
+	LastUser     int64                `bson:"last_message_user_id"`
+	LastDate     int64                `bson:"last_message_date"`
+	LastStatus   string               `bson:"last_message_status"`
+	LastSeq      int64                `bson:"last_message_seq"`
+	Seq          int64                `bson:"seq"`
+	CreatedAt    int64                `bson:"created_at"`
+	UpdatedAt    int64                `bson:"updated_at"`
+	CreatedS     int64                `bson:"created_s"`
+	UpdatedS     int64                `bson:"updated_s"`
 }
 
 func dialogKey(app int64, id string) string { return strconv.FormatInt(app, 10) + ":" + id }
@@ -60,13 +61,13 @@ func (d *dialogDoc) dialog() *dialogs.Dialog {
 	return &dialogs.Dialog{Room: d.Room, ID: d.ID, AppID: d.AppID, Type: dialogs.Type(d.Type), OwnerID: d.OwnerID, Name: d.Name, Description: d.Description,
 		Photo: d.Photo, Occupants: d.Occupants, Admins: d.Admins, Pinned: d.Pinned, Extensions: d.Extensions, AllowPreview: d.AllowPreview,
 		Large: d.Large, LastMessage: d.LastMessage, LastMessageID: d.LastID, LastMessageUserID: d.LastUser, LastMessageDate: d.LastDate,
-		LastStatus: d.LastStatus, Seq: d.Seq, CreatedAt: fromNano(d.CreatedAt), UpdatedAt: fromNano(d.UpdatedAt)}
+		LastStatus: d.LastStatus, Seq: d.Seq, CreatedAt: fromNano(d.CreatedAt), UpdatedAt: fromNano(d.UpdatedAt), Settings: d.Settings}
 }
 
 func docOf(d *dialogs.Dialog) dialogDoc {
 	return dialogDoc{Key: dialogKey(d.AppID, d.ID), AppID: d.AppID, ID: d.ID, Room: d.Room, Type: int(d.Type), OwnerID: d.OwnerID, Name: d.Name,
 		Description: d.Description, Photo: d.Photo, Occupants: nonNil(d.Occupants), Admins: nonNil(d.Admins), Pinned: nonNilS(d.Pinned),
-		Extensions: d.Extensions, AllowPreview: d.AllowPreview, Large: d.Large, Seq: d.Seq,
+		Extensions: d.Extensions, AllowPreview: d.AllowPreview, Large: d.Large, Seq: d.Seq, Settings: d.Settings,
 		CreatedAt: nano(d.CreatedAt), UpdatedAt: nano(d.UpdatedAt), CreatedS: d.CreatedAt.Unix(), UpdatedS: d.UpdatedAt.Unix()}
 }
 
@@ -200,7 +201,7 @@ func (s *DB) UpdateDialog(ctx context.Context, d *dialogs.Dialog, added, removed
 	res, err := s.c("dialogs").UpdateOne(ctx, bson.M{"_id": dialogKey(d.AppID, d.ID)}, bson.M{"$set": bson.M{
 		"name": d.Name, "description": d.Description, "photo": d.Photo, "occupants": nonNil(d.Occupants), "admins": nonNil(d.Admins),
 		"pinned": nonNilS(d.Pinned), "extensions": d.Extensions, "allow_preview": d.AllowPreview, "large": d.Large,
-		"updated_at": nano(d.UpdatedAt), "updated_s": d.UpdatedAt.Unix()}})
+		"room_settings": d.Settings, "updated_at": nano(d.UpdatedAt), "updated_s": d.UpdatedAt.Unix()}})
 	if err != nil {
 		return err
 	}

@@ -376,6 +376,8 @@ var migrations = []string{
 	// 12: rooms clients create by joining <name>@muc: the name, unique per app.
 	`ALTER TABLE dialogs ADD COLUMN room TEXT;
 	CREATE UNIQUE INDEX dialogs_room ON dialogs(app_id, room) WHERE room IS NOT NULL;`,
+	// 13: a dialog's settings as a room (subject, password, voice...), JSON.
+	`ALTER TABLE dialogs ADD COLUMN room_settings TEXT NOT NULL DEFAULT '';`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

@@ -20,7 +20,7 @@ var (
 
 const dialogCols = `d.app_id, d.id, d.type, d.owner_id, d.name, d.description, d.photo, d.occupants, d.admins, d.pinned, d.extensions,
 	d.allow_preview, d.large, COALESCE(d.last_message, ''), COALESCE(d.last_message_id, ''), d.last_message_user_id, d.last_message_date,
-	COALESCE(d.last_message_status, ''), d.seq, d.created_at, d.updated_at, COALESCE(d.room, '')`
+	COALESCE(d.last_message_status, ''), d.seq, d.created_at, d.updated_at, COALESCE(d.room, ''), d.room_settings`
 
 func scanDialog(sc interface{ Scan(...any) error }, extra ...any) (*dialogs.Dialog, string, error) {
 	d, err := scanDialogRow(sc, extra...)
@@ -34,10 +34,11 @@ func scanDialogRow(sc interface{ Scan(...any) error }, extra ...any) (*dialogs.D
 	var d dialogs.Dialog
 	var occ, adm, pin string
 	var ext sql.NullString
+	var settings string
 	var created, updated int64
 	dest := append([]any{&d.AppID, &d.ID, &d.Type, &d.OwnerID, &d.Name, &d.Description, &d.Photo, &occ, &adm, &pin, &ext,
 		&d.AllowPreview, &d.Large, &d.LastMessage, &d.LastMessageID, &d.LastMessageUserID, &d.LastMessageDate,
-		&d.LastStatus, &d.Seq, &created, &updated, &d.Room}, extra...)
+		&d.LastStatus, &d.Seq, &created, &updated, &d.Room, &settings}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, dialogs.ErrNotFound
@@ -49,6 +50,9 @@ func scanDialogRow(sc interface{ Scan(...any) error }, extra ...any) (*dialogs.D
 	json.Unmarshal([]byte(pin), &d.Pinned)
 	if ext.Valid {
 		json.Unmarshal([]byte(ext.String), &d.Extensions)
+	}
+	if settings != "" {
+		json.Unmarshal([]byte(settings), &d.Settings)
 	}
 	d.CreatedAt, d.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
 	return &d, nil
@@ -73,6 +77,14 @@ func privateKey(d *dialogs.Dialog) any {
 	return strconv.FormatInt(a, 10) + ":" + strconv.FormatInt(b, 10)
 }
 
+func settingsText(d *dialogs.Dialog) string {
+	b, _ := json.Marshal(d.Settings)
+	if string(b) == "{}" {
+		return ""
+	}
+	return string(b)
+}
+
 func extText(d *dialogs.Dialog) any {
 	if d.Extensions == nil {
 		return nil
@@ -93,9 +105,9 @@ func (s *DB) CreateDialog(ctx context.Context, d *dialogs.Dialog) (*dialogs.Dial
 		room = d.Room
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO dialogs(app_id, id, type, owner_id, name, description, photo, occupants, occupants_count, admins, pinned,
-		extensions, allow_preview, large, private_key, created_at, updated_at, room) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+		extensions, allow_preview, large, private_key, created_at, updated_at, room, room_settings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
 		d.AppID, d.ID, d.Type, d.OwnerID, d.Name, d.Description, d.Photo, jsonText(d.Occupants), len(d.Occupants), jsonText(d.Admins), jsonText(d.Pinned),
-		extText(d), d.AllowPreview, d.Large, privateKey(d), d.CreatedAt.UnixNano(), d.UpdatedAt.UnixNano(), room)
+		extText(d), d.AllowPreview, d.Large, privateKey(d), d.CreatedAt.UnixNano(), d.UpdatedAt.UnixNano(), room, settingsText(d))
 	if err != nil {
 		return nil, err
 	}
@@ -147,9 +159,9 @@ func (s *DB) UpdateDialog(ctx context.Context, d *dialogs.Dialog, added, removed
 	}
 	defer tx.Rollback()
 	if err := affectedDialog(tx.ExecContext(ctx, `UPDATE dialogs SET name=?, description=?, photo=?, occupants=?, occupants_count=?, admins=?, pinned=?,
-		extensions=?, allow_preview=?, large=?, updated_at=? WHERE app_id=? AND id=?`,
+		extensions=?, allow_preview=?, large=?, room_settings=?, updated_at=? WHERE app_id=? AND id=?`,
 		d.Name, d.Description, d.Photo, jsonText(d.Occupants), len(d.Occupants), jsonText(d.Admins), jsonText(d.Pinned),
-		extText(d), d.AllowPreview, d.Large, d.UpdatedAt.UnixNano(), d.AppID, d.ID)); err != nil {
+		extText(d), d.AllowPreview, d.Large, settingsText(d), d.UpdatedAt.UnixNano(), d.AppID, d.ID)); err != nil {
 		return err
 	}
 	if err := addMembers(ctx, tx, d.AppID, d.ID, added); err != nil {

@@ -102,6 +102,13 @@ func Chat(t *testing.T, open func(t *testing.T) ChatStore) {
 		if _, err := ds.Update(ctx, app, u[2], g.ID, dialogs.Input{Name: name("mine")}); !errors.Is(err, dialogs.ErrForbidden) {
 			t.Fatalf("member rename: %v", err)
 		}
+		rs := dialogs.RoomSettings{Subject: "plans", SubjectBy: u[0], Hidden: true, Password: "pw", History: 5, WhoisModerators: true, Voiceless: []int64{u[2]}}
+		if _, err := ds.Update(ctx, app, u[0], g.ID, dialogs.Input{Settings: &rs}); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := ds.Dialog(ctx, app, g.ID); err != nil || fmt.Sprint(d.Settings) != fmt.Sprint(rs) || d.CanPost(u[2]) || !d.CanPost(u[1]) {
+			t.Fatalf("room settings stored as %+v (%v)", d, err)
+		}
 		if err := ds.SetNotifications(ctx, app, u[2], g.ID, false); err != nil {
 			t.Fatal(err)
 		}

@@ -503,8 +503,24 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 		return
 	}
 	appID := d.AppID
+	if _, ok := e.Child("x", nsMUCUser); ok && m.typ != "groupchat" && m.typ != "error" {
+		if se := s.invite(ctx, c, d, e); se.Condition != "" {
+			fail(se)
+		}
+		return
+	}
 	if !d.CanPost(c.userID) {
-		fail(errNotOccupant)
+		if d.HasOccupant(c.userID) {
+			fail(StanzaError{stanza.Auth, stanza.Forbidden, "You have no voice in this room."})
+		} else {
+			fail(errNotOccupant)
+		}
+		return
+	}
+	if _, ok := e.Child("subject", ""); ok && m.typ == "groupchat" && !m.content() {
+		if se := s.changeSubject(ctx, c, d, e); se.Condition != "" {
+			fail(se)
+		}
 		return
 	}
 	if d.Type == dialogs.Private && s.cfg.Dialogs.Refuses(ctx, appID, c.userID, d.PeerOf(c.userID)) {

@@ -62,13 +62,15 @@ func (s *Server) occupantPresence(p *roomPresence, to *conn, named bool) []byte 
 	case p.d.IsAdmin(p.uid):
 		aff, role = "admin", "moderator"
 	case !p.d.HasOccupant(p.uid):
-		aff = "none"
+		aff, role = "none", "visitor"
+	case !p.d.CanPost(p.uid):
+		role = "visitor"
 	}
 	if p.typ == "unavailable" {
 		role = "none"
 	}
 	b = append(b, `<item affiliation="`+aff+`" role="`+role+`"`...)
-	if named && p.jid != "" {
+	if named && p.jid != "" && (!p.d.Settings.WhoisModerators || p.d.IsAdmin(to.userID)) {
 		b = appendAttr(b, "jid", p.jid)
 	}
 	if named && p.newNick != "" {
@@ -156,6 +158,10 @@ func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 			joinError(errNotOccupant)
 			return
 		}
+		if pw := d.Settings.Password; pw != "" && !d.HasOccupant(c.userID) && !d.IsAdmin(c.userID) && joinPassword(e) != pw {
+			joinError(StanzaError{stanza.Auth, stanza.NotAuthorized, "This room asks non-members for its password."})
+			return
+		}
 		if !s.rooms.nickFree(k, c.userID, a.resource) {
 			joinError(StanzaError{stanza.Cancel, stanza.Conflict, "That nickname is taken in this room (a number is only the nick of the user with that id)."})
 			return
@@ -182,7 +188,10 @@ func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 			}
 			o.c.send(s.occupantPresence(p, o.c, o.named(o.c.userID)), kindPresence)
 		}
-		p.id, p.codes = id, []string{"100", "110"}
+		p.id, p.codes = id, []string{"110"}
+		if !d.Settings.WhoisModerators {
+			p.codes = append(p.codes, "100")
+		}
 		if created {
 			p.codes = append(p.codes, "201")
 		}
@@ -259,7 +268,8 @@ func (s *Server) roomIQ(c *conn, e *wire.Element, a address, typ, id, to string)
 	ctx, cancel := s.ctx()
 	defer cancel()
 	d, err := s.roomOf(ctx, c.appID, a.local)
-	if err != nil || !d.CanRead(c.userID) {
+	// A public room describes itself to anyone of its app before they join.
+	if err != nil || !d.CanRead(c.userID) && !(d.Type == dialogs.Public && typ == "get" && string(ch.NS) == nsDiscoI) {
 		return errorStanza("iq", id, to, c.jid, StanzaError{stanza.Cancel, stanza.ItemNotFound, "No such room."})
 	}
 	appID := d.AppID
@@ -286,13 +296,7 @@ func (s *Server) roomIQ(c *conn, e *wire.Element, a address, typ, id, to string)
 		b.WriteString(`</query>`)
 		return iqResult(id, room, c.jid, b.String())
 	case typ == "get" && string(ch.NS) == nsDiscoI:
-		var b strings.Builder
-		b.WriteString(`<query xmlns="` + nsDiscoI + `"><identity category="conference" type="text" name="` + xmlEsc(d.Name) + `"/><feature var="` + nsMUC + `"/>`)
-		for _, f := range s.modules.features[RoomEntity] {
-			b.WriteString(`<feature var="` + xmlEsc(f) + `"/>`)
-		}
-		b.WriteString(`</query>`)
-		return iqResult(id, room, c.jid, b.String())
+		return iqResult(id, room, c.jid, s.roomInfo(d))
 	}
 	if h := s.modules.roomHandler(typ, &ch); h != nil {
 		return h(ctx, c, d, &IQ{Type: typ, ID: id, To: room, Element: e, Payload: ch})
@@ -320,10 +324,10 @@ func (s *Server) sendRoomHistory(ctx context.Context, c *conn, e *wire.Element, 
 	if ch, ok := e.Child("x", nsMUC); ok {
 		xml.Unmarshal(e.Raw[ch.Start:ch.End], &x)
 	}
-	n, since := defaultRoomHistory, time.Time{}
+	n, since := s.roomHistory(d), time.Time{}
 	if h := x.History; h != nil {
 		if v, err := strconv.Atoi(h.MaxStanzas); err == nil && v >= 0 {
-			n = min(v, 100)
+			n = min(v, dialogs.MaxRoomHistory)
 		}
 		if v, err := strconv.Atoi(h.Seconds); err == nil && v >= 0 {
 			since = time.Now().Add(-time.Duration(v) * time.Second)
@@ -361,8 +365,7 @@ func (s *Server) sendRoomHistory(ctx context.Context, c *conn, e *wire.Element, 
 			}
 		}
 	}
-	subj := appendOpen(make([]byte, 0, 160), "message", "groupchat", "", room, c.jid)
-	c.send(append(subj, `><subject/></message>`...), kindMessage)
+	c.send(s.roomSubject(d, room, c, named, s.rooms.nicksOf(roomKey{d.AppID, d.ID})), kindMessage)
 }
 
 // roomOf finds the dialog a room address names for a user of app:
@@ -381,4 +384,15 @@ func (s *Server) roomOf(ctx context.Context, app int64, local string) (*dialogs.
 		return nil, dialogs.ErrNotFound
 	}
 	return s.cfg.Dialogs.ByRoom(ctx, app, strings.ToLower(local))
+}
+
+// joinPassword is the <password/> a join presence carries.
+func joinPassword(e *wire.Element) string {
+	var x struct {
+		Password string `xml:"password"`
+	}
+	if ch, ok := e.Child("x", nsMUC); ok {
+		xml.Unmarshal(e.Raw[ch.Start:ch.End], &x)
+	}
+	return x.Password
 }

@@ -206,3 +206,19 @@ func (r *rooms) roomsOf(c *conn) []roomKey {
 	}
 	return out
 }
+
+// drain empties the room (it was destroyed) and lists who was in it.
+func (r *rooms) drain(k roomKey) []joined {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.joined[k]
+	delete(r.joined, k)
+	if st == nil {
+		return nil
+	}
+	out := make([]joined, 0, len(st.sessions))
+	for c, o := range st.sessions {
+		out = append(out, joined{c, o})
+	}
+	return out
+}

@@ -249,7 +249,12 @@ type RoomSettings struct {
 	// WhoisModerators shows occupants' real JIDs to moderators only.
 	WhoisModerators bool    `json:"whois_moderators,omitempty" bson:"whois_moderators,omitempty"`
 	Voiceless       []int64 `json:"voiceless,omitempty" bson:"voiceless,omitempty"` // members a moderator silenced
+	Banned          []int64 `json:"banned,omitempty" bson:"banned,omitempty"`       // kept out until an admin adds them back
 }
+
+// IsBanned reports whether uid is kept out of d (it can neither join it as
+// a room nor subscribe to it).
+func (d *Dialog) IsBanned(uid int64) bool { return slices.Contains(d.Settings.Banned, uid) }
 
 // Room settings' bounds.
 const (
@@ -257,6 +262,7 @@ const (
 	MaxPassword    = 128
 	MaxRoomHistory = 100
 	MaxVoiceless   = 1000
+	MaxBanned      = 1000
 )
 
 // Recipients are the users a message in d goes to. Broadcast dialogs reach

@@ -403,6 +403,8 @@ func (s *Service) apply(ctx context.Context, d *Dialog, in Input, v ValidationEr
 			v["history"] = []string{"must be between 0 and " + strconv.Itoa(MaxRoomHistory)}
 		case len(rs.Voiceless) > MaxVoiceless:
 			v["voiceless"] = []string{"at most " + strconv.Itoa(MaxVoiceless) + " users"}
+		case len(rs.Banned) > MaxBanned:
+			v["banned"] = []string{"at most " + strconv.Itoa(MaxBanned) + " users"}
 		default:
 			d.Settings = *rs
 		}
@@ -533,6 +535,7 @@ func (s *Service) Update(ctx context.Context, appID, uid int64, id string, in In
 		}
 	}
 	d.Occupants = removeAll(addUnique(d.Occupants, added...), removed...)
+	d.Settings.Banned = removeAll(d.Settings.Banned, added...) // an admin let them back in
 	if len(added) > 0 {
 		if err := s.checkOccupants(len(d.Occupants)); err != nil {
 			return nil, err
@@ -622,6 +625,9 @@ func (s *Service) Subscribe(ctx context.Context, appID, uid int64, id string) (*
 	}
 	if d.Type != Public {
 		return nil, ValidationError{"base": {"only public dialogs can be subscribed to"}}
+	}
+	if d.IsBanned(uid) {
+		return nil, ErrForbidden
 	}
 	if !d.HasOccupant(uid) {
 		if err := s.checkOccupants(len(d.Occupants) + 1); err != nil {

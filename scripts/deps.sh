@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the tests need: Node packages (connectycube@6.1.2,
-# @xmpp/client), Debian's python3-slixmpp and redis-server, and FerretDB
-# (built into .cache/). Idempotent.
+# @xmpp/client), Debian's python3-slixmpp, profanity, tmux and redis-server,
+# and FerretDB (built into .cache/). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 /usr/bin/python3 -c 'import slixmpp' 2>/dev/null || python3 -c 'import slixmpp' 2>/dev/null || need+=(python3-slixmpp)
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v profanity >/dev/null || need+=(profanity)
+command -v tmux >/dev/null || need+=(tmux)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null; then

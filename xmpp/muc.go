@@ -154,6 +154,10 @@ func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 	k := roomKey{d.AppID, d.ID}
 	switch typ {
 	case "":
+		if d.IsBanned(c.userID) {
+			joinError(StanzaError{stanza.Auth, stanza.Forbidden, "You are banned from this room."})
+			return
+		}
 		if d.Type != dialogs.Public && !d.HasOccupant(c.userID) {
 			joinError(errNotOccupant)
 			return

@@ -56,7 +56,7 @@ func (s *Server) roomAdmin(ctx context.Context, sess Session, d *dialogs.Dialog,
 	var kicks []ousted
 	var changed []int64
 	st := d.Settings
-	st.Voiceless = slices.Clone(st.Voiceless)
+	st.Voiceless, st.Banned = slices.Clone(st.Voiceless), slices.Clone(st.Banned)
 	for _, it := range q.Items {
 		uid, ok := s.roomUser(c.appID, it.JID)
 		if it.JID == "" {
@@ -98,9 +98,18 @@ func (s *Server) roomAdmin(ctx context.Context, sess Session, d *dialogs.Dialog,
 			in.Settings, changed = &st, append(changed, uid)
 		case it.Affiliation == "none":
 			in.PullOccupants = append(in.PullOccupants, uid)
+			st.Banned = slices.DeleteFunc(st.Banned, func(v int64) bool { return v == uid })
+			in.Settings = &st
 			kicks = append(kicks, ousted{uid, "321"})
 		case it.Affiliation == "outcast":
+			if uid == d.OwnerID {
+				return iq.Error(sess, StanzaError{stanza.Cancel, stanza.NotAllowed, "The owner cannot be banned."})
+			}
 			in.PullOccupants = append(in.PullOccupants, uid)
+			if !slices.Contains(st.Banned, uid) {
+				st.Banned = append(st.Banned, uid)
+			}
+			in.Settings = &st
 			kicks = append(kicks, ousted{uid, "301"})
 		case it.Role == "none":
 			kicks = append(kicks, ousted{uid, "307"})
@@ -149,7 +158,6 @@ func (s *Server) occupantChanged(d *dialogs.Dialog, room string, uid int64) {
 
 // roomList answers a request for a list by affiliation or role (XEP-0045
 // 9.5, 10.5): members, admins, the owner, moderators, or those silenced.
-// Bans remove members from the dialog; no separate list of them is kept.
 func (s *Server) roomList(_ context.Context, sess Session, d *dialogs.Dialog, iq *IQ) []byte {
 	var q struct {
 		Item struct {
@@ -189,6 +197,9 @@ func (s *Server) roomList(_ context.Context, sess Session, d *dialogs.Dialog, iq
 			item(m, "member", "visitor")
 		}
 	case it.Affiliation == "outcast":
+		for _, m := range d.Settings.Banned {
+			item(m, "outcast", "none")
+		}
 	default:
 		return iq.Error(sess, StanzaError{stanza.Modify, stanza.BadRequest, "Ask for one affiliation or role."})
 	}
@@ -324,7 +335,7 @@ func (s *Server) roomConfigure(ctx context.Context, sess Session, d *dialogs.Dia
 	}
 	in := dialogs.Input{}
 	st := d.Settings
-	st.Voiceless = slices.Clone(st.Voiceless)
+	st.Voiceless, st.Banned = slices.Clone(st.Voiceless), slices.Clone(st.Banned)
 	protect := st.Password != ""
 	fixed := func(v string, want bool) StanzaError {
 		return StanzaError{stanza.Modify, stanza.NotAcceptable, v + " follows the dialog's type: " + boolValue(want) + " here (a group dialog is members-only, a public one open)."}

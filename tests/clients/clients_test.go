@@ -1,7 +1,8 @@
 //go:build clients
 
 // Package clients runs real third-party clients against the parley binary:
-// the unmodified connectycube@6.1.2 SDK under Node and Debian's slixmpp.
+// the unmodified connectycube@6.1.2 SDK under Node, Debian's slixmpp, and
+// Debian's profanity typed at under tmux.
 // `make test` installs them (scripts/deps.sh); a missing client fails.
 package clients
 

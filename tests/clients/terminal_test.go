@@ -15,8 +15,9 @@ import (
 // tmuxClient drives a terminal client under tmux on a private server
 // socket, reading its screen as a user would.
 type tmuxClient struct {
-	t      *testing.T
-	socket string
+	t       *testing.T
+	socket  string
+	session string
 }
 
 func (c *tmuxClient) tmux(args ...string) string {
@@ -31,12 +32,12 @@ func (c *tmuxClient) tmux(args ...string) string {
 // send types a line and presses Enter.
 func (c *tmuxClient) send(line string) {
 	c.t.Helper()
-	c.tmux("send-keys", "-t", "term", "-l", line)
-	c.tmux("send-keys", "-t", "term", "Enter")
+	c.tmux("send-keys", "-t", c.session, "-l", line)
+	c.tmux("send-keys", "-t", c.session, "Enter")
 }
 
 // screen is what the current window shows.
-func (c *tmuxClient) screen() string { return c.tmux("capture-pane", "-p", "-t", "term") }
+func (c *tmuxClient) screen() string { return c.tmux("capture-pane", "-p", "-t", c.session) }
 
 // waitFor polls the screen (for at most 20 s) until it shows every want.
 func (c *tmuxClient) waitFor(want ...string) string {
@@ -61,10 +62,35 @@ func (c *tmuxClient) waitFor(want ...string) string {
 	}
 }
 
+// profanity starts Debian's profanity with its own home in a tmux session
+// on socket and signs it in as jid.
+func profanity(t *testing.T, socket, name, jid, password string, port int) *tmuxClient {
+	home := t.TempDir()
+	c := &tmuxClient{t: t, socket: socket, session: name}
+	cmd := fmt.Sprintf("env HOME=%[1]s XDG_CONFIG_HOME=%[1]s/.config XDG_DATA_HOME=%[1]s/.local/share TERM=xterm-256color profanity -l DEBUG", home)
+	c.tmux("new-session", "-d", "-s", name, "-x", "200", "-y", "50", cmd)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s's screen:\n%s", name, c.screen())
+			if b, err := os.ReadFile(filepath.Join(home, ".local/share/profanity/logs/profanity.log")); err == nil {
+				t.Logf("%s's profanity log (tail):\n%s", name, tail(string(b), 4000))
+			}
+		}
+	})
+	c.waitFor("/connect")
+	c.send(fmt.Sprintf("/connect %s server 127.0.0.1 port %d tls trust", jid, port))
+	c.waitFor("password")
+	c.send(password)
+	c.waitFor("logged in successfully")
+	return c
+}
+
 // TestTerminalClient: Debian's profanity, typed at under tmux, discovers the
-// room service, creates a room by joining, talks in it, leaves, finds the
-// room listed and joins again to the history. The commands are those in
-// docs/clients.md.
+// room service, creates a room by joining, sets its subject, talks, invites
+// a second profanity user (who is offline, and gets the invitation on
+// signing in), who joins with his own nick to the history and answers; the
+// first leaves, finds the room listed and joins again to the history. The
+// commands are those in docs/clients.md.
 func TestTerminalClient(t *testing.T) {
 	for _, bin := range []string{"tmux", "profanity"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -79,55 +105,48 @@ func TestTerminalClient(t *testing.T) {
 		} `json:"app"`
 	}
 	n.admin_(t, "POST", "/api/apps", map[string]any{"name": "terminal", "archive_all": true}, &app)
-	var user struct {
-		User struct {
-			ID int64 `json:"id"`
-		} `json:"user"`
-	}
-	n.admin_(t, "POST", fmt.Sprintf("/api/apps/%d/users", app.App.ID), map[string]string{"login": "term_carol", "password": "carol-password"}, &user)
-	jid := fmt.Sprintf("%d-%d@localhost", user.User.ID, app.App.ID)
-
-	home := t.TempDir()
-	c := &tmuxClient{t: t, socket: fmt.Sprintf("parley-test-%d", os.Getpid())}
-	profanity := fmt.Sprintf("env HOME=%[1]s XDG_CONFIG_HOME=%[1]s/.config XDG_DATA_HOME=%[1]s/.local/share TERM=xterm-256color profanity -l DEBUG", home)
-	c.tmux("new-session", "-d", "-s", "term", "-x", "200", "-y", "50", profanity)
-	t.Cleanup(func() {
-		if t.Failed() {
-			if b, err := os.ReadFile(filepath.Join(home, ".local/share/profanity/logs/profanity.log")); err == nil {
-				t.Logf("profanity log (tail):\n%s", tail(string(b), 4000))
-			}
+	jid := func(login string) string {
+		var user struct {
+			User struct {
+				ID int64 `json:"id"`
+			} `json:"user"`
 		}
-		exec.Command("tmux", "-L", c.socket, "kill-server").Run()
-	})
-	c.waitFor("/connect")
+		n.admin_(t, "POST", fmt.Sprintf("/api/apps/%d/users", app.App.ID), map[string]string{"login": login, "password": login + "-password"}, &user)
+		return fmt.Sprintf("%d-%d@localhost", user.User.ID, app.App.ID)
+	}
+	carolJID, daveJID := jid("carol"), jid("dave")
+	socket := fmt.Sprintf("parley-test-%d", os.Getpid())
+	t.Cleanup(func() { exec.Command("tmux", "-L", socket, "kill-server").Run() })
 
-	c.send(fmt.Sprintf("/connect %s server 127.0.0.1 port %d tls trust", jid, n.c2s))
-	c.waitFor("password")
-	c.send("carol-password")
-	c.waitFor("logged in successfully")
+	carol := profanity(t, socket, "carol", carolJID, "carol-password", n.c2s)
+	carol.send("/disco items localhost")
+	carol.waitFor("muc.localhost, (Rooms)")
+	carol.send("/join lounge@muc.localhost nick carol")
+	carol.waitFor("You have joined the room as carol", "affiliation: owner", "/room accept")
+	carol.send("/room accept")
+	carol.send("/subject set Friday plans")
+	carol.send("hello, anyone here?")
+	carol.send("a second line")
+	carol.waitFor("carol has set the room subject: Friday plans", "carol: hello, anyone here?", "carol: a second line")
+	carol.send("/invite send " + daveJID + " come to the lounge")
 
-	c.send("/disco items localhost")
-	c.waitFor("muc.localhost, (Rooms)")
+	dave := profanity(t, socket, "dave", daveJID, "dave-password", n.c2s)
+	dave.waitFor("Chat room invite received", "Room   : lounge@muc.localhost", "come to the lounge")
+	dave.send("/join lounge@muc.localhost nick dave")
+	dave.waitFor("You have joined the room as dave, role: participant, affiliation: member", "carol: hello, anyone here?", "Friday plans")
+	dave.send("hi carol, got your invite")
+	carol.waitFor("dave: hi carol, got your invite")
 
-	c.send("/join termroom@muc.localhost nick carol")
-	c.waitFor("You have joined the room as carol", "affiliation: owner", "/room accept")
-	c.send("/room accept")
-	c.send("hello from profanity")
-	c.send("a second line")
-	c.waitFor("carol: hello from profanity", "carol: a second line")
-	c.send("/close")
-
-	c.send("/rooms service muc.localhost")
-	c.waitFor("termroom@muc.localhost (termroom)")
-
+	carol.send("/close")
+	carol.send("/rooms service muc.localhost")
+	carol.waitFor("lounge@muc.localhost (lounge)")
 	// Back in: a new window whose lines can only come from the archive.
-	c.send("/join termroom@muc.localhost nick carol")
-	s := c.waitFor("You have joined the room as carol", "carol: hello from profanity", "carol: a second line")
+	carol.send("/join lounge@muc.localhost nick carol")
+	s := carol.waitFor("You have joined the room as carol", "carol: a second line", "dave: hi carol, got your invite")
 	if strings.Contains(s, "Room locked") {
 		t.Fatalf("the room was created again:\n%s", s)
 	}
 }
-
 func tail(s string, n int) string {
 	if len(s) > n {
 		return s[len(s)-n:]

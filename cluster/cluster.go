@@ -51,6 +51,9 @@ type Delivery struct {
 	// (when non-zero), or all but those of Keep.
 	Revoke     bool  `json:"rv,omitempty"`
 	Only, Keep int64 `json:",omitempty"`
+	// Probe asks the node to send the targets' current available presence
+	// to this JID (a presence probe answered where the sessions are).
+	Probe string `json:"pr,omitempty"`
 }
 
 // Session is a bound session somewhere in the cluster.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/cluster"
+	"github.com/parley-chat/parley/xmpp/wire"
 )
 
 // Cluster reaches sessions on other nodes (package cluster over Redis).
@@ -67,6 +68,11 @@ func (s *Server) Receive(d cluster.Delivery) {
 	case d.Revoke:
 		for _, t := range d.Targets {
 			s.revokeLocal(userKey{t.App, t.User}, d.Only, d.Keep)
+		}
+		return
+	case d.Probe != "":
+		for _, t := range d.Targets {
+			s.shareLocal(userKey{t.App, t.User}, t.Resource, d.Probe)
 		}
 		return
 	case d.Forget:
@@ -164,4 +170,43 @@ func (s *Server) PrivacyChanged(u User) {
 // remoteOnline reports a user with a session on another live node.
 func (s *Server) remoteOnline(k userKey) bool {
 	return len(s.remote(k.app, []int64{k.user})[k.user]) > 0
+}
+
+// SharePresence implements Core: this node's sessions answer at once, the
+// nodes holding of's other available sessions are asked to.
+func (s *Server) SharePresence(of User, to string) {
+	k := userKey{of.App, of.ID}
+	s.shareLocal(k, "", to)
+	if s.cluster == nil {
+		return
+	}
+	byNode := map[string][]cluster.Target{}
+	for _, r := range s.remote(of.App, []int64{of.ID})[of.ID] {
+		if r.Available {
+			byNode[r.Node] = append(byNode[r.Node], cluster.Target{App: of.App, User: of.ID, Resource: r.Resource})
+		}
+	}
+	for node, targets := range byNode {
+		s.cluster.Send(node, cluster.Delivery{Targets: targets, Probe: to})
+	}
+}
+
+// shareLocal sends the presence of k's sessions here (the one named by
+// resource, or all) to the user JID to.
+func (s *Server) shareLocal(k userKey, resource, to string) {
+	a := s.resolve(to)
+	if a.kind != addrUser {
+		return
+	}
+	var out [][]byte
+	s.reg.each(k, func(c *conn) {
+		c.mu.Lock()
+		if c.presence != nil && (resource == "" || c.resource == resource) {
+			out = append(out, c.presence)
+		}
+		c.mu.Unlock()
+	})
+	for _, p := range out {
+		s.deliver(a.user, a.resource, wire.WithTo(p, to), kindPresence)
+	}
 }

@@ -154,9 +154,10 @@ type Core interface {
 	// WatchStatus makes this node follow (or stop following) a user's
 	// status changes on other nodes (OnUserStatus).
 	WatchStatus(u User, on bool)
-	// Presences returns the current available presence of each of the
-	// user's sessions on this node (as delivered, from their full JIDs).
-	Presences(u User) [][]byte
+	// SharePresence sends the current available presence of each of of's
+	// sessions, on every node, to the JID to (a user of this server, bare or
+	// full): the answer to a presence probe.
+	SharePresence(of User, to string)
 }
 
 type iqKey struct{ typ, ns, local string }
@@ -317,19 +318,6 @@ func (s *Server) Deliver(u User, resource string, b []byte) int {
 		k = kindIQ
 	}
 	return s.deliver(userKey{u.App, u.ID}, resource, b, k)
-}
-
-// Presences implements Core.
-func (s *Server) Presences(u User) [][]byte {
-	var out [][]byte
-	s.reg.each(userKey{u.App, u.ID}, func(c *conn) {
-		c.mu.Lock()
-		if c.presence != nil {
-			out = append(out, c.presence)
-		}
-		c.mu.Unlock()
-	})
-	return out
 }
 
 // RoomJID implements Core.

@@ -296,3 +296,29 @@ func twoNodes(t *testing.T) (*node, *node, *accounts.App) {
 	n1.app, n2.app = app, app
 	return n1, n2, app
 }
+
+// Roster presence crosses nodes: a contact's presence reaches a subscriber
+// on another node, and a new session's probe is answered by the node where
+// the contact's sessions are.
+func TestRosterPresenceAcrossNodes(t *testing.T) {
+	n1, n2, _ := twoNodes(t)
+	aJID, _ := n1.user("ann", "ann-password")
+	bJID, _ := n1.user("ben", "ben-password")
+	ann, ben := aJID+"@localhost", bJID+"@localhost"
+	a := n1.login(viaTLS, aJID, "ann-password")
+	b := n2.login(viaTLS, bJID, "ben-password")
+	a.send(`<presence/>`)
+	b.send(`<presence><status>on the second node</status></presence>`)
+	a.send(`<presence to="` + ben + `" type="subscribe"/>`)
+	b.readUntil(`type="subscribe"`)
+	b.send(`<presence to="` + ann + `" type="subscribed"/>`)
+	if got := a.readUntil("on the second node"); !strings.Contains(got, `from="`+b.jid+`"`) {
+		t.Fatalf("Ben's presence at approval: %s", got)
+	}
+	// A new session of Ann's probes her contacts: n2 answers for Ben.
+	a2 := n1.login(viaTLS, aJID, "ann-password")
+	a2.send(`<presence/>`)
+	if got := a2.readUntil("on the second node"); !strings.Contains(got, `from="`+b.jid+`"`) || !strings.Contains(got, `to="`+a2.jid+`"`) {
+		t.Fatalf("probe answered across nodes: %s", got)
+	}
+}

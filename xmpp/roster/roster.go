@@ -135,12 +135,10 @@ func (m *Module) presence(s xmpp.Session, available, initial bool, out []byte) {
 			continue
 		}
 		if it.Subscription.From() {
-			m.core.Deliver(u, "", withTo(out, it.JID))
+			m.core.Deliver(u, "", wire.WithTo(out, it.JID))
 		}
 		if initial && it.Subscription.To() {
-			for _, p := range m.core.Presences(u) {
-				s.Send(withTo(p, s.JID()))
-			}
+			m.core.SharePresence(u, s.JID())
 		}
 	}
 	if initial {
@@ -179,9 +177,7 @@ func (m *Module) apply(res *rosters.Result) {
 		from, _ := m.core.UserOf(st.From)
 		switch st.Type {
 		case rosters.Available:
-			for _, p := range m.core.Presences(from) {
-				m.core.Deliver(to, "", withTo(p, st.To))
-			}
+			m.core.SharePresence(from, st.To)
 		case rosters.Unavailable:
 			m.core.EachSession(from, func(s xmpp.Session) {
 				m.core.Deliver(to, "", []byte(`<presence xmlns="jabber:client" type="unavailable" from="`+esc(s.JID())+`" to="`+esc(st.To)+`"/>`))
@@ -241,30 +237,6 @@ func errorPresence(id, from, to string, e xmpp.StanzaError) []byte {
 		b += `<text xmlns="urn:ietf:params:xml:ns:xmpp-stanzas">` + esc(e.Text) + `</text>`
 	}
 	return []byte(b + `</error></presence>`)
-}
-
-// withTo returns a presence stanza (as relayed, from a full JID) addressed
-// to 'to': its own 'to' attribute, if any, is replaced. The start tag is
-// found by the parser, not by searching for '>': attribute values a client
-// wrote may hold one.
-func withTo(p []byte, to string) []byte {
-	var ps wire.Parser
-	ps.DefaultNS = []byte("jabber:client")
-	var e wire.Element
-	if ps.Parse(p, &e) != nil {
-		return p
-	}
-	b := make([]byte, 0, len(p)+len(to)+8)
-	b = append(append(b, '<'), e.Name...)
-	for _, a := range e.Attrs {
-		if string(a.Name) != "to" {
-			b = append(b, p[a.Start:a.End]...)
-		}
-	}
-	b = append(b, ` to="`...)
-	b = xmltext.AppendEscaped(b, to)
-	b = append(b, '"')
-	return append(b, p[e.TagEnd:]...)
 }
 
 func innerText(raw []byte) string {

@@ -580,3 +580,27 @@ func nameOK(b []byte) bool {
 	_, err := d.RawToken()
 	return err == nil
 }
+
+// WithTo returns a stanza (as relayed, from a full JID) addressed to 'to':
+// its own 'to' attribute, if any, is replaced. The start tag is found by
+// the parser, not by searching for '>': attribute values a client wrote may
+// hold one. A stanza that does not parse is returned as it is.
+func WithTo(p []byte, to string) []byte {
+	var ps Parser
+	ps.DefaultNS = []byte("jabber:client")
+	var e Element
+	if ps.Parse(p, &e) != nil {
+		return p
+	}
+	b := make([]byte, 0, len(p)+len(to)+8)
+	b = append(append(b, '<'), e.Name...)
+	for _, a := range e.Attrs {
+		if string(a.Name) != "to" {
+			b = append(b, p[a.Start:a.End]...)
+		}
+	}
+	b = append(b, ` to="`...)
+	b = xmltext.AppendEscaped(b, to)
+	b = append(b, '"')
+	return append(b, p[e.TagEnd:]...)
+}

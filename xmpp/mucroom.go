@@ -201,3 +201,52 @@ func (s *Server) destroyRoom(ctx context.Context, sess Session, d *dialogs.Dialo
 	}
 	return iq.Result(sess, "")
 }
+
+// routeOccupant relays a private message to room/nick (XEP-0045 7.5)
+// between sessions in the room on this node: from the sender's nick (or id,
+// for a viewer by ids), marked as MUC, and not archived.
+func (s *Server) routeOccupant(c *conn, e *wire.Element, a address) {
+	typ, _ := e.Attr("type")
+	id, _ := e.Attr("id")
+	to, _ := e.Attr("to")
+	fail := func(se StanzaError) {
+		if typ != "error" {
+			c.send(errorStanza("message", id, to, c.jid, se), kindMessage)
+		}
+	}
+	if typ == "groupchat" {
+		fail(StanzaError{stanza.Modify, stanza.BadRequest, "Send groupchat messages to the room's bare JID."})
+		return
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	d, err := s.roomOf(ctx, c.appID, a.local)
+	if err != nil {
+		fail(chatError(err))
+		return
+	}
+	k := roomKey{d.AppID, d.ID}
+	me, ok := s.rooms.occupantOf(k, c)
+	if !ok {
+		fail(StanzaError{stanza.Modify, stanza.NotAcceptable, "Join the room to send private messages in it."})
+		return
+	}
+	targets := s.rooms.withNick(k, a.resource)
+	if len(targets) == 0 || s.groupBlocks(d.AppID, targets[0].c.userID, c.userID) {
+		fail(StanzaError{stanza.Cancel, stanza.ItemNotFound, "No one in the room here has that nick."})
+		return
+	}
+	room := d.RoomAddress(s.muc)
+	for _, t := range targets {
+		from := room + "/" + strconv.FormatInt(c.userID, 10)
+		if t.named(t.c.userID) {
+			from = room + "/" + me.nick
+		}
+		b := rewriteFrom(e, from, c.prefixes)
+		b = wire.WithTo(b, t.c.jid)
+		if i := strings.LastIndex(string(b), "</message>"); i >= 0 {
+			b = append(b[:i:i], `<x xmlns="`+nsMUCUser+`"/></message>`...)
+		}
+		t.c.send(b, kindMessage)
+	}
+}

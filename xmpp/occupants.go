@@ -222,3 +222,18 @@ func (r *rooms) drain(k roomKey) []joined {
 	}
 	return out
 }
+
+// withNick lists the sessions in the room under nick.
+func (r *rooms) withNick(k roomKey, nick string) []joined {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []joined
+	if st := r.joined[k]; st != nil {
+		for c, o := range st.sessions {
+			if o.nick == nick {
+				out = append(out, joined{c, o})
+			}
+		}
+	}
+	return out
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Occupants choose their nicknames: a session that chose one sees everyone
@@ -68,6 +69,23 @@ func TestRoomNicknames(t *testing.T) {
 	}
 	if got := a.readUntil(`id="m1"`); !strings.Contains(got, `from="`+room+`/Ann"`) {
 		t.Fatalf("ann's echo: %s", got)
+	}
+
+	// A private message to room/nick reaches that occupant only.
+	b.send(`<message to="` + room + `/Ann" type="chat" id="pm"><body>just for you</body></message>`)
+	if got := a.readUntil(`id="pm"`); !strings.Contains(got, `from="`+room+`/Ben"`) || !strings.Contains(got, "http://jabber.org/protocol/muc#user") {
+		t.Fatalf("private message: %s", got)
+	}
+	c.nothing(300 * time.Millisecond)
+	for id, to := range map[string]string{"pm2": "/Nobody", "pm3": "/Ann"} {
+		typ := "chat"
+		if id == "pm3" {
+			typ = "groupchat"
+		}
+		b.send(`<message to="` + room + to + `" type="` + typ + `" id="` + id + `"><body>x</body></message>`)
+		if got := b.readUntil(`id="` + id + `"`); !strings.Contains(got, `type="error"`) {
+			t.Fatalf("%s: %s", id, got)
+		}
 	}
 
 	// Ben becomes Benny: 303 with the new nick, then the new presence.

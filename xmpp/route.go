@@ -493,11 +493,14 @@ func (s *Server) routeMessage(c *conn, e *wire.Element) {
 		}
 		bounce(errServiceUnavailable)
 	case addrMUC:
-		if a.local == "" {
+		switch {
+		case a.local == "":
 			bounce(errServiceUnavailable)
-			return
+		case a.resource != "":
+			s.routeOccupant(c, e, a)
+		default:
+			s.routeGroup(c, e, a.local)
 		}
-		s.routeGroup(c, e, a.local)
 	case addrRemote:
 		bounce(errRemoteServer)
 	case addrBad:

@@ -54,6 +54,13 @@ type Delivery struct {
 	// Probe asks the node to send the targets' current available presence
 	// to this JID (a presence probe answered where the sessions are).
 	Probe string `json:"pr,omitempty"`
+	// Occupancy is a room presence change for the node's sessions in it.
+	Occupancy *Occupancy `json:"oc,omitempty"`
+	// Named is Data (a room message) as the sessions in room NamedApp and
+	// NamedDialog that chose nicks see it: from the sender's nick.
+	Named       []byte `json:"nd,omitempty"`
+	NamedApp    int64  `json:"na,omitempty"`
+	NamedDialog string `json:"ndl,omitempty"`
 }
 
 // Session is a bound session somewhere in the cluster.

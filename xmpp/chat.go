@@ -11,6 +11,7 @@ import (
 
 	"mellium.im/xmpp/stanza"
 
+	"github.com/parley-chat/parley/cluster"
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/quota"
@@ -558,13 +559,12 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 		m.archived(posted, d.RoomAddress(s.muc))
 	}
 	room := d.RoomAddress(s.muc)
-	out := roomCopies{b: relayBytes(e, room+"/"+strconv.FormatInt(c.userID, 10), c.prefixes, m, extra)}
 	k := roomKey{d.AppID, d.ID}
+	out := roomCopies{b: relayBytes(e, room+"/"+strconv.FormatInt(c.userID, 10), c.prefixes, m, extra), room: k}
 	if o, ok := s.rooms.occupantOf(k, c); ok && o.named(c.userID) {
 		// Sessions that chose nicks see the sender's; the SDK sees its id.
-		if out.named = s.rooms.namedSessions(k); out.named != nil {
-			out.nb = relayBytes(e, room+"/"+o.nick, c.prefixes, m, extra)
-		}
+		out.named = s.rooms.namedSessions(k)
+		out.nb = relayBytes(e, room+"/"+o.nick, c.prefixes, m, extra)
 	}
 	if m.typing && !m.content() {
 		var to []int64
@@ -579,7 +579,7 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 			}
 		}
 		if s.cluster != nil {
-			s.sendRemote(d.AppID, to, "", out.b, kindMessage, true)
+			s.sendRemoteAs(d.AppID, to, "", out.delivery(kindMessage, true))
 		}
 		return
 	}
@@ -594,6 +594,12 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 type roomCopies struct {
 	b, nb []byte
 	named map[*conn]struct{}
+	room  roomKey
+}
+
+// delivery is the copies for other nodes, which pick for their sessions.
+func (rc roomCopies) delivery(k stanzaKind, typing bool) cluster.Delivery {
+	return cluster.Delivery{Kind: uint8(k), Typing: typing, Data: rc.b, Named: rc.nb, NamedApp: rc.room.app, NamedDialog: rc.room.id}
 }
 
 func (rc roomCopies) of(o *conn) []byte {
@@ -622,7 +628,7 @@ func (s *Server) fanOutFrom(d *dialogs.Dialog, sender int64, rc roomCopies, k st
 		s.reg.each(userKey{d.AppID, uid}, func(o *conn) { o.send(rc.of(o), k) })
 	}
 	if s.cluster != nil {
-		s.sendRemote(d.AppID, to, "", rc.b, k, false)
+		s.sendRemoteAs(d.AppID, to, "", rc.delivery(k, false))
 	}
 }
 

@@ -33,6 +33,12 @@ type Cluster interface {
 	SMWaitRelease(ctx context.Context, owner, id string, wait time.Duration) bool
 	IsAlive(ctx context.Context, node string) bool
 	Node() string
+
+	// Room occupancy across nodes.
+	EnterRoom(ctx context.Context, app int64, dialog string, o cluster.Occupant) error
+	LeaveRoom(ctx context.Context, app int64, dialog, jid string) error
+	DropRoom(ctx context.Context, app int64, dialog string) error
+	RoomOccupants(ctx context.Context, app int64, dialog string) ([]cluster.Occupant, error)
 }
 
 // SetCluster attaches the node to a cluster (before serving).
@@ -70,6 +76,9 @@ func (s *Server) Receive(d cluster.Delivery) {
 			s.revokeLocal(userKey{t.App, t.User}, d.Only, d.Keep)
 		}
 		return
+	case d.Occupancy != nil:
+		s.receiveOccupancy(d.Occupancy)
+		return
 	case d.Probe != "":
 		for _, t := range d.Targets {
 			s.shareLocal(userKey{t.App, t.User}, t.Resource, d.Probe)
@@ -87,10 +96,18 @@ func (s *Server) Receive(d cluster.Delivery) {
 	if k >= kindCount {
 		return
 	}
+	var named map[*conn]struct{}
+	if d.Named != nil {
+		named = s.rooms.namedSessions(roomKey{d.NamedApp, d.NamedDialog})
+	}
 	for _, t := range d.Targets {
 		s.reg.each(userKey{t.App, t.User}, func(o *conn) {
 			if (t.Resource == "" || o.resource == t.Resource) && !(d.Typing && o.inactive.Load()) {
-				o.send(d.Data, k)
+				if _, ok := named[o]; ok {
+					o.send(d.Named, k)
+				} else {
+					o.send(d.Data, k)
+				}
 			}
 		})
 	}
@@ -137,6 +154,11 @@ func (s *Server) remote(app int64, users []int64) map[int64][]cluster.Session {
 // user's sessions, or the one named by resource), one delivery per node.
 // It returns how many sessions it was sent to.
 func (s *Server) sendRemote(app int64, users []int64, resource string, b []byte, k stanzaKind, typing bool) int {
+	return s.sendRemoteAs(app, users, resource, cluster.Delivery{Kind: uint8(k), Typing: typing, Data: b})
+}
+
+// sendRemoteAs is sendRemote of a delivery d, to which it adds the targets.
+func (s *Server) sendRemoteAs(app int64, users []int64, resource string, d cluster.Delivery) int {
 	byNode := map[string][]cluster.Target{}
 	n := 0
 	for uid, sessions := range s.remote(app, users) {
@@ -149,7 +171,8 @@ func (s *Server) sendRemote(app int64, users []int64, resource string, b []byte,
 		}
 	}
 	for node, targets := range byNode {
-		if !s.cluster.Send(node, cluster.Delivery{Targets: targets, Kind: uint8(k), Typing: typing, Data: b}) {
+		d.Targets = targets
+		if !s.cluster.Send(node, d) {
 			n -= len(targets)
 		}
 	}

@@ -166,32 +166,34 @@ func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 			joinError(StanzaError{stanza.Auth, stanza.NotAuthorized, "This room asks non-members for its password."})
 			return
 		}
-		if !s.rooms.nickFree(k, c.userID, a.resource) {
+		remote := s.roomRemote(k)
+		if !s.rooms.nickFree(k, c.userID, a.resource) || nickTaken(remote, c.userID, a.resource) {
 			joinError(StanzaError{stanza.Cancel, stanza.Conflict, "That nickname is taken in this room (a number is only the nick of the user with that id)."})
 			return
 		}
 		me := occupant{nick: a.resource, extra: presenceExtra(e)}
 		others, prev, was := s.rooms.join(k, c, me)
+		s.roomEnter(k, c, me)
 		p := &roomPresence{room: room, d: d, uid: c.userID, nick: me.nick, jid: c.jid, extra: me.extra}
 		if was && prev.nick != me.nick {
 			// A nick change (XEP-0045 7.6): the old nick leaves with 303.
 			gone := *p
 			gone.nick, gone.typ, gone.newNick, gone.codes = prev.nick, "unavailable", me.nick, []string{"303"}
-			for _, o := range others {
-				if o.named(o.c.userID) {
-					o.c.send(s.occupantPresence(&gone, o.c, true), kindPresence)
-				}
-			}
+			s.tell(k, others, &gone)
 			gone.codes = []string{"303", "110"}
 			c.send(s.occupantPresence(&gone, c, me.named(c.userID)), kindPresence)
 		}
-		for _, o := range others {
-			if !was {
+		if !was {
+			for _, o := range others {
 				op := &roomPresence{room: room, d: d, uid: o.c.userID, nick: o.nick, jid: o.c.jid, extra: o.extra}
 				c.send(s.occupantPresence(op, c, me.named(c.userID)), kindPresence)
 			}
-			o.c.send(s.occupantPresence(p, o.c, o.named(o.c.userID)), kindPresence)
+			for _, o := range remote {
+				op := &roomPresence{room: room, d: d, uid: o.User, nick: o.Nick, jid: o.JID, extra: o.Extra}
+				c.send(s.occupantPresence(op, c, me.named(c.userID)), kindPresence)
+			}
 		}
+		s.tell(k, others, p)
 		p.id, p.codes = id, []string{"110"}
 		if !d.Settings.WhoisModerators {
 			p.codes = append(p.codes, "100")
@@ -204,10 +206,11 @@ func (s *Server) handleRoomPresence(c *conn, e *wire.Element, a address) {
 			s.sendRoomHistory(ctx, c, e, d, room, me.named(c.userID))
 		}
 	case "unavailable":
-		others, prev, _ := s.rooms.leave(k, c)
+		others, prev, was := s.rooms.leave(k, c)
 		p := &roomPresence{room: room, d: d, uid: c.userID, nick: prev.nick, jid: c.jid, typ: "unavailable"}
-		for _, o := range others {
-			o.c.send(s.occupantPresence(p, o.c, o.named(o.c.userID)), kindPresence)
+		if was {
+			s.roomLeave(k, c)
+			s.tell(k, others, p)
 		}
 		// leave() resolves on this answer even if the join was never seen.
 		p.id, p.codes = id, []string{"110"}
@@ -230,10 +233,8 @@ func (s *Server) leaveRooms(c *conn) {
 			}
 			cancel()
 		}
-		p := &roomPresence{room: d.RoomAddress(s.muc), d: d, uid: c.userID, nick: prev.nick, jid: c.jid, typ: "unavailable"}
-		for _, o := range others {
-			o.c.send(s.occupantPresence(p, o.c, o.named(o.c.userID)), kindPresence)
-		}
+		s.roomLeave(k, c)
+		s.tell(k, others, &roomPresence{room: d.RoomAddress(s.muc), d: d, uid: c.userID, nick: prev.nick, jid: c.jid, typ: "unavailable"})
 	}
 }
 
@@ -352,6 +353,11 @@ func (s *Server) sendRoomHistory(ctx context.Context, c *conn, e *wire.Element, 
 		var nicks map[int64]string
 		if named {
 			nicks = s.rooms.nicksOf(roomKey{d.AppID, d.ID})
+			for _, o := range s.roomRemote(roomKey{d.AppID, d.ID}) {
+				if _, ok := nicks[o.User]; !ok {
+					nicks[o.User] = o.Nick
+				}
+			}
 		}
 		if err == nil {
 			stamp := func(m *history.Message) string {

@@ -10,6 +10,7 @@ import (
 
 	"mellium.im/xmpp/stanza"
 
+	"github.com/parley-chat/parley/cluster"
 	"github.com/parley-chat/parley/dialogs"
 )
 
@@ -129,31 +130,30 @@ func (s *Server) roomAdmin(ctx context.Context, sess Session, d *dialogs.Dialog,
 	}
 	room := d.RoomAddress(s.muc)
 	for _, r := range kicks {
-		s.removeOccupant(d, room, r.uid, r.code)
+		s.oust(d, room, r.uid, r.code)
 	}
 	for _, uid := range changed {
 		s.occupantChanged(d, room, uid)
+		s.toRoomNodes(roomKey{d.AppID, d.ID}, cluster.Occupancy{Room: room, Type: "changed", Occupant: cluster.Occupant{User: uid}})
 	}
 	return iq.Result(sess, "")
 }
 
-// occupantChanged tells those in the room on this node a user's new
-// affiliation or role.
+// occupantChanged tells those in the room a user's new affiliation or
+// role, for the user's sessions on this node.
 func (s *Server) occupantChanged(d *dialogs.Dialog, room string, uid int64) {
 	k := roomKey{d.AppID, d.ID}
-	s.reg.each(userKey{d.AppID, uid}, func(o *conn) {
+	for _, o := range s.sessionsOf(userKey{d.AppID, uid}) {
 		me, ok := s.rooms.occupantOf(k, o)
 		if !ok {
-			return
+			continue
 		}
 		others, _, _ := s.rooms.join(k, o, me)
 		p := &roomPresence{room: room, d: d, uid: uid, nick: me.nick, jid: o.jid, extra: me.extra}
-		for _, x := range others {
-			x.c.send(s.occupantPresence(p, x.c, x.named(x.c.userID)), kindPresence)
-		}
+		s.tell(k, others, p)
 		p.codes = []string{"110"}
 		o.send(s.occupantPresence(p, o, me.named(uid)), kindPresence)
-	})
+	}
 }
 
 // roomList answers a request for a list by affiliation or role (XEP-0045
@@ -234,22 +234,27 @@ type ousted struct {
 	code string
 }
 
+// oust puts a user out of a room on every node.
+func (s *Server) oust(d *dialogs.Dialog, room string, uid int64, code string) {
+	s.removeOccupant(d, room, uid, code)
+	s.toRoomNodes(roomKey{d.AppID, d.ID}, cluster.Occupancy{Room: room, Type: "ousted", Occupant: cluster.Occupant{User: uid}, Codes: []string{code}})
+}
+
 // removeOccupant ends a user's presence in a room on this node: the user's
 // sessions get unavailable with the code, and the others see them go.
 func (s *Server) removeOccupant(d *dialogs.Dialog, room string, uid int64, code string) {
 	k := roomKey{d.AppID, d.ID}
-	s.reg.each(userKey{d.AppID, uid}, func(o *conn) {
+	for _, o := range s.sessionsOf(userKey{d.AppID, uid}) {
 		others, prev, was := s.rooms.leave(k, o)
 		if !was {
-			return
+			continue
 		}
+		s.roomLeave(k, o)
 		p := &roomPresence{room: room, d: d, uid: uid, nick: prev.nick, jid: o.jid, typ: "unavailable", codes: []string{"110", code}}
 		o.send(s.occupantPresence(p, o, prev.named(uid)), kindPresence)
 		p.codes = []string{code}
-		for _, x := range others {
-			x.c.send(s.occupantPresence(p, x.c, x.named(x.c.userID)), kindPresence)
-		}
-	})
+		s.tell(k, others, p)
+	}
 }
 
 // roomConfigForm answers the owner's request for the configuration form

@@ -9,6 +9,7 @@ import (
 
 	"mellium.im/xmpp/stanza"
 
+	"github.com/parley-chat/parley/cluster"
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/xmpp/wire"
 )
@@ -194,12 +195,25 @@ func (s *Server) destroyRoom(ctx context.Context, sess Session, d *dialogs.Dialo
 	}
 	destroy += `</destroy>`
 	room := d.RoomAddress(s.muc)
-	for _, o := range s.rooms.drain(roomKey{d.AppID, d.ID}) {
+	s.roomDestroyed(roomKey{d.AppID, d.ID}, d, room, destroy)
+	if s.cluster != nil {
+		k := roomKey{d.AppID, d.ID}
+		s.toRoomNodes(k, cluster.Occupancy{Room: room, Type: "destroyed", Reason: destroy})
+		ctx, cancel := s.ctx()
+		s.cluster.DropRoom(ctx, k.app, k.id)
+		cancel()
+	}
+	return iq.Result(sess, "")
+}
+
+// roomDestroyed tells the sessions in the room on this node that it is
+// gone (destroy is the rendered <destroy/>).
+func (s *Server) roomDestroyed(k roomKey, d *dialogs.Dialog, room, destroy string) {
+	for _, o := range s.rooms.drain(k) {
 		p := &roomPresence{room: room, d: d, uid: o.c.userID, nick: o.nick, typ: "unavailable", codes: []string{"110"}}
 		b := s.occupantPresence(p, o.c, o.named(o.c.userID))
 		o.c.send([]byte(strings.Replace(string(b), `</x></presence>`, destroy+`</x></presence>`, 1)), kindPresence)
 	}
-	return iq.Result(sess, "")
 }
 
 // routeOccupant relays a private message to room/nick (XEP-0045 7.5)

@@ -322,3 +322,67 @@ func TestRosterPresenceAcrossNodes(t *testing.T) {
 		t.Fatalf("probe answered across nodes: %s", got)
 	}
 }
+
+// A room spans nodes: occupants on each see the others join, leave, change
+// nick and be kicked, nicks are unique across nodes, senders appear by nick
+// to sessions that chose one and by id to the SDK, and a destruction reaches
+// everyone.
+func TestRoomAcrossNodes(t *testing.T) {
+	n1, n2, _ := twoNodes(t)
+	aJID, ua := n1.user("ann", "ann-password")
+	bJID, _ := n1.user("ben", "ben-password")
+	cJID, uc := n1.user("cyd", "cyd-password")
+	a := n1.login(viaTLS, aJID, "ann-password")
+	b := n2.login(viaTLS, bJID, "ben-password")
+	c := n2.login(viaTLS, cJID, "cyd-password")
+	room := "club@muc.localhost"
+	a.send(`<presence to="` + room + `/Ann"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	a.readUntil("<subject")
+	a.send(`<iq type="set" id="add" to="` + room + `"><query xmlns="http://jabber.org/protocol/muc#admin"><item affiliation="member" jid="` + bJID + `@localhost"/><item affiliation="member" jid="` + cJID + `@localhost"/></query></iq>`)
+	a.readUntil(`id="add"`)
+
+	b.send(`<presence id="taken" to="` + room + `/Ann"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	if got := b.readUntil(`id="taken"`); !strings.Contains(got, "conflict") {
+		t.Fatalf("a nick held on another node: %s", got)
+	}
+	b.send(`<presence to="` + room + `/Ben"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	if got := b.readUntil(`/Ann"`); !strings.Contains(got, `affiliation="owner"`) || !strings.Contains(got, `jid="`+a.jid+`"`) {
+		t.Fatalf("Ben sees Ann on the other node: %s", got)
+	}
+	b.readUntil("<subject")
+	if got := a.readUntil(`/Ben"`); !strings.Contains(got, `jid="`+b.jid+`"`) {
+		t.Fatalf("Ann sees Ben join on the other node: %s", got)
+	}
+	cyNick := fmt.Sprint(uc.ID)
+	c.send(`<presence to="` + room + `/` + cyNick + `"><x xmlns="http://jabber.org/protocol/muc"><history maxstanzas="0"/></x></presence>`)
+	c.readUntil(`<status code="110"/>`)
+
+	a.send(`<message to="` + room + `" type="groupchat" id="m1"><body>hello</body></message>`)
+	if got := b.readUntil(`id="m1"`); !strings.Contains(got, `from="`+room+`/Ann"`) {
+		t.Fatalf("Ben (by nick, other node) gets: %s", got)
+	}
+	if got := c.readUntil(`id="m1"`); !strings.Contains(got, fmt.Sprintf(`from="%s/%d"`, room, ua.ID)) {
+		t.Fatalf("Cy (by id, other node) gets: %s", got)
+	}
+
+	b.send(`<presence to="` + room + `/Benny"/>`)
+	if got := a.readUntil(`/Ben"`); !strings.Contains(got, `nick="Benny"`) || !strings.Contains(got, `<status code="303"/>`) {
+		t.Fatalf("a nick change across nodes: %s", got)
+	}
+	a.readUntil(`/Benny"`)
+
+	a.send(`<iq type="set" id="kick" to="` + room + `"><query xmlns="http://jabber.org/protocol/muc#admin"><item role="none" jid="` + bJID + `@localhost"/></query></iq>`)
+	a.readUntil(`id="kick"`)
+	if got := b.readUntil(`<status code="307"/>`); !strings.Contains(got, `type="unavailable"`) || !strings.Contains(got, `<status code="110"/>`) {
+		t.Fatalf("kicked on the other node: %s", got)
+	}
+	if got := a.readUntil(`/Benny"`); !strings.Contains(got, `type="unavailable"`) || !strings.Contains(got, `<status code="307"/>`) {
+		t.Fatalf("Ann sees the kick: %s", got)
+	}
+
+	a.send(`<iq type="set" id="end" to="` + room + `"><query xmlns="http://jabber.org/protocol/muc#owner"><destroy><reason>done</reason></destroy></query></iq>`)
+	a.readUntil(`id="end"`)
+	if got := c.readUntil("<destroy"); !strings.Contains(got, "<reason>done</reason>") {
+		t.Fatalf("destruction on the other node: %s", got)
+	}
+}

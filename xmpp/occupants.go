@@ -237,3 +237,16 @@ func (r *rooms) withNick(k roomKey, nick string) []joined {
 	}
 	return out
 }
+
+// in lists every session in the room.
+func (r *rooms) in(k roomKey) []joined {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []joined
+	if st := r.joined[k]; st != nil {
+		for c, o := range st.sessions {
+			out = append(out, joined{c, o})
+		}
+	}
+	return out
+}

@@ -248,6 +248,7 @@ func TestSplitterMaxIsExact(t *testing.T) {
 		}
 	}
 }
+
 // WithTo readdresses a relayed presence whatever its attributes hold.
 func TestWithTo(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{

@@ -36,6 +36,9 @@ type Service struct {
 	// Revoked, when set, is told of each session the token cap revoked, so
 	// the streams signed in with it end too.
 	Revoked func(appID, userID, sessionID int64)
+	// Owned is data other packages keep per user (a roster...), forgotten
+	// when the user is deleted.
+	Owned []UserData
 }
 
 // Limits bound the session tokens of one user. Zero disables a limit.
@@ -420,9 +423,22 @@ func (s *Service) Users(ctx context.Context, appID int64, q UserQuery) ([]User, 
 	return s.store.Users(ctx, appID, q)
 }
 
-// DeleteUser removes a user and its sessions.
+// UserData is data another package keeps for a user.
+type UserData interface {
+	ForgetUser(ctx context.Context, appID, userID int64) error
+}
+
+// DeleteUser removes a user, its sessions and the data it owned elsewhere.
+// The user is gone once the store says so: data that could not be
+// forgotten is left behind (no one can sign in as its owner), not an error.
 func (s *Service) DeleteUser(ctx context.Context, appID, id int64) error {
-	return s.store.DeleteUser(ctx, appID, id)
+	if err := s.store.DeleteUser(ctx, appID, id); err != nil {
+		return err
+	}
+	for _, o := range s.Owned {
+		o.ForgetUser(ctx, appID, id)
+	}
+	return nil
 }
 
 // CheckPassword verifies an XMPP PLAIN login: secret is the user's password or

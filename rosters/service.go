@@ -146,6 +146,11 @@ func (s *Service) Pending(ctx context.Context, o Owner) ([]Request, error) {
 // Forget deletes the owner's roster (the user was deleted).
 func (s *Service) Forget(ctx context.Context, o Owner) error { return s.store.DeleteRoster(ctx, o) }
 
+// ForgetUser implements accounts.UserData: a deleted user's roster goes.
+func (s *Service) ForgetUser(ctx context.Context, app, user int64) error {
+	return s.Forget(ctx, Owner{AppID: app, UserID: user})
+}
+
 // contact normalizes a contact JID for owner o; local is the contact as a
 // user of o's app when it is one.
 func (s *Service) contact(ctx context.Context, o Owner, raw string) (bare string, local *Owner, err error) {

@@ -250,6 +250,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	pushes := push.NewService(db, sender)
 	rs := rosters.NewService(db, db, o.domain)
+	acc.Owned = append(acc.Owned, rs)
 	rl := &reloader{start: o.flags, current: o.flags, limits: o.limits, level: level, certs: certs, log: log, apply: func(l limitOptions) {
 		ds.SetLimits(l.dialogs)
 		acc.SetLimits(l.accounts)

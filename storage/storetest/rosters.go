@@ -120,7 +120,7 @@ func Rosters(t *testing.T, open func(t *testing.T) RosterStore) {
 	}
 
 	t.Run("items", func(t *testing.T) {
-		_, svc, u := setup(t, 3)
+		st, svc, u := setup(t, 3)
 		r := must(t)(svc.Set(ctx, u[0], "Romeo@Example.NET/orchard", "Romeo", []string{"Friends", "Verona"}))
 		check(t, "set", words(svc, u, r), "push u0: romeo@example.net none")
 		if p := r.Pushes[0]; p.Item.Name != "Romeo" || fmt.Sprint(p.Item.Groups) != "[Friends Verona]" || p.Ver == "" {
@@ -175,7 +175,9 @@ func Rosters(t *testing.T, open func(t *testing.T) RosterStore) {
 		check(t, "the contact's side", roster(t, svc, u, u[1]), "")
 		// A user's roster goes with the user.
 		must(t)(svc.Set(ctx, u[2], svc.JID(u[0]), "", nil))
-		if err := svc.Forget(ctx, u[2]); err != nil {
+		acc := accounts.NewService(st)
+		acc.Owned = append(acc.Owned, svc)
+		if err := acc.DeleteUser(ctx, u[2].AppID, u[2].UserID); err != nil {
 			t.Fatal(err)
 		}
 		check(t, "forgotten", roster(t, svc, u, u[2]), "")

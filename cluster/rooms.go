@@ -26,7 +26,7 @@ type Occupancy struct {
 	Dialog   string `json:"d"`
 	Occupant `json:"o"`
 	Room     string   `json:"r"`           // the room's address
-	Type     string   `json:"t,omitempty"` // "" (available), "unavailable", or what the node does: "ousted", "changed", "destroyed"
+	Type     string   `json:"t,omitempty"` // "" (available), "unavailable", or what the node does: "ousted", "changed", "subject", "destroyed"
 	NewNick  string   `json:"nn,omitempty"`
 	Codes    []string `json:"c,omitempty"`
 	Reason   string   `json:"why,omitempty"` // of a destruction

@@ -127,6 +127,8 @@ func (s *Server) receiveOccupancy(ev *cluster.Occupancy) {
 		}
 	case "changed":
 		s.occupantChanged(d, ev.Room, ev.User)
+	case "subject":
+		s.showSubject(k, d, ev.Room)
 	case "destroyed":
 		s.roomDestroyed(k, d, ev.Room, ev.Reason)
 	}

@@ -91,11 +91,18 @@ func (s *Server) changeSubject(ctx context.Context, c *conn, d *dialogs.Dialog, 
 	d = &v.Dialog
 	k := roomKey{d.AppID, d.ID}
 	room := d.RoomAddress(s.muc)
+	s.showSubject(k, d, room)
+	s.toRoomNodes(k, cluster.Occupancy{Room: room, Type: "subject"})
+	return StanzaError{}
+}
+
+// showSubject sends the room's subject to the sessions in it on this node
+// that chose nicks.
+func (s *Server) showSubject(k roomKey, d *dialogs.Dialog, room string) {
 	nicks := s.rooms.nicksOf(k)
 	for o := range s.rooms.namedSessions(k) {
 		o.send(s.roomSubject(d, room, o, true, nicks), kindMessage)
 	}
-	return StanzaError{}
 }
 
 // maxInvites bounds the invitations one message carries.
@@ -246,21 +253,41 @@ func (s *Server) routeOccupant(c *conn, e *wire.Element, a address) {
 		return
 	}
 	targets := s.rooms.withNick(k, a.resource)
-	if len(targets) == 0 || s.groupBlocks(d.AppID, targets[0].c.userID, c.userID) {
-		fail(StanzaError{stanza.Cancel, stanza.ItemNotFound, "No one in the room here has that nick."})
+	var remote []cluster.Occupant
+	for _, o := range s.roomRemote(k) {
+		if o.Nick == a.resource {
+			remote = append(remote, o)
+		}
+	}
+	var uid int64
+	switch {
+	case len(targets) > 0:
+		uid = targets[0].c.userID
+	case len(remote) > 0:
+		uid = remote[0].User
+	}
+	if uid == 0 || s.groupBlocks(d.AppID, uid, c.userID) {
+		fail(StanzaError{stanza.Cancel, stanza.ItemNotFound, "No one in the room has that nick."})
 		return
 	}
 	room := d.RoomAddress(s.muc)
-	for _, t := range targets {
+	render := func(to string, named bool) []byte {
 		from := room + "/" + strconv.FormatInt(c.userID, 10)
-		if t.named(t.c.userID) {
+		if named {
 			from = room + "/" + me.nick
 		}
-		b := rewriteFrom(e, from, c.prefixes)
-		b = wire.WithTo(b, t.c.jid)
+		b := wire.WithTo(rewriteFrom(e, from, c.prefixes), to)
 		if i := strings.LastIndex(string(b), "</message>"); i >= 0 {
 			b = append(b[:i:i], `<x xmlns="`+nsMUCUser+`"/></message>`...)
 		}
-		t.c.send(b, kindMessage)
+		return b
+	}
+	for _, t := range targets {
+		t.c.send(render(t.c.jid, t.named(t.c.userID)), kindMessage)
+	}
+	for _, o := range remote {
+		if i := strings.IndexByte(o.JID, '/'); i > 0 {
+			s.sendRemote(d.AppID, []int64{o.User}, o.JID[i+1:], render(o.JID, occupant{nick: o.Nick}.named(o.User)), kindMessage, false)
+		}
 	}
 }

@@ -371,6 +371,16 @@ func TestRoomAcrossNodes(t *testing.T) {
 	}
 	a.readUntil(`/Benny"`)
 
+	// A private message and a subject change cross nodes too.
+	b.send(`<message to="` + room + `/Ann" type="chat" id="pm"><body>psst</body></message>`)
+	if got := a.readUntil(`id="pm"`); !strings.Contains(got, `from="`+room+`/Benny"`) || !strings.Contains(got, "psst") {
+		t.Fatalf("a private message across nodes: %s", got)
+	}
+	a.send(`<message to="` + room + `" type="groupchat"><subject>across</subject></message>`)
+	if got := b.readUntil("<subject"); !strings.Contains(got, "<subject>across</subject>") {
+		t.Fatalf("a subject change across nodes: %s", got)
+	}
+
 	a.send(`<iq type="set" id="kick" to="` + room + `"><query xmlns="http://jabber.org/protocol/muc#admin"><item role="none" jid="` + bJID + `@localhost"/></query></iq>`)
 	a.readUntil(`id="kick"`)
 	if got := b.readUntil(`<status code="307"/>`); !strings.Contains(got, `type="unavailable"`) || !strings.Contains(got, `<status code="110"/>`) {

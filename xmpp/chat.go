@@ -511,10 +511,14 @@ func (s *Server) routeGroup(c *conn, e *wire.Element, local string) {
 		return
 	}
 	if !d.CanPost(c.userID) {
-		if d.HasOccupant(c.userID) {
+		switch {
+		case d.HasOccupant(c.userID):
 			fail(StanzaError{stanza.Auth, stanza.Forbidden, "You have no voice in this room."})
-		} else {
+		case d.Type == dialogs.Broadcast:
 			fail(errNotOccupant)
+		default:
+			// XEP-0045 7.4: a message from outside the room is not acceptable.
+			fail(StanzaError{stanza.Modify, stanza.NotAcceptable, "Not occupant"})
 		}
 		return
 	}

@@ -134,12 +134,6 @@ func (r *rooms) occupantOf(k roomKey, c *conn) (occupant, bool) {
 	return occupant{}, false
 }
 
-// has reports whether c joined the room.
-func (r *rooms) has(k roomKey, c *conn) bool {
-	_, ok := r.occupantOf(k, c)
-	return ok
-}
-
 // userOfNick is the user holding nick in the room.
 func (r *rooms) userOfNick(k roomKey, nick string) (int64, bool) {
 	r.mu.Lock()

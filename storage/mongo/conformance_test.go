@@ -40,3 +40,8 @@ func TestConformanceRosters(t *testing.T) {
 	open := opener(t)
 	storetest.Rosters(t, func(t *testing.T) storetest.RosterStore { return open(t) })
 }
+
+func TestConformanceFiles(t *testing.T) {
+	open := opener(t)
+	storetest.Files(t, func(t *testing.T) storetest.FilesStore { return open(t) }, storetest.FSBytes)
+}

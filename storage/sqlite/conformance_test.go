@@ -29,3 +29,7 @@ func TestConformanceChat(t *testing.T) {
 func TestConformanceRosters(t *testing.T) {
 	storetest.Rosters(t, func(t *testing.T) storetest.RosterStore { return open(t) })
 }
+
+func TestConformanceFiles(t *testing.T) {
+	storetest.Files(t, func(t *testing.T) storetest.FilesStore { return open(t) }, storetest.FSBytes)
+}

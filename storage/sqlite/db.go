@@ -378,6 +378,26 @@ var migrations = []string{
 	CREATE UNIQUE INDEX dialogs_room ON dialogs(app_id, room) WHERE room IS NOT NULL;`,
 	// 13: a dialog's settings as a room (subject, password, voice...), JSON.
 	`ALTER TABLE dialogs ADD COLUMN room_settings TEXT NOT NULL DEFAULT '';`,
+	// 14: files (blobs): the records; the bytes are elsewhere.
+	`CREATE TABLE blobs (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		uid TEXT NOT NULL UNIQUE,
+		app_id INTEGER NOT NULL,
+		owner_id INTEGER NOT NULL,
+		name TEXT NOT NULL,
+		content_type TEXT NOT NULL,
+		public INTEGER NOT NULL,
+		uploaded INTEGER NOT NULL DEFAULT 0,
+		complete INTEGER NOT NULL DEFAULT 0,
+		size INTEGER NOT NULL DEFAULT 0,
+		width INTEGER NOT NULL DEFAULT 0,
+		height INTEGER NOT NULL DEFAULT 0,
+		dialogs TEXT NOT NULL DEFAULT '[]',
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+	CREATE INDEX blobs_owner ON blobs(app_id, owner_id, complete, id);
+	CREATE INDEX blobs_pending ON blobs(complete, created_at);`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

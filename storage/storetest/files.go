@@ -1,0 +1,261 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/files"
+)
+
+// FilesStore is what files need from one backend's data store.
+type FilesStore interface {
+	accounts.Store
+	dialogs.Store
+	dialogs.Users
+	files.Store
+}
+
+// Files checks file records on a store and bytes on a backend, through
+// files.Service: upload, complete, reading rights, attachments, limits and
+// the removal of what is refused or abandoned. Each bytes backend (the file
+// system, S3) runs it with its own Empty check.
+func Files(t *testing.T, open func(t *testing.T) FilesStore, openBytes func(t *testing.T) (files.Bytes, func(t *testing.T) int)) {
+	ctx := context.Background()
+	type env struct {
+		svc   *files.Service
+		ds    *dialogs.Service
+		app   int64
+		u     []int64
+		count func(t *testing.T) int // how many keys the backend holds
+	}
+	setup := func(t *testing.T) env {
+		st := open(t)
+		acc := accounts.NewService(st)
+		acc.Iterations = 1000
+		app, _ := acc.CreateApp(ctx, "f", accounts.AppOptions{})
+		var ids []int64
+		for i := range 3 {
+			login, pw := fmt.Sprintf("user%02d", i), "password-x"
+			u, err := acc.CreateUser(ctx, app.ID, accounts.UserInput{Login: &login, Password: &pw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, u.ID)
+		}
+		b, count := openBytes(t)
+		ds := dialogs.NewService(st, st)
+		return env{files.NewService(st, b, ds, []byte("test secret")), ds, app.ID, ids, count}
+	}
+	upload := func(t *testing.T, e env, name, ct string, body []byte) (*files.Blob, error) {
+		b, tk, err := e.svc.Create(ctx, e.app, e.u[0], name, ct, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Upload(ctx, tk, bytes.NewReader(body)); err != nil {
+			return b, err
+		}
+		return e.svc.Complete(ctx, e.app, e.u[0], b.ID, int64(len(body)))
+	}
+	refused := func(err error, field string) bool {
+		var r *files.Refusal
+		return errors.As(err, &r) && r.Field == field
+	}
+
+	t.Run("upload, read, attach, delete", func(t *testing.T) {
+		e := setup(t)
+		body := bytes.Repeat([]byte("hello parley "), 1000)
+		b, err := upload(t, e, "notes.txt", "text/plain", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !b.Complete || b.Size != int64(len(body)) {
+			t.Fatalf("completed blob %+v", b)
+		}
+		read := func(viewer int64) ([]byte, error) {
+			_, c, err := e.svc.Open(ctx, viewer, e.app, b.UID)
+			if err != nil {
+				return nil, err
+			}
+			defer c.Close()
+			if _, err := c.Seek(6, io.SeekStart); err != nil { // ranges need seeking
+				return nil, err
+			}
+			return io.ReadAll(c)
+		}
+		if got, err := read(e.u[0]); err != nil || !bytes.Equal(got, body[6:]) {
+			t.Fatalf("the owner reads %d bytes: %v", len(got), err)
+		}
+		if _, err := read(e.u[1]); !errors.Is(err, files.ErrNotFound) {
+			t.Fatalf("another user reads a private file: %v", err)
+		}
+		if _, err := read(0); !errors.Is(err, files.ErrNotFound) {
+			t.Fatalf("anyone reads a private file: %v", err)
+		}
+		// Attached in a dialog, its readers may read it; others still not.
+		typ, name := dialogs.Group, "g"
+		g, err := e.ds.Create(ctx, e.app, e.u[0], dialogs.Input{Type: &typ, Name: &name, Occupants: []int64{e.u[1]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.Attach(ctx, e.app, e.u[0], g.ID, []string{b.UID}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.Attach(ctx, e.app, e.u[0], g.ID, []string{b.UID}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := read(e.u[1]); err != nil || !bytes.Equal(got, body[6:]) {
+			t.Fatalf("an occupant reads the attachment: %v", err)
+		}
+		if _, err := read(e.u[2]); !errors.Is(err, files.ErrNotFound) {
+			t.Fatalf("a non-occupant reads the attachment: %v", err)
+		}
+		if err := e.svc.Attach(ctx, e.app, e.u[2], g.ID, []string{b.UID}); !refused(err, "attachments") {
+			t.Fatalf("someone else's private file attached: %v", err)
+		}
+		if err := e.svc.Attach(ctx, e.app, e.u[0], g.ID, []string{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}); !refused(err, "attachments") {
+			t.Fatalf("a missing file attached: %v", err)
+		}
+		if info, err := e.svc.Info(ctx, e.app, e.u[1], b.UID); err != nil || info.ID != b.ID || len(info.Dialogs) != 1 {
+			t.Fatalf("info by uid: %+v %v", info, err)
+		}
+		if list, n, err := e.svc.List(ctx, e.app, e.u[0], 1, 10); err != nil || n != 1 || len(list) != 1 {
+			t.Fatalf("list: %v %d %v", list, n, err)
+		}
+		if _, err := e.svc.Rename(ctx, e.app, e.u[0], b.ID, "../etc/passwd"); !refused(err, "name") {
+			t.Fatalf("a path as name: %v", err)
+		}
+		if r, err := e.svc.Rename(ctx, e.app, e.u[0], b.ID, "renamed.txt"); err != nil || r.Name != "renamed.txt" {
+			t.Fatalf("rename: %v", err)
+		}
+		if err := e.svc.Delete(ctx, e.app, e.u[1], b.ID); !errors.Is(err, files.ErrForbidden) {
+			t.Fatalf("someone else deletes: %v", err)
+		}
+		if err := e.svc.Delete(ctx, e.app, e.u[0], b.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := read(e.u[0]); !errors.Is(err, files.ErrNotFound) {
+			t.Fatalf("a deleted file: %v", err)
+		}
+		if n := e.count(t); n != 0 {
+			t.Fatalf("%d keys left after the delete", n)
+		}
+	})
+
+	t.Run("refusals leave nothing behind", func(t *testing.T) {
+		e := setup(t)
+		l := e.svc.Limits()
+		l.MaxSize, l.MaxPixels = 64<<10, 1_000_000
+		e.svc.SetLimits(l)
+		if _, err := upload(t, e, "big.bin", "application/octet-stream", make([]byte, 64<<10+1)); !refused(err, "file") {
+			t.Fatalf("over the size limit: %v", err)
+		}
+		if _, err := upload(t, e, "fake.png", "image/png", []byte("%PDF-1.4 not a picture")); !refused(err, "content_type") {
+			t.Fatalf("a wrong content type: %v", err)
+		}
+		var bomb bytes.Buffer
+		png.Encode(&bomb, image.NewGray(image.Rect(0, 0, 1, 1)))
+		raw := bomb.Bytes()
+		// The IHDR's width and height (bytes 16-23) claim 20000 x 20000,
+		// with the chunk's CRC made right.
+		copy(raw[16:24], []byte{0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20})
+		binary.BigEndian.PutUint32(raw[29:33], crc32.ChecksumIEEE(raw[12:29]))
+		if _, err := upload(t, e, "bomb.png", "image/png", raw); !refused(err, "file") {
+			t.Fatalf("a decompression bomb: %v", err)
+		}
+		if _, _, err := e.svc.Create(ctx, e.app, e.u[0], "../../x", "text/plain", false); !refused(err, "name") {
+			t.Fatalf("a path-traversal name: %v", err)
+		}
+		// A truncated upload (the reader fails half way).
+		b, tk, _ := e.svc.Create(ctx, e.app, e.u[0], "cut.txt", "text/plain", false)
+		if _, err := e.svc.Upload(ctx, tk, io.MultiReader(strings.NewReader("half"), errReader{})); err == nil {
+			t.Fatal("a truncated upload was taken")
+		}
+		if _, err := e.svc.Complete(ctx, e.app, e.u[0], b.ID, 4); !refused(err, "blob") {
+			t.Fatalf("completing a failed upload: %v", err)
+		}
+		if n := e.count(t); n != 0 {
+			t.Fatalf("%d keys left after refusals", n)
+		}
+		// A good image keeps its dimensions; a second complete is refused,
+		// and so is a second upload with the same ticket.
+		var ok bytes.Buffer
+		img := image.NewRGBA(image.Rect(0, 0, 3, 2))
+		img.Set(0, 0, color.White)
+		png.Encode(&ok, img)
+		b, tk, _ = e.svc.Create(ctx, e.app, e.u[0], "dot.png", "image/png", true)
+		up, err := e.svc.Upload(ctx, tk, bytes.NewReader(ok.Bytes()))
+		if err != nil || up.Width != 3 || up.Height != 2 {
+			t.Fatalf("an image: %+v %v", up, err)
+		}
+		if _, err := e.svc.Upload(ctx, tk, bytes.NewReader(ok.Bytes())); !errors.Is(err, files.ErrConflict) {
+			t.Fatalf("a second upload: %v", err)
+		}
+		if _, err := e.svc.Complete(ctx, e.app, e.u[0], b.ID, 1); !refused(err, "size") {
+			t.Fatalf("a wrong size: %v", err)
+		}
+		if _, err := e.svc.Complete(ctx, e.app, e.u[0], b.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Complete(ctx, e.app, e.u[0], b.ID, 0); !refused(err, "blob") {
+			t.Fatalf("a second complete: %v", err)
+		}
+		// Public: anyone reads it.
+		if _, c, err := e.svc.Open(ctx, 0, 0, b.UID); err != nil {
+			t.Fatalf("a public file: %v", err)
+		} else {
+			c.Close()
+		}
+		// A forged or expired ticket.
+		tk2 := tk
+		tk2.Token = strings.Repeat("0", 64)
+		if _, err := e.svc.Upload(ctx, tk2, strings.NewReader("x")); !errors.Is(err, files.ErrForbidden) {
+			t.Fatalf("a forged ticket: %v", err)
+		}
+	})
+
+	t.Run("quota and abandoned uploads", func(t *testing.T) {
+		e := setup(t)
+		l := e.svc.Limits()
+		l.AppQuota = 10 << 10
+		e.svc.SetLimits(l)
+		if _, err := upload(t, e, "a.bin", "application/octet-stream", make([]byte, 8<<10)); err != nil {
+			t.Fatal(err)
+		}
+		var r *files.Refusal
+		if _, err := upload(t, e, "b.bin", "application/octet-stream", make([]byte, 4<<10)); !errors.As(err, &r) || !r.TooLarge {
+			t.Fatalf("over the app's quota: %v", err)
+		}
+		// An upload never completed, and a blob never uploaded, go after
+		// the TTL; the complete one stays.
+		b, tk, _ := e.svc.Create(ctx, e.app, e.u[0], "left.txt", "text/plain", false)
+		e.svc.Upload(ctx, tk, strings.NewReader("left behind"))
+		e.svc.Create(ctx, e.app, e.u[0], "never.txt", "text/plain", false)
+		e.svc.SetClock(func() time.Time { return time.Now().Add(25 * time.Hour) })
+		if n, err := e.svc.Sweep(ctx, 100); err != nil || n != 3 { // with b.bin's refused upload
+			t.Fatalf("swept %d: %v", n, err)
+		}
+		if _, err := e.svc.Info(ctx, e.app, e.u[0], fmt.Sprint(b.ID)); !errors.Is(err, files.ErrNotFound) {
+			t.Fatalf("an abandoned upload: %v", err)
+		}
+		if n := e.count(t); n != 1 {
+			t.Fatalf("%d keys left, want the one complete file", n)
+		}
+	})
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }

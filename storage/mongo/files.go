@@ -196,4 +196,3 @@ func (s *DB) StaleBlobs(ctx context.Context, before time.Time, limit int) ([]fil
 	}
 	return out, nil
 }
-

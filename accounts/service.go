@@ -544,6 +544,19 @@ func (s *Service) installationSecret(ctx context.Context) ([]byte, error) {
 	return v, nil
 }
 
+// DerivedSecret is a secret of this installation for one purpose (signing
+// upload URLs...): HMAC-SHA256 of the installation secret, the same on every
+// node.
+func (s *Service) DerivedSecret(ctx context.Context, purpose string) ([]byte, error) {
+	secret, err := s.installationSecret(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("derived\x00" + purpose))
+	return m.Sum(nil), nil
+}
+
 // decoySalt is the salt announced for a user that does not exist:
 // HMAC-SHA256(installation secret, key), cut to the size of a real salt.
 func (s *Service) decoySalt(ctx context.Context, key string) ([]byte, error) {

@@ -105,6 +105,15 @@ type Archive struct {
 	store   Store
 	dialogs *dialogs.Service
 	now     func() time.Time
+	// Files, when set, checks the uploaded files a message's attachments
+	// name (by "uid") and lets the dialog's readers download them; its
+	// refusal is the message's.
+	Files Attachments
+}
+
+// Attachments checks and records the files messages attach.
+type Attachments interface {
+	Attach(ctx context.Context, app, sender int64, dialog string, uids []string) error
 }
 
 // NewArchive returns an Archive.
@@ -176,6 +185,19 @@ func (a *Archive) Send(ctx context.Context, appID, sender int64, p Post) (*Poste
 	}
 	if d.Type == dialogs.Private && a.dialogs.Refuses(ctx, appID, sender, d.PeerOf(sender)) {
 		return nil, dialogs.ErrBlocked
+	}
+	if a.Files != nil {
+		var uids []string
+		for _, at := range p.Attachments {
+			if uid := at["uid"]; uid != "" {
+				uids = append(uids, uid)
+			}
+		}
+		if len(uids) > 0 {
+			if err := a.Files.Attach(ctx, appID, sender, d.ID, uids); err != nil {
+				return nil, err
+			}
+		}
 	}
 	now := a.now().UTC()
 	m := &Message{ID: p.ID, AppID: appID, DialogID: d.ID, SenderID: sender, Body: p.Body, DateSent: now.Unix(),

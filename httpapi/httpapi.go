@@ -20,6 +20,7 @@ import (
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/quota"
@@ -27,16 +28,18 @@ import (
 
 // API is the public REST API.
 type API struct {
-	accounts *accounts.Service
-	dialogs  *dialogs.Service
-	history  *history.Archive
-	live     Live
-	push     *push.Service
-	muc      string
-	log      *slog.Logger
-	mux      *http.ServeMux
-	logins   *loginLimits
-	maxBody  int64
+	accounts  *accounts.Service
+	dialogs   *dialogs.Service
+	history   *history.Archive
+	live      Live
+	push      *push.Service
+	muc       string
+	log       *slog.Logger
+	mux       *http.ServeMux
+	logins    *loginLimits
+	maxBody   int64
+	files     *files.Service
+	publicURL string
 }
 
 // Config is what the API serves from.
@@ -56,6 +59,11 @@ type Config struct {
 	Metrics prometheus.Registerer
 	// MaxBody is the largest request body, bytes; 0 means DefaultMaxBody.
 	MaxBody int64
+	// Files serves the storage API (blobs); nil leaves it out.
+	Files *files.Service
+	// PublicURL is the API's address as clients reach it, for the upload
+	// URLs it hands out; empty: the address each request came to.
+	PublicURL string
 }
 
 // DefaultMaxBody is the default request body limit (1 MiB).
@@ -72,6 +80,10 @@ func New(cfg Config) *API {
 	if cfg.Push != nil {
 		a.push = cfg.Push
 		a.routesPush()
+	}
+	if cfg.Files != nil {
+		a.files, a.publicURL = cfg.Files, cfg.PublicURL
+		a.routesBlobs()
 	}
 	a.mux.HandleFunc("POST /session.json", a.createSession)
 	a.mux.HandleFunc("GET /session.json", a.withSession(a.getSession))
@@ -100,6 +112,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
 	if r.Method == http.MethodOptions {
 		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if a.files != nil && r.URL.Path == uploadPath && (r.Method == http.MethodPost || r.Method == http.MethodPut) {
+		a.upload(w, r) // streamed, under the files limits
 		return
 	}
 	if !limitBody(w, r, a.maxBody) {
@@ -180,7 +196,20 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var verr accounts.ValidationError
 	var berr badRequest
 	var qerr *quota.Error
+	var ferr *files.Refusal
 	switch {
+	case errors.As(err, &ferr):
+		status := http.StatusUnprocessableEntity
+		if ferr.TooLarge {
+			status = http.StatusRequestEntityTooLarge
+		}
+		writeError(w, status, map[string][]string{ferr.Field: {ferr.Msg}})
+	case errors.Is(err, files.ErrNotFound):
+		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+	case errors.Is(err, files.ErrForbidden):
+		writeError(w, http.StatusForbidden, []string{"You don't have appropriate permissions to perform this operation"})
+	case errors.Is(err, files.ErrConflict):
+		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"blob": {"already has its file"}})
 	case errors.As(err, &verr):
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string(verr))
 	case errors.As(err, &qerr):
@@ -279,6 +308,8 @@ func pathID(r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(s, 10, 64)
 	return id, err == nil && id > 0
 }
+
+func timeUnix(sec int64) time.Time { return time.Unix(sec, 0) }
 
 func iso(t time.Time) any {
 	if t.IsZero() {

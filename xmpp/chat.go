@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley-chat/parley/cluster"
 	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/quota"
 	"github.com/parley-chat/parley/xmpp/wire"
@@ -292,6 +293,10 @@ func chatError(err error) StanzaError {
 	}
 	if se, ok := QuotaError(err); ok {
 		return se
+	}
+	var fr *files.Refusal
+	if errors.As(err, &fr) {
+		return StanzaError{stanza.Modify, stanza.NotAcceptable, fr.Field + " " + fr.Msg}
 	}
 	return errInternal
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -69,7 +70,7 @@ func (r *reloader) reload() {
 	switch {
 	case err != nil:
 		r.log.Error("SIGHUP: limits not reloaded; the running ones stay", "err", err)
-	case next != r.limits:
+	case !reflect.DeepEqual(next, r.limits):
 		r.apply(next)
 		r.limits = next
 		done = append(done, "limits "+strings.Join(changed(r.current, fs, func(name string) bool { return lfs.Lookup(name) != nil }), ", "))

@@ -26,11 +26,13 @@ import (
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/cluster"
 	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/rosters"
+	"github.com/parley-chat/parley/storage/blobfs"
 	"github.com/parley-chat/parley/xmpp"
 	"github.com/parley-chat/parley/xmpp/modules"
 )
@@ -66,6 +68,7 @@ type serveOptions struct {
 	redisSentinels              []string
 	redisMaster, nodeID         string
 	heartbeatTTL                time.Duration
+	filesDir, publicURL         string
 	limits                      limitOptions
 	// flags are the settings as parsed, for a reload to start from.
 	flags *pflag.FlagSet
@@ -80,6 +83,7 @@ type limitOptions struct {
 	privacy  privacy.Limits
 	mam      history.MAMLimits
 	rosters  rosters.Limits
+	files    files.Limits
 }
 
 func (l *limitOptions) register(f *pflag.FlagSet) {
@@ -103,6 +107,13 @@ func (l *limitOptions) register(f *pflag.FlagSet) {
 	f.IntVar(&l.rosters.MaxTextLen, "roster-text-length", r.MaxTextLen, "bytes of a roster item's name and of each group name (0: unlimited)")
 	f.IntVar(&l.rosters.MaxPending, "roster-pending-requests", r.MaxPending, "subscription requests waiting for one user's answer (0: unlimited)")
 	f.IntVar(&l.rosters.MaxStatusLen, "roster-status-length", r.MaxStatusLen, "bytes of the status text kept with a pending request (0: unlimited)")
+	fl := files.DefaultLimits()
+	f.Int64Var(&l.files.MaxSize, "files-max-size", fl.MaxSize, "bytes of one uploaded file")
+	f.Int64Var(&l.files.AppQuota, "files-app-quota", fl.AppQuota, "bytes all of one app's files may take (0: unlimited)")
+	f.StringSliceVar(&l.files.Types, "files-types", fl.Types, "content types files may have, e.g. image/*,audio/mp4,application/pdf (empty: any)")
+	f.Int64Var(&l.files.MaxPixels, "files-max-pixels", fl.MaxPixels, "pixels of an uploaded image (width x height); larger ones are refused as decompression bombs")
+	f.DurationVar(&l.files.PendingTTL, "files-pending-ttl", fl.PendingTTL, "how long a file may stay created or uploaded but not completed before it is removed")
+	f.DurationVar(&l.files.UploadTTL, "files-upload-ttl", fl.UploadTTL, "how long an upload URL is good for")
 }
 
 func serveCmd() *cobra.Command {
@@ -137,6 +148,8 @@ func serveCmd() *cobra.Command {
 		"allow a non-loopback address, take client addresses from the last X-Forwarded-For entry and leave the per-IP connection cap to the proxy")
 	o.http.flags(cmd)
 	loginGuardFlags(cmd, &o.loginGuard)
+	f.StringVar(&o.filesDir, "files-dir", "", "directory of uploaded files' bytes (default: <data>/files)")
+	f.StringVar(&o.publicURL, "public-url", "", "the REST API's address as clients reach it, e.g. https://chat.example.com, for the upload URLs it hands out (default: the address each request came to)")
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8081", "admin API and /metrics address (empty or port 0 disables)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate, the same file for every node of a cluster (default: self-signed, generated into the data dir); SIGHUP reloads it")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
@@ -251,6 +264,20 @@ func serve(ctx context.Context, o serveOptions) error {
 	pushes := push.NewService(db, sender)
 	rs := rosters.NewService(db, db, o.domain)
 	acc.Owned = append(acc.Owned, rs)
+	fileSecret, err := acc.DerivedSecret(ctx, "files: upload tickets")
+	if err != nil {
+		return err
+	}
+	blobDir := o.filesDir
+	if blobDir == "" {
+		blobDir = filepath.Join(o.data, "files")
+	}
+	blobBytes, err := blobfs.Open(blobDir)
+	if err != nil {
+		return err
+	}
+	fs := files.NewService(db, blobBytes, ds, fileSecret)
+	archive.Files = fs
 	rl := &reloader{start: o.flags, current: o.flags, limits: o.limits, level: level, certs: certs, log: log, apply: func(l limitOptions) {
 		ds.SetLimits(l.dialogs)
 		acc.SetLimits(l.accounts)
@@ -258,6 +285,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		lists.SetLimits(l.privacy)
 		mam.SetLimits(l.mam)
 		rs.SetLimits(l.rosters)
+		fs.SetLimits(l.files)
 	}}
 	rl.apply(o.limits)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -347,7 +375,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	api := httpapi.New(httpapi.Config{
 		Accounts: acc, Dialogs: ds, History: archive, Live: xs, Push: pushes, MUCDomain: "muc." + o.domain, Log: log,
-		LoginGuard: guard, Metrics: reg, MaxBody: o.http.maxBody,
+		LoginGuard: guard, Metrics: reg, MaxBody: o.http.maxBody, Files: fs, PublicURL: o.publicURL,
 	})
 	var plain http.Handler = api
 	plainPerIP := o.http.maxConnsPerIP
@@ -376,6 +404,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	go pruneSessions(ctx, acc, log)
+	go sweepFiles(ctx, fs, log)
 	log.Info("parley is up", "domain", o.domain, "version", xmpp.Version)
 
 	for ctx.Err() == nil {
@@ -472,6 +501,25 @@ func pruneSessions(ctx context.Context, acc *accounts.Service, log *slog.Logger)
 				log.Warn("pruning expired sessions", "err", err)
 			} else if n > 0 {
 				log.Debug("pruned expired sessions", "count", n)
+			}
+		}
+	}
+}
+
+// sweepFiles removes, every few minutes, the files created or uploaded but
+// never completed within --files-pending-ttl (a bounded batch each time).
+func sweepFiles(ctx context.Context, fs *files.Service, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := fs.Sweep(ctx, 1000); err != nil {
+				log.Warn("removing abandoned uploads", "err", err)
+			} else if n > 0 {
+				log.Info("removed abandoned uploads", "count", n)
 			}
 		}
 	}

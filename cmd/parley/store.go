@@ -8,6 +8,7 @@ import (
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/push"
@@ -28,6 +29,7 @@ type backend interface {
 	rosters.Store
 	privacy.Store
 	push.Store
+	files.Store
 	Ping(ctx context.Context) error
 	Close() error
 }

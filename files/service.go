@@ -80,12 +80,15 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 type Ticket struct {
 	UID     string
 	Expires int64 // unix seconds
-	Token   string
+	// Size, when not 0, is the size the upload must have; the blob is then
+	// complete once uploaded (an XEP-0363 slot).
+	Size  int64
+	Token string
 }
 
-func (s *Service) sign(uid string, expires int64) string {
+func (s *Service) sign(t Ticket) string {
 	m := hmac.New(sha256.New, s.secret)
-	m.Write([]byte("upload\x00" + uid + "\x00" + strconv.FormatInt(expires, 10)))
+	m.Write([]byte("upload\x00" + t.UID + "\x00" + strconv.FormatInt(t.Expires, 10) + "\x00" + strconv.FormatInt(t.Size, 10)))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
@@ -171,8 +174,38 @@ func (s *Service) Create(ctx context.Context, app, owner int64, name, contentTyp
 
 // Ticket signs an upload ticket for b, good for Limits.UploadTTL.
 func (s *Service) Ticket(b *Blob) Ticket {
-	exp := s.now().Add(s.Limits().UploadTTL).Unix()
-	return Ticket{UID: b.UID, Expires: exp, Token: s.sign(b.UID, exp)}
+	t := Ticket{UID: b.UID, Expires: s.now().Add(s.Limits().UploadTTL).Unix()}
+	t.Token = s.sign(t)
+	return t
+}
+
+// CreateSlot is Create for a file of a known size (an XEP-0363 upload slot):
+// a size over the limits is refused at once, and the upload, which must
+// have that size, completes the blob.
+func (s *Service) CreateSlot(ctx context.Context, app, owner int64, name, contentType string, size int64, public bool) (*Blob, Ticket, error) {
+	l := s.Limits()
+	if size <= 0 {
+		return nil, Ticket{}, &Refusal{Field: "size", Msg: "must be a positive number of bytes"}
+	}
+	if size > l.MaxSize {
+		return nil, Ticket{}, &Refusal{Field: "file", Msg: "is larger than " + strconv.FormatInt(l.MaxSize, 10) + " bytes", TooLarge: true}
+	}
+	if l.AppQuota > 0 {
+		used, err := s.store.BlobUsage(ctx, app)
+		if err != nil {
+			return nil, Ticket{}, err
+		}
+		if used+size > l.AppQuota {
+			return nil, Ticket{}, &Refusal{Field: "file", Msg: "does not fit in the app's storage quota (" + strconv.FormatInt(max(l.AppQuota-used, 0), 10) + " bytes left)", TooLarge: true}
+		}
+	}
+	b, t, err := s.Create(ctx, app, owner, name, contentType, public)
+	if err != nil {
+		return nil, Ticket{}, err
+	}
+	t.Size = size
+	t.Token = s.sign(t)
+	return b, t, nil
 }
 
 // sniffed keeps the first bytes that pass, to check the content type, and
@@ -206,7 +239,7 @@ var errTooLarge = errors.New("files: too large")
 // are read (and a decompression bomb refused). Nothing is kept of a
 // refused upload.
 func (s *Service) Upload(ctx context.Context, t Ticket, r io.Reader) (*Blob, error) {
-	if !ValidUID(t.UID) || !hmac.Equal([]byte(s.sign(t.UID, t.Expires)), []byte(t.Token)) {
+	if !ValidUID(t.UID) || !hmac.Equal([]byte(s.sign(t)), []byte(t.Token)) {
 		return nil, ErrForbidden
 	}
 	if s.now().Unix() > t.Expires {
@@ -220,21 +253,23 @@ func (s *Service) Upload(ctx context.Context, t Ticket, r io.Reader) (*Blob, err
 		return nil, ErrConflict
 	}
 	l := s.Limits()
-	room := l.MaxSize
+	room, why := l.MaxSize, "is larger than "+strconv.FormatInt(l.MaxSize, 10)+" bytes"
+	if t.Size > 0 && t.Size < room {
+		room, why = t.Size, "is larger than the "+strconv.FormatInt(t.Size, 10)+" bytes the slot was for"
+	}
 	if l.AppQuota > 0 {
 		used, err := s.store.BlobUsage(ctx, b.AppID)
 		if err != nil {
 			return nil, err
 		}
-		room = min(room, l.AppQuota-used)
+		if left := max(l.AppQuota-used, 0); left < room {
+			room, why = left, "does not fit in the app's storage quota ("+strconv.FormatInt(left, 10)+" bytes left)"
+		}
 	}
-	src := &sniffed{r: r, max: max(room, 0)}
+	src := &sniffed{r: r, max: room}
 	n, err := s.bytes.Write(ctx, b.UID, src)
 	if src.over {
-		if room < l.MaxSize {
-			return nil, &Refusal{Field: "file", Msg: "does not fit in the app's storage quota (" + strconv.FormatInt(max(room, 0), 10) + " bytes left)", TooLarge: true}
-		}
-		return nil, &Refusal{Field: "file", Msg: "is larger than " + strconv.FormatInt(l.MaxSize, 10) + " bytes", TooLarge: true}
+		return nil, &Refusal{Field: "file", Msg: why, TooLarge: true}
 	}
 	if err != nil {
 		return nil, err
@@ -242,6 +277,9 @@ func (s *Service) Upload(ctx context.Context, t Ticket, r io.Reader) (*Blob, err
 	refuse := func(err error) (*Blob, error) {
 		s.bytes.Remove(context.WithoutCancel(ctx), b.UID)
 		return nil, err
+	}
+	if t.Size > 0 && n != t.Size {
+		return refuse(&Refusal{Field: "file", Msg: "has " + strconv.FormatInt(n, 10) + " bytes, not the " + strconv.FormatInt(t.Size, 10) + " the slot was for"})
 	}
 	if err := contentMatches(b.ContentType, src.head); err != nil {
 		return refuse(err)
@@ -256,6 +294,12 @@ func (s *Service) Upload(ctx context.Context, t Ticket, r io.Reader) (*Blob, err
 		return refuse(err)
 	}
 	b.Uploaded, b.Size, b.Width, b.Height = true, n, w, h
+	if t.Size > 0 {
+		if err := s.store.CompleteBlob(ctx, b.AppID, b.ID, s.now().UTC()); err != nil {
+			return nil, err
+		}
+		b.Complete = true
+	}
 	return b, nil
 }
 

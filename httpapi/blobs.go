@@ -31,6 +31,10 @@ func (a *API) routesBlobs() {
 	m.HandleFunc("PUT /blobs/{id}/complete.json", a.user(a.completeBlob))
 	m.HandleFunc("GET /blobs/{file}", a.getBlob)
 	m.HandleFunc("HEAD /blobs/{file}", a.getBlob)
+	// A file's URL may end with its name (XEP-0363 GET URLs): clients read
+	// the type from it.
+	m.HandleFunc("GET /blobs/{uid}/{name}", func(w http.ResponseWriter, r *http.Request) { a.download(w, r, r.PathValue("uid")) })
+	m.HandleFunc("HEAD /blobs/{uid}/{name}", func(w http.ResponseWriter, r *http.Request) { a.download(w, r, r.PathValue("uid")) })
 	m.HandleFunc("DELETE /blobs/{file}", a.user(a.deleteBlob))
 	m.HandleFunc("PUT /blobs/{file}", a.user(a.renameBlob))
 }
@@ -99,6 +103,7 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	t := files.Ticket{UID: q.Get("uid"), Token: q.Get("token")}
 	t.Expires, _ = strconv.ParseInt(q.Get("expires"), 10, 64)
+	t.Size, _ = strconv.ParseInt(q.Get("size"), 10, 64)
 	r.Body = http.MaxBytesReader(w, r.Body, a.files.Limits().MaxSize+1<<20)
 	var b *files.Blob
 	var err error
@@ -148,6 +153,8 @@ func (a *API) uploadForm(r *http.Request, t files.Ticket) (*files.Blob, error) {
 			t.Token = string(v)
 		case "expires":
 			t.Expires, _ = strconv.ParseInt(string(v), 10, 64)
+		case "size":
+			t.Size, _ = strconv.ParseInt(string(v), 10, 64)
 		}
 	}
 	return nil, badRequest(`the form has no "file" field`)

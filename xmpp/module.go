@@ -82,6 +82,12 @@ func (iq *IQ) Error(s Session, e StanzaError) []byte {
 	return errorStanza("iq", iq.ID, iq.To, s.JID(), e)
 }
 
+// ErrorWith answers iq with an error carrying an application-specific
+// condition element (raw XML, built with escaped values).
+func (iq *IQ) ErrorWith(s Session, e StanzaError, app string) []byte {
+	return errorStanzaApp("iq", iq.ID, iq.To, s.JID(), e, app)
+}
+
 // IQHandler answers a request with the complete reply stanza.
 type IQHandler func(ctx context.Context, s Session, iq *IQ) []byte
 
@@ -176,6 +182,7 @@ type Registry struct {
 	// subscription stanzas are dropped.
 	subscription SubscriptionHandler
 	ended        []func(Session)
+	services     []service
 	features     [numEntities][]string
 	info         [numEntities]string // assembled disco#info payloads
 }
@@ -250,6 +257,34 @@ func (r *Registry) roomHandler(typ string, ch *wire.Child) RoomIQHandler {
 
 func (r *Registry) accountHandler(typ string, ch *wire.Child) AccountIQHandler {
 	return r.account[iqKey{typ, string(ch.NS), string(ch.Local)}]
+}
+
+// service is a component-like address of the server, <sub>.<domain>.
+type service struct {
+	sub, name string
+	h         IQHandler
+}
+
+// Service makes h answer every IQ sent to <sub>.<domain> (its disco#info
+// included), an address the server lists in its disco#items under name:
+// an upload service, for instance.
+func (r *Registry) Service(sub, name string, h IQHandler) {
+	for _, sv := range r.services {
+		if sv.sub == sub {
+			panic("xmpp: two modules serve " + sub)
+		}
+	}
+	r.services = append(r.services, service{sub, name, h})
+}
+
+// serviceOf finds the service whose address is sub.
+func (r *Registry) serviceOf(sub string) *service {
+	for i := range r.services {
+		if strings.EqualFold(r.services[i].sub, sub) {
+			return &r.services[i]
+		}
+	}
+	return nil
 }
 
 // Feature announces disco features of an entity.

@@ -100,7 +100,13 @@ func appendAttr(dst []byte, name, val string) []byte {
 // errorStanza builds the error reply to a stanza named name with id, sent
 // from `from` (the original recipient) to `to` (the original sender).
 func errorStanza(name, id, from, to string, e StanzaError) []byte {
-	b := make([]byte, 0, 256)
+	return errorStanzaApp(name, id, from, to, e, "")
+}
+
+// errorStanzaApp is errorStanza with an application-specific condition
+// element (RFC 6120 8.3.4): raw XML its caller built with escaped values.
+func errorStanzaApp(name, id, from, to string, e StanzaError, app string) []byte {
+	b := make([]byte, 0, 256+len(app))
 	b = appendOpen(b, name, "error", id, from, to)
 	b = append(b, `><error type="`...)
 	b = append(b, e.Type...)
@@ -118,6 +124,7 @@ func errorStanza(name, id, from, to string, e StanzaError) []byte {
 		b = wire.AppendEscaped(b, e.Text)
 		b = append(b, `</text>`...)
 	}
+	b = append(b, app...)
 	b = append(b, `</error></`...)
 	b = append(b, name...)
 	return append(b, '>')

@@ -321,6 +321,7 @@ const (
 	addrUser                   // <uid>-<app>@domain[/res]
 	addrNoUser                 // a local JID that names no user
 	addrMUC                    // the room service
+	addrService                // a module's service, <sub>.<domain>
 	addrRemote                 // another domain
 	addrBad                    // malformed
 )
@@ -343,6 +344,9 @@ func (s *Server) resolve(to string) address {
 	case strings.EqualFold(domain, s.muc):
 		return address{kind: addrMUC, local: local, resource: res}
 	default:
+		if sub, ok := strings.CutSuffix(strings.ToLower(domain), "."+strings.ToLower(s.cfg.Domain)); ok && local == "" && s.modules.serviceOf(sub) != nil {
+			return address{kind: addrService, local: sub, resource: res}
+		}
 		return address{kind: addrRemote}
 	}
 	if local == "" {
@@ -671,6 +675,12 @@ func (s *Server) handleIQ(c *conn, e *wire.Element) {
 			}
 			reply(s.roomIQ(c, e, a, typ, id, to))
 		}
+	case addrService:
+		if isRequest {
+			ctx, cancel := s.ctx()
+			defer cancel()
+			reply(s.modules.serviceOf(a.local).h(ctx, c, &IQ{Type: typ, ID: id, To: to, Element: e, Payload: e.Children[0]}))
+		}
 	case addrRemote:
 		if isRequest {
 			reply(errorStanza("iq", id, to, c.jid, errRemoteServer))
@@ -723,7 +733,13 @@ func (s *Server) registerCore(r *Registry) {
 		return iq.Result(c, s.modules.info[ServerEntity])
 	})
 	r.HandleIQ("get", nsDiscoIt, "query", func(_ context.Context, c Session, iq *IQ) []byte {
-		return iq.Result(c, `<query xmlns="`+nsDiscoIt+`"><item jid="`+xmlEsc(s.muc)+`" name="Rooms"/></query>`)
+		var b strings.Builder
+		b.WriteString(`<query xmlns="` + nsDiscoIt + `"><item jid="` + xmlEsc(s.muc) + `" name="Rooms"/>`)
+		for _, sv := range s.modules.services {
+			b.WriteString(`<item jid="` + xmlEsc(sv.sub+"."+s.cfg.Domain) + `" name="` + xmlEsc(sv.name) + `"/>`)
+		}
+		b.WriteString(`</query>`)
+		return iq.Result(c, b.String())
 	})
 	r.HandleIQ("set", nsSession, "session", func(_ context.Context, c Session, iq *IQ) []byte { return iq.Result(c, "") })
 	r.HandleIQ("set", nsBind, "bind", func(_ context.Context, c Session, iq *IQ) []byte { return iq.Error(c, errNotAllowed) })

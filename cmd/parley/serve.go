@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -295,8 +296,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	guard := accounts.NewLoginGuard(o.loginGuard)
 	xs := xmpp.NewServer(xmpp.Config{
 		Archiving: mam,
-		Modules:   modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: mam, Accounts: acc, Dialogs: ds, Push: pushes, Rosters: rs, StatusSubscriptions: o.maxStatusSubs}),
-		Domain:    o.domain, TLS: tlsCfg, Auth: acc, Logger: log, LoginGuard: guard,
+		Modules: modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: mam, Accounts: acc, Dialogs: ds, Push: pushes, Rosters: rs, StatusSubscriptions: o.maxStatusSubs,
+			Files: fs, UploadURL: o.uploadBase()}),
+		Domain: o.domain, TLS: tlsCfg, Auth: acc, Logger: log, LoginGuard: guard,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
 		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout, StanzaTimeout: o.stanzaTimeout,
 		ConnRate: o.connRate, LoginRate: o.loginRate,
@@ -523,4 +525,24 @@ func sweepFiles(ctx context.Context, fs *files.Service, log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// uploadBase is the REST API's address for the URLs clients get (upload
+// slots): --public-url, else the HTTPS or the plain HTTP listener.
+func (o *serveOptions) uploadBase() string {
+	if o.publicURL != "" {
+		return strings.TrimSuffix(o.publicURL, "/")
+	}
+	if !disabled(o.httpsAddr) {
+		_, port, _ := net.SplitHostPort(o.httpsAddr)
+		return "https://" + o.domain + ":" + port
+	}
+	if !disabled(o.httpAddr) {
+		host, port, _ := net.SplitHostPort(o.httpAddr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = o.domain
+		}
+		return "http://" + net.JoinHostPort(host, port)
+	}
+	return ""
 }

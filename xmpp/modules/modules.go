@@ -5,6 +5,7 @@ package modules
 import (
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/push"
@@ -19,6 +20,7 @@ import (
 	"github.com/parley-chat/parley/xmpp/privacylists"
 	"github.com/parley-chat/parley/xmpp/pushes"
 	"github.com/parley-chat/parley/xmpp/roster"
+	"github.com/parley-chat/parley/xmpp/upload"
 	"github.com/parley-chat/parley/xmpp/version"
 )
 
@@ -35,6 +37,10 @@ type Deps struct {
 	// StatusSubscriptions bounds a user's status subscriptions on a node
 	// (lastactivity.DefaultMaxSubscriptions when 0).
 	StatusSubscriptions int
+	// Files and UploadURL (the HTTP API's address as clients reach it)
+	// serve HTTP File Upload.
+	Files     *files.Service
+	UploadURL string
 }
 
 // Standard returns the default extensions.
@@ -60,6 +66,9 @@ func Standard(d Deps) []xmpp.Module {
 	}
 	if d.MAM != nil {
 		ms = append(ms, mam.New(d.MAM))
+	}
+	if d.Files != nil && d.UploadURL != "" {
+		ms = append(ms, upload.New(d.Files, d.UploadURL))
 	}
 	return ms
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/internal/testenv"
+	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/rosters"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/xmpp"
@@ -69,6 +70,7 @@ func newEnvWith(t testing.TB, tweak func(*sqlite.DB, *xmpp.Config)) *env {
 		deps.MAM = history.NewMAM(db, cfg.Dialogs)
 		cfg.Archiving = deps.MAM
 		deps.Rosters = rosters.NewService(db, db, "localhost")
+		deps.PrivateXML = privatexml.New(db)
 	}
 	cfg.Modules = append(modules.Standard(deps), cfg.Modules...)
 	e := &env{t: t, acc: acc, app: app, domain: "localhost", cfg: cfg, db: db}

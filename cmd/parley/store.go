@@ -11,6 +11,7 @@ import (
 	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/privacy"
+	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/rosters"
 	"github.com/parley-chat/parley/storage/mongo"
@@ -30,6 +31,7 @@ type backend interface {
 	privacy.Store
 	push.Store
 	files.Store
+	privatexml.Store
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/internal/testenv"
+	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/storage/mongo"
 	"github.com/parley-chat/parley/storage/storetest"
 )
@@ -44,4 +45,9 @@ func TestConformanceRosters(t *testing.T) {
 func TestConformanceFiles(t *testing.T) {
 	open := opener(t)
 	storetest.Files(t, func(t *testing.T) storetest.FilesStore { return open(t) }, storetest.FSBytes)
+}
+
+func TestConformancePrivateXML(t *testing.T) {
+	open := opener(t)
+	storetest.PrivateXML(t, func(t *testing.T) privatexml.Store { return open(t) })
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/storage/storetest"
 )
@@ -32,4 +33,8 @@ func TestConformanceRosters(t *testing.T) {
 
 func TestConformanceFiles(t *testing.T) {
 	storetest.Files(t, func(t *testing.T) storetest.FilesStore { return open(t) }, storetest.FSBytes)
+}
+
+func TestConformancePrivateXML(t *testing.T) {
+	storetest.PrivateXML(t, func(t *testing.T) privatexml.Store { return open(t) })
 }

@@ -398,6 +398,14 @@ var migrations = []string{
 	);
 	CREATE INDEX blobs_owner ON blobs(app_id, owner_id, complete, id);
 	CREATE INDEX blobs_pending ON blobs(complete, created_at);`,
+	// 15: private XML storage (XEP-0049) and other per-user documents.
+	`CREATE TABLE private_xml (
+		app_id INTEGER NOT NULL,
+		user_id INTEGER NOT NULL,
+		key TEXT NOT NULL,
+		doc TEXT NOT NULL,
+		PRIMARY KEY (app_id, user_id, key)
+	) WITHOUT ROWID;`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

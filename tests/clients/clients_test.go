@@ -230,6 +230,13 @@ func TestRealClients(t *testing.T) {
 		}
 		run(t, ".", env, py, "slixmpp_upload.py")
 	})
+	t.Run("slixmpp bookmarks in private storage", func(t *testing.T) {
+		py := "/usr/bin/python3"
+		if _, err := os.Stat(py); err != nil {
+			py = "python3"
+		}
+		run(t, ".", env, py, "slixmpp_private.py")
+	})
 	t.Run("slixmpp MAM finds what the SDK sent", func(t *testing.T) {
 		cmd := exec.Command("node", "sdk_seed.cjs")
 		cmd.Dir, cmd.Env = "node", append(os.Environ(), env...)

@@ -8,6 +8,7 @@ import (
 	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/privacy"
+	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/rosters"
 	"github.com/parley-chat/parley/xmpp"
@@ -18,6 +19,7 @@ import (
 	"github.com/parley-chat/parley/xmpp/moderation"
 	"github.com/parley-chat/parley/xmpp/ping"
 	"github.com/parley-chat/parley/xmpp/privacylists"
+	"github.com/parley-chat/parley/xmpp/private"
 	"github.com/parley-chat/parley/xmpp/pushes"
 	"github.com/parley-chat/parley/xmpp/roster"
 	"github.com/parley-chat/parley/xmpp/upload"
@@ -41,6 +43,8 @@ type Deps struct {
 	// serve HTTP File Upload.
 	Files     *files.Service
 	UploadURL string
+	// PrivateXML serves Private XML Storage (and vCards).
+	PrivateXML *privatexml.Storage
 }
 
 // Standard returns the default extensions.
@@ -66,6 +70,9 @@ func Standard(d Deps) []xmpp.Module {
 	}
 	if d.MAM != nil {
 		ms = append(ms, mam.New(d.MAM))
+	}
+	if d.PrivateXML != nil {
+		ms = append(ms, private.New(d.PrivateXML))
 	}
 	if d.Files != nil && d.UploadURL != "" {
 		ms = append(ms, upload.New(d.Files, d.UploadURL))

@@ -22,6 +22,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # The MongoDB backend's tests run against FerretDB unless MONGO_URI is set.
 [ -n "${MONGO_URI:-}" ] || bash scripts/ferretdb.sh
+# The S3 bytes backend's tests run against SeaweedFS unless S3_ENDPOINT is set.
+[ -n "${S3_ENDPOINT:-}" ] || bash scripts/seaweedfs.sh
 if [ ! -d tests/clients/node/node_modules/connectycube ]; then
   (cd tests/clients/node && npm ci --no-audit --no-fund --loglevel=error)
 fi

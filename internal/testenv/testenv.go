@@ -123,3 +123,52 @@ func randomHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// S3Server is an S3-compatible endpoint for tests.
+type S3Server struct {
+	Endpoint             string // host:port, plain HTTP
+	AccessKey, SecretKey string
+	Region               string
+}
+
+// S3 returns S3_ENDPOINT (with S3_ACCESS_KEY and S3_SECRET_KEY) when set,
+// else starts SeaweedFS (built into .cache/weed by scripts/seaweedfs.sh) on
+// free loopback ports for this test: a real S3 server, with its own data
+// directory, stopped when the test ends.
+func S3(t testing.TB) S3Server {
+	if ep := os.Getenv("S3_ENDPOINT"); ep != "" {
+		return S3Server{Endpoint: ep, AccessKey: os.Getenv("S3_ACCESS_KEY"), SecretKey: os.Getenv("S3_SECRET_KEY"), Region: "us-east-1"}
+	}
+	bin := filepath.Join(Root(t), ".cache", "weed")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("testenv: %s is missing: run scripts/seaweedfs.sh (make test does), or set S3_ENDPOINT", bin)
+	}
+	port := func() string { return strconv.Itoa(freePort(t)) }
+	s3 := port()
+	logs := &logBuf{}
+	cmd := exec.Command(bin, "server", "-dir="+t.TempDir(), "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+		"-master.port="+port(), "-master.port.grpc="+port(), "-volume.port="+port(), "-volume.port.grpc="+port(),
+		"-filer.port="+port(), "-filer.port.grpc="+port(), "-s3", "-s3.port="+s3, "-s3.port.grpc="+port(),
+		"-master.volumeSizeLimitMB=64", "-volume.max=50")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("seaweedfs log (tail):\n%s", tail(logs.b, 4000))
+		}
+	})
+	addr := "127.0.0.1:" + s3
+	waitPort(t, addr, func() string { return string(logs.b) })
+	return S3Server{Endpoint: addr, AccessKey: "parley", SecretKey: "parley-secret", Region: "us-east-1"}
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}

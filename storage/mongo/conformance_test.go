@@ -51,3 +51,9 @@ func TestConformancePrivateXML(t *testing.T) {
 	open := opener(t)
 	storetest.PrivateXML(t, func(t *testing.T) privatexml.Store { return open(t) })
 }
+
+// The same file tests with the bytes on a real S3 server.
+func TestConformanceFilesS3(t *testing.T) {
+	open := opener(t)
+	storetest.Files(t, func(t *testing.T) storetest.FilesStore { return open(t) }, storetest.S3Bytes(storetest.SharedS3(t)))
+}

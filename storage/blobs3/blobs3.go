@@ -1,0 +1,150 @@
+// Package blobs3 keeps files' bytes in S3-compatible object storage (AWS
+// S3, SeaweedFS, Ceph, Garage...) through minio-go, for cluster mode: every
+// node reads what any node wrote. An object appears whole or not at all
+// (S3 semantics); an upload of unknown length goes up in parts of PartSize
+// bytes, the memory one upload takes.
+package blobs3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/parley-chat/parley/files"
+)
+
+// Config names a bucket and how to reach it.
+type Config struct {
+	Endpoint  string // host:port
+	Region    string
+	Bucket    string
+	AccessKey string
+	SecretKey string
+	TLS       bool
+	PathStyle bool   // bucket in the path, not the host name (most self-hosted servers)
+	Prefix    string // of every key, e.g. "parley/"
+	// PartSize is the size of each part of an upload of unknown length
+	// (at least 5 MiB, S3's minimum); 0 means 5 MiB.
+	PartSize uint64
+	// CreateBucket makes the bucket when it does not exist.
+	CreateBucket bool
+}
+
+// Bucket is a bytes backend on one bucket.
+type Bucket struct {
+	c      *minio.Client
+	bucket string
+	prefix string
+	part   uint64
+}
+
+var _ files.Bytes = (*Bucket)(nil)
+
+// Open connects and checks the bucket.
+func Open(ctx context.Context, cfg Config) (*Bucket, error) {
+	lookup := minio.BucketLookupDNS
+	if cfg.PathStyle {
+		lookup = minio.BucketLookupPath
+	}
+	c, err := minio.New(cfg.Endpoint, &minio.Options{
+		Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure:       cfg.TLS,
+		Region:       cfg.Region,
+		BucketLookup: lookup,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
+	}
+	ok, err := c.BucketExists(ctx, cfg.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("s3: bucket %s at %s: %w", cfg.Bucket, cfg.Endpoint, err)
+	}
+	if !ok {
+		if !cfg.CreateBucket {
+			return nil, fmt.Errorf("s3: bucket %s does not exist at %s (create it, or pass --s3-create-bucket)", cfg.Bucket, cfg.Endpoint)
+		}
+		if err := c.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{Region: cfg.Region}); err != nil {
+			return nil, fmt.Errorf("s3: create bucket %s: %w", cfg.Bucket, err)
+		}
+	}
+	part := cfg.PartSize
+	if part < 5<<20 {
+		part = 5 << 20
+	}
+	return &Bucket{c: c, bucket: cfg.Bucket, prefix: cfg.Prefix, part: part}, nil
+}
+
+// failing keeps the first error of the source other than EOF: minio-go
+// reads parts with io.ReadFull and takes io.ErrUnexpectedEOF for a short
+// last part, which is also what a cut-off HTTP body returns.
+type failing struct {
+	r   io.Reader
+	err error
+}
+
+var errCut = errors.New("s3: the upload was cut off")
+
+func (f *failing) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err != nil && err != io.EOF {
+		if f.err == nil {
+			f.err = err
+		}
+		return n, errCut
+	}
+	return n, err
+}
+
+// Write implements files.Bytes.
+func (b *Bucket) Write(ctx context.Context, key string, r io.Reader) (int64, error) {
+	src := &failing{r: r}
+	info, err := b.c.PutObject(ctx, b.bucket, b.prefix+key, src, -1, minio.PutObjectOptions{PartSize: b.part, ContentType: "application/octet-stream"})
+	if err == nil && src.err != nil {
+		err = src.err
+	}
+	if err != nil {
+		// An upload cut short leaves no object (S3 writes whole objects);
+		// a half-written one, should a server keep it, is removed.
+		b.c.RemoveObject(context.WithoutCancel(ctx), b.bucket, b.prefix+key, minio.RemoveObjectOptions{})
+		return info.Size, err
+	}
+	return info.Size, nil
+}
+
+// Open implements files.Bytes: the object, read by ranged requests as it
+// is read and sought.
+func (b *Bucket) Open(ctx context.Context, key string) (files.Content, error) {
+	if _, err := b.c.StatObject(ctx, b.bucket, b.prefix+key, minio.StatObjectOptions{}); err != nil {
+		if minio.ToErrorResponse(err).Code == "NoSuchKey" {
+			return nil, files.ErrNotFound
+		}
+		return nil, err
+	}
+	return b.c.GetObject(ctx, b.bucket, b.prefix+key, minio.GetObjectOptions{})
+}
+
+// Remove implements files.Bytes.
+func (b *Bucket) Remove(ctx context.Context, key string) error {
+	err := b.c.RemoveObject(ctx, b.bucket, b.prefix+key, minio.RemoveObjectOptions{})
+	if err != nil && minio.ToErrorResponse(err).Code == "NoSuchKey" {
+		return nil
+	}
+	return err
+}
+
+// Count lists how many objects the bucket holds under the prefix (tests:
+// nothing left behind).
+func (b *Bucket) Count(ctx context.Context) (int, error) {
+	n := 0
+	for o := range b.c.ListObjects(ctx, b.bucket, minio.ListObjectsOptions{Prefix: b.prefix, Recursive: true}) {
+		if o.Err != nil {
+			return n, o.Err
+		}
+		n++
+	}
+	return n, nil
+}

@@ -35,6 +35,7 @@ import (
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/rosters"
 	"github.com/parley-chat/parley/storage/blobfs"
+	"github.com/parley-chat/parley/storage/blobs3"
 	"github.com/parley-chat/parley/xmpp"
 	"github.com/parley-chat/parley/xmpp/modules"
 )
@@ -71,6 +72,7 @@ type serveOptions struct {
 	redisMaster, nodeID         string
 	heartbeatTTL                time.Duration
 	filesDir, publicURL         string
+	s3                          blobs3.Config
 	limits                      limitOptions
 	// flags are the settings as parsed, for a reload to start from.
 	flags *pflag.FlagSet
@@ -150,7 +152,16 @@ func serveCmd() *cobra.Command {
 		"allow a non-loopback address, take client addresses from the last X-Forwarded-For entry and leave the per-IP connection cap to the proxy")
 	o.http.flags(cmd)
 	loginGuardFlags(cmd, &o.loginGuard)
-	f.StringVar(&o.filesDir, "files-dir", "", "directory of uploaded files' bytes (default: <data>/files)")
+	f.StringVar(&o.filesDir, "files-dir", "", "directory of uploaded files' bytes (default: <data>/files); unused with --s3-endpoint")
+	f.StringVar(&o.s3.Endpoint, "s3-endpoint", "", "S3-compatible object storage for files' bytes, host:port (cluster mode: every node reads what any wrote); empty keeps them in --files-dir")
+	f.StringVar(&o.s3.Bucket, "s3-bucket", "parley", "S3 bucket")
+	f.StringVar(&o.s3.Region, "s3-region", "us-east-1", "S3 region")
+	f.StringVar(&o.s3.AccessKey, "s3-access-key", "", "S3 access key (default: $AWS_ACCESS_KEY_ID)")
+	f.StringVar(&o.s3.SecretKey, "s3-secret-key", "", "S3 secret key (default: $AWS_SECRET_ACCESS_KEY; prefer the environment to a flag)")
+	f.BoolVar(&o.s3.TLS, "s3-tls", true, "reach the S3 endpoint over HTTPS")
+	f.BoolVar(&o.s3.PathStyle, "s3-path-style", false, "bucket in the URL path rather than the host name (most self-hosted S3 servers)")
+	f.StringVar(&o.s3.Prefix, "s3-prefix", "", "prefix of every object key, e.g. parley/")
+	f.BoolVar(&o.s3.CreateBucket, "s3-create-bucket", false, "create the bucket when it does not exist")
 	f.StringVar(&o.publicURL, "public-url", "", "the REST API's address as clients reach it, e.g. https://chat.example.com, for the upload URLs it hands out (default: the address each request came to)")
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8081", "admin API and /metrics address (empty or port 0 disables)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate, the same file for every node of a cluster (default: self-signed, generated into the data dir); SIGHUP reloads it")
@@ -271,13 +282,26 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	blobDir := o.filesDir
-	if blobDir == "" {
-		blobDir = filepath.Join(o.data, "files")
-	}
-	blobBytes, err := blobfs.Open(blobDir)
-	if err != nil {
-		return err
+	var blobBytes files.Bytes
+	if o.s3.Endpoint != "" {
+		if o.s3.AccessKey == "" {
+			o.s3.AccessKey = os.Getenv("AWS_ACCESS_KEY_ID")
+		}
+		if o.s3.SecretKey == "" {
+			o.s3.SecretKey = os.Getenv("AWS_SECRET_ACCESS_KEY")
+		}
+		if blobBytes, err = blobs3.Open(ctx, o.s3); err != nil {
+			return err
+		}
+		log.Info("files", "backend", "s3", "endpoint", o.s3.Endpoint, "bucket", o.s3.Bucket)
+	} else {
+		blobDir := o.filesDir
+		if blobDir == "" {
+			blobDir = filepath.Join(o.data, "files")
+		}
+		if blobBytes, err = blobfs.Open(blobDir); err != nil {
+			return err
+		}
 	}
 	fs := files.NewService(db, blobBytes, ds, fileSecret)
 	archive.Files = fs

@@ -53,8 +53,11 @@ func roundRobin(t *testing.T, backends []int) int {
 func TestClusterOfThree(t *testing.T) {
 	uri, db := testenv.MongoURI(t)
 	redis, stopRedis := testenv.RedisStoppable(t)
+	s3 := testenv.S3(t)
 	args := func(id string) []string {
-		return []string{"--mongo-uri", uri, "--mongo-db", db, "--mongo-write-concern", "1", "--redis-addr", redis, "--node-id", id, "--heartbeat-ttl", "3s"}
+		return []string{"--mongo-uri", uri, "--mongo-db", db, "--mongo-write-concern", "1", "--redis-addr", redis, "--node-id", id, "--heartbeat-ttl", "3s",
+			"--s3-endpoint", s3.Endpoint, "--s3-bucket", "parley-cluster", "--s3-access-key", s3.AccessKey, "--s3-secret-key", s3.SecretKey,
+			"--s3-tls=false", "--s3-path-style", "--s3-create-bucket"}
 	}
 	var nodes []*node
 	for _, id := range []string{"n1", "n2", "n3"} {
@@ -106,6 +109,14 @@ func TestClusterOfThree(t *testing.T) {
 	t.Run("connectycube SDK suite across three nodes", func(t *testing.T) {
 		run(t, "node", env, "node", "--test", "--test-force-exit", "sdk.test.cjs")
 	})
+	t.Run("a file uploaded through one node is read through the others (S3)", func(t *testing.T) {
+		filesAcrossNodes(t, first.authKey, nodes)
+	})
+	t.Run("connectycube SDK storage, each request to the next node", func(t *testing.T) {
+		httpRR := roundRobin(t, []int{nodes[0].http, nodes[1].http, nodes[2].http})
+		env := append(append([]string(nil), env...), fmt.Sprintf("PARLEY_HTTP=http://127.0.0.1:%d", httpRR))
+		run(t, "node", env, "node", "--test", "--test-force-exit", "sdk_storage.test.cjs")
+	})
 
 	// kill -9 of one node: it drops out of the live nodes within the
 	// heartbeat TTL, and the others stay ready.
@@ -144,4 +155,62 @@ func readToken(t *testing.T, n *node) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// filesAcrossNodes creates a file on n1, uploads it to the URL n1 gave,
+// completes it on n2 and downloads it from n3 and n1.
+func filesAcrossNodes(t *testing.T, authKey string, nodes []*node) {
+	call := func(n *node, method, path, token, ct string, body io.Reader) (int, []byte) {
+		req, _ := http.NewRequest(method, fmt.Sprintf("http://127.0.0.1:%d%s", n.http, path), body)
+		if strings.HasPrefix(path, "http") {
+			req, _ = http.NewRequest(method, path, body)
+		}
+		req.Header.Set("Content-Type", ct)
+		if token != "" {
+			req.Header.Set("CB-Token", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	code, b := call(nodes[0], "POST", "/session.json", "", "application/json",
+		strings.NewReader(`{"application_id":1,"auth_key":"`+authKey+`","user":{"login":"sdk_alice","password":"alice-password"}}`))
+	var sess struct {
+		Session struct {
+			Token string `json:"token"`
+		} `json:"session"`
+	}
+	if json.Unmarshal(b, &sess); code != 201 || sess.Session.Token == "" {
+		t.Fatalf("session: %d %s", code, b)
+	}
+	tok := sess.Session.Token
+	code, b = call(nodes[0], "POST", "/blobs.json", tok, "application/json", strings.NewReader(`{"blob":{"name":"shared.bin","content_type":"application/octet-stream","public":false}}`))
+	var blob struct {
+		Blob struct {
+			ID     int64  `json:"id"`
+			UID    string `json:"uid"`
+			Access struct {
+				Params string `json:"params"`
+			} `json:"blob_object_access"`
+		} `json:"blob"`
+	}
+	if json.Unmarshal(b, &blob); code != 201 || blob.Blob.Access.Params == "" {
+		t.Fatalf("create on n1: %d %s", code, b)
+	}
+	data := strings.Repeat("across the cluster ", 60000) // about 1 MiB
+	if code, b := call(nodes[0], "PUT", blob.Blob.Access.Params, "", "application/octet-stream", strings.NewReader(data)); code != 201 {
+		t.Fatalf("upload to n1: %d %s", code, b)
+	}
+	if code, b := call(nodes[1], "PUT", fmt.Sprintf("/blobs/%d/complete.json", blob.Blob.ID), tok, "application/json", strings.NewReader(fmt.Sprintf(`{"size":%d}`, len(data)))); code != 200 {
+		t.Fatalf("complete on n2: %d %s", code, b)
+	}
+	for _, n := range []*node{nodes[2], nodes[0]} {
+		if code, b := call(n, "GET", "/blobs/"+blob.Blob.UID+"?token="+tok, "", "", nil); code != 200 || string(b) != data {
+			t.Fatalf("download from node on port %d: %d, %d bytes", n.http, code, len(b))
+		}
+	}
 }

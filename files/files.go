@@ -81,8 +81,9 @@ type Store interface {
 // Bytes is where files' bytes live, by key.
 type Bytes interface {
 	// Write stores what r yields under key, whole or not at all: an error
-	// (from r too) leaves nothing behind.
-	Write(ctx context.Context, key string, r io.Reader) (int64, error)
+	// (from r too) leaves nothing behind. size is what r will yield when
+	// known, else -1 (a backend may then buffer a part at a time).
+	Write(ctx context.Context, key string, r io.Reader, size int64) (int64, error)
 	// Open reads a key's bytes, seekable (for ranges).
 	Open(ctx context.Context, key string) (Content, error)
 	// Remove deletes a key; a missing key is no error.

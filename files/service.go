@@ -239,6 +239,13 @@ var errTooLarge = errors.New("files: too large")
 // are read (and a decompression bomb refused). Nothing is kept of a
 // refused upload.
 func (s *Service) Upload(ctx context.Context, t Ticket, r io.Reader) (*Blob, error) {
+	return s.UploadSized(ctx, t, r, -1)
+}
+
+// UploadSized is Upload of size bytes when the length is known (an HTTP
+// Content-Length), else -1: a size over the limits is refused before a
+// byte is read, and a backend may stream rather than buffer.
+func (s *Service) UploadSized(ctx context.Context, t Ticket, r io.Reader, size int64) (*Blob, error) {
 	if !ValidUID(t.UID) || !hmac.Equal([]byte(s.sign(t)), []byte(t.Token)) {
 		return nil, ErrForbidden
 	}
@@ -266,8 +273,14 @@ func (s *Service) Upload(ctx context.Context, t Ticket, r io.Reader) (*Blob, err
 			room, why = left, "does not fit in the app's storage quota ("+strconv.FormatInt(left, 10)+" bytes left)"
 		}
 	}
+	if t.Size > 0 && size < 0 {
+		size = t.Size
+	}
+	if size > room {
+		return nil, &Refusal{Field: "file", Msg: why, TooLarge: true}
+	}
 	src := &sniffed{r: r, max: room}
-	n, err := s.bytes.Write(ctx, b.UID, src)
+	n, err := s.bytes.Write(ctx, b.UID, src, size)
 	if src.over {
 		return nil, &Refusal{Field: "file", Msg: why, TooLarge: true}
 	}

@@ -111,7 +111,7 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && ct == "multipart/form-data":
 		b, err = a.uploadForm(r, t)
 	case r.Method == http.MethodPut:
-		b, err = a.files.Upload(r.Context(), t, r.Body)
+		b, err = a.files.UploadSized(r.Context(), t, r.Body, r.ContentLength)
 	default:
 		err = badRequest("upload with POST multipart/form-data (the ticket's fields, then the file as field \"file\") or PUT the bytes")
 	}

@@ -64,7 +64,7 @@ func (c ctxReader) Read(p []byte) (int, error) {
 }
 
 // Write implements files.Bytes.
-func (d *Dir) Write(ctx context.Context, key string, r io.Reader) (int64, error) {
+func (d *Dir) Write(ctx context.Context, key string, r io.Reader, _ int64) (int64, error) {
 	final, err := d.path(key)
 	if err != nil {
 		return 0, err

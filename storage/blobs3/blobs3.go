@@ -99,10 +99,15 @@ func (f *failing) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Write implements files.Bytes.
-func (b *Bucket) Write(ctx context.Context, key string, r io.Reader) (int64, error) {
+// Write implements files.Bytes. A known size streams (with chunked
+// signatures over plain HTTP); an unknown one goes up a part at a time, one
+// part in memory.
+func (b *Bucket) Write(ctx context.Context, key string, r io.Reader, size int64) (int64, error) {
 	src := &failing{r: r}
-	info, err := b.c.PutObject(ctx, b.bucket, b.prefix+key, src, -1, minio.PutObjectOptions{PartSize: b.part, ContentType: "application/octet-stream"})
+	// A known size goes up in one streamed PUT (files are far below S3's
+	// 5 GiB single-PUT limit): parts would each be buffered.
+	opts := minio.PutObjectOptions{PartSize: b.part, ContentType: "application/octet-stream", DisableMultipart: size >= 0}
+	info, err := b.c.PutObject(ctx, b.bucket, b.prefix+key, src, size, opts)
 	if err == nil && src.err != nil {
 		err = src.err
 	}

@@ -39,15 +39,17 @@ type App struct {
 
 // User is an account inside one app.
 type User struct {
-	ID            int64
-	AppID         int64
-	Login         string
-	Email         string
-	FullName      string
-	Phone         string
-	Website       string
-	CustomData    string
-	ExternalID    string
+	ID         int64
+	AppID      int64
+	Login      string
+	Email      string
+	FullName   string
+	Phone      string
+	Website    string
+	CustomData string
+	ExternalID string
+	// Avatar is the user's picture: the uid of a public file, or a URL.
+	Avatar        string
 	Tags          []string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time

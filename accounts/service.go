@@ -39,6 +39,9 @@ type Service struct {
 	// Owned is data other packages keep per user (a roster...), forgotten
 	// when the user is deleted.
 	Owned []UserData
+	// Pictures checks an avatar that names an uploaded file; nil takes
+	// any value.
+	Pictures PictureCheck
 }
 
 // Limits bound the session tokens of one user. Zero disables a limit.
@@ -158,10 +161,10 @@ func (s *Service) Apps(ctx context.Context) ([]App, error) { return s.store.Apps
 // UserInput carries the writable fields of a user. Nil pointers are left
 // unchanged on update.
 type UserInput struct {
-	Login, Email, FullName, Phone, Website, CustomData, ExternalID *string
-	Tags                                                           []string
-	Password                                                       *string
-	OldPassword                                                    *string
+	Login, Email, FullName, Phone, Website, CustomData, ExternalID, Avatar *string
+	Tags                                                                   []string
+	Password                                                               *string
+	OldPassword                                                            *string
 	// KeepSession is the session making a password change: the one token
 	// that stays valid.
 	KeepSession int64
@@ -330,6 +333,11 @@ func (s *Service) CreateUser(ctx context.Context, appID int64, in UserInput) (*U
 	}
 	u := &User{AppID: appID}
 	applyInput(u, in)
+	if in.Avatar != nil && *in.Avatar != "" && s.Pictures != nil {
+		if err := s.Pictures.CheckPicture(ctx, appID, 0, "avatar", *in.Avatar); err != nil { // no owner yet: a public file
+			return nil, err
+		}
+	}
 	verr := validateUser(u)
 	if in.Password == nil || utf8.RuneCountInString(*in.Password) < 8 {
 		verr.add("password", "is too short (minimum is 8 characters)")
@@ -357,6 +365,11 @@ func (s *Service) UpdateUser(ctx context.Context, appID, id int64, in UserInput,
 		return nil, err
 	}
 	applyInput(u, in)
+	if in.Avatar != nil && *in.Avatar != "" && s.Pictures != nil {
+		if err := s.Pictures.CheckPicture(ctx, appID, id, "avatar", *in.Avatar); err != nil {
+			return nil, err
+		}
+	}
 	verr := validateUser(u)
 	if in.Password != nil && utf8.RuneCountInString(*in.Password) < 8 {
 		verr.add("password", "is too short (minimum is 8 characters)")
@@ -421,6 +434,12 @@ func (s *Service) Users(ctx context.Context, appID int64, q UserQuery) ([]User, 
 		q.Limit = 100
 	}
 	return s.store.Users(ctx, appID, q)
+}
+
+// PictureCheck checks a picture reference (the uid of a file, or a URL)
+// a user sets: the file must exist, be theirs or public, and be public.
+type PictureCheck interface {
+	CheckPicture(ctx context.Context, appID, userID int64, field, ref string) error
 }
 
 // UserData is data another package keeps for a user.
@@ -596,6 +615,7 @@ func applyInput(u *User, in UserInput) {
 	set(&u.Phone, in.Phone)
 	set(&u.Website, in.Website)
 	set(&u.ExternalID, in.ExternalID)
+	set(&u.Avatar, in.Avatar)
 	if in.CustomData != nil {
 		u.CustomData = *in.CustomData
 	}
@@ -613,7 +633,7 @@ func validateUser(u *User) ValidationError {
 		lines       bool
 	}{
 		{"login", u.Login, false}, {"email", u.Email, false}, {"full_name", u.FullName, false},
-		{"phone", u.Phone, false}, {"website", u.Website, false}, {"external_user_id", u.ExternalID, false},
+		{"phone", u.Phone, false}, {"website", u.Website, false}, {"external_user_id", u.ExternalID, false}, {"avatar", u.Avatar, false},
 		{"tag_list", strings.Join(u.Tags, ","), false}, {"custom_data", u.CustomData, true},
 	} {
 		if r, bad := controlChar(f.value, f.lines); bad {

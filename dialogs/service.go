@@ -81,8 +81,10 @@ type Service struct {
 	// ExtensionKeys returns the custom field names an app accepts; nil
 	// means any (up to MaxExtensions).
 	ExtensionKeys func(ctx context.Context, appID int64) []string
-	now           func() time.Time
-	limits        atomic.Pointer[Limits]
+	// Pictures checks a photo that names an uploaded file; nil takes any.
+	Pictures PictureCheck
+	now      func() time.Time
+	limits   atomic.Pointer[Limits]
 }
 
 // Limits bound what one user can make others live with. Zero disables a
@@ -237,6 +239,11 @@ func (s *Service) create(ctx context.Context, appID, uid int64, in Input, room s
 	if t != Private {
 		if in.Name == nil || strings.TrimSpace(*in.Name) == "" {
 			v["name"] = []string{"is required"}
+		}
+	}
+	if in.Photo != nil && *in.Photo != "" && s.Pictures != nil {
+		if err := s.Pictures.CheckPicture(ctx, appID, uid, "photo", *in.Photo); err != nil {
+			return nil, err
 		}
 	}
 	s.apply(ctx, d, in, v)
@@ -512,6 +519,11 @@ func (s *Service) Update(ctx context.Context, appID, uid int64, id string, in In
 	case len(in.PushAdmins)+len(in.PullAdmins) > 0 && uid != d.OwnerID:
 		return nil, ErrForbidden
 	}
+	if in.Photo != nil && *in.Photo != "" && s.Pictures != nil {
+		if err := s.Pictures.CheckPicture(ctx, d.AppID, uid, "photo", *in.Photo); err != nil {
+			return nil, err
+		}
+	}
 	v := ValidationError{}
 	s.apply(ctx, d, in, v)
 	if len(v) > 0 {
@@ -740,4 +752,9 @@ func (s *Service) CreateRoom(ctx context.Context, appID, uid int64, room string)
 		return nil, err
 	}
 	return &v.Dialog, nil
+}
+
+// PictureCheck checks a picture reference (a URL or a file's uid).
+type PictureCheck interface {
+	CheckPicture(ctx context.Context, appID, userID int64, field, ref string) error
 }

@@ -545,3 +545,27 @@ func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {
 	}
 	return n, nil
 }
+
+// CheckPicture accepts a picture reference a user sets as an avatar or a
+// dialog photo (field names it in the refusal): a URL, or the uid of a
+// complete, public image file of the app, which everyone may see.
+func (s *Service) CheckPicture(ctx context.Context, app, user int64, field, ref string) error {
+	if strings.HasPrefix(ref, "https://") || strings.HasPrefix(ref, "http://") {
+		return nil
+	}
+	bad := &Refusal{Field: field, Msg: "must be a URL or the uid of a public image uploaded to this app"}
+	if !ValidUID(ref) {
+		return bad
+	}
+	b, err := s.store.BlobByUID(ctx, ref)
+	if errors.Is(err, ErrNotFound) || err == nil && (b.AppID != app || !b.Complete) {
+		return bad
+	}
+	if err != nil {
+		return err
+	}
+	if !b.Public || !strings.HasPrefix(b.ContentType, "image/") {
+		return &Refusal{Field: field, Msg: "names a file that is not a public image: upload the picture with public: true"}
+	}
+	return nil
+}

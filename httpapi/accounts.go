@@ -22,6 +22,8 @@ type userJSON struct {
 	ExternalID    any     `json:"external_user_id"`
 	CustomData    *string `json:"custom_data"`
 	UserTags      *string `json:"user_tags"`
+	Avatar        *string `json:"avatar"`
+	BlobID        any     `json:"blob_id"`
 }
 
 func userOut(u *accounts.User) userJSON {
@@ -38,7 +40,7 @@ func userOut(u *accounts.User) userJSON {
 	return userJSON{
 		ID: u.ID, FullName: u.FullName, Email: opt(u.Email), Login: opt(u.Login), Phone: u.Phone, Website: u.Website,
 		CreatedAt: iso(u.CreatedAt), UpdatedAt: iso(u.UpdatedAt), LastRequestAt: iso(u.LastRequestAt),
-		ExternalID: ext, CustomData: opt(u.CustomData), UserTags: opt(strings.Join(u.Tags, ",")),
+		ExternalID: ext, CustomData: opt(u.CustomData), UserTags: opt(strings.Join(u.Tags, ",")), Avatar: opt(u.Avatar),
 	}
 }
 
@@ -185,13 +187,14 @@ type userInputJSON struct {
 	ExternalID  *string `json:"external_user_id"`
 	ExternalID2 *string `json:"external_id"`
 	TagList     any     `json:"tag_list"`
+	Avatar      *string `json:"avatar"`
 	Password    *string `json:"password"`
 	OldPassword *string `json:"old_password"`
 }
 
 func (in *userInputJSON) input() accounts.UserInput {
 	out := accounts.UserInput{Login: in.Login, Email: in.Email, FullName: in.FullName, Phone: in.Phone, Website: in.Website,
-		CustomData: in.CustomData, ExternalID: in.ExternalID, Password: in.Password, OldPassword: in.OldPassword}
+		CustomData: in.CustomData, ExternalID: in.ExternalID, Avatar: in.Avatar, Password: in.Password, OldPassword: in.OldPassword}
 	if out.ExternalID == nil {
 		out.ExternalID = in.ExternalID2
 	}

@@ -305,6 +305,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	fs := files.NewService(db, blobBytes, ds, fileSecret)
 	archive.Files = fs
+	acc.Pictures, ds.Pictures = fs, fs
 	rl := &reloader{start: o.flags, current: o.flags, limits: o.limits, level: level, certs: certs, log: log, apply: func(l limitOptions) {
 		ds.SetLimits(l.dialogs)
 		acc.SetLimits(l.accounts)

@@ -137,6 +137,7 @@ type userDoc struct {
 	CustomData    string   `bson:"custom_data"`
 	ExternalID    string   `bson:"external_id"`
 	Tags          []string `bson:"tags"`
+	Avatar        string   `bson:"avatar,omitempty"`
 	CreatedAt     int64    `bson:"created_at"`
 	UpdatedAt     int64    `bson:"updated_at"`
 	LastRequestAt int64    `bson:"last_request_at"`
@@ -146,7 +147,7 @@ type userDoc struct {
 
 func (d *userDoc) user() *accounts.User {
 	return &accounts.User{ID: d.ID, AppID: d.AppID, Login: d.Login, Email: d.Email, FullName: d.FullName, Phone: d.Phone, Website: d.Website,
-		CustomData: d.CustomData, ExternalID: d.ExternalID, Tags: d.Tags, CreatedAt: fromNano(d.CreatedAt), UpdatedAt: fromNano(d.UpdatedAt), LastRequestAt: fromNano(d.LastRequestAt)}
+		Avatar: d.Avatar, CustomData: d.CustomData, ExternalID: d.ExternalID, Tags: d.Tags, CreatedAt: fromNano(d.CreatedAt), UpdatedAt: fromNano(d.UpdatedAt), LastRequestAt: fromNano(d.LastRequestAt)}
 }
 
 // claimGrace is how long a claim whose user does not carry the value is
@@ -298,7 +299,7 @@ func (s *DB) UpdateUser(ctx context.Context, u *accounts.User) error {
 		}
 	}
 	_, err = s.c("users").UpdateOne(ctx, bson.M{"_id": u.ID, "app_id": u.AppID}, bson.M{"$set": bson.M{
-		"login": u.Login, "email": u.Email, "full_name": u.FullName, "phone": u.Phone, "website": u.Website, "custom_data": u.CustomData,
+		"login": u.Login, "email": u.Email, "full_name": u.FullName, "phone": u.Phone, "website": u.Website, "avatar": u.Avatar, "custom_data": u.CustomData,
 		"external_id": u.ExternalID, "tags": u.Tags, "updated_at": nano(u.UpdatedAt), "last_request_at": nano(u.LastRequestAt)}})
 	if err != nil {
 		undo()

@@ -112,13 +112,13 @@ func scanApp(sc interface{ Scan(...any) error }) (*accounts.App, error) {
 	return &a, nil
 }
 
-const userCols = `id, app_id, login, email, full_name, phone, website, custom_data, external_id, tags, created_at, updated_at, last_request_at`
+const userCols = `id, app_id, login, email, full_name, phone, website, custom_data, external_id, tags, created_at, updated_at, last_request_at, avatar`
 
 func scanUser(sc interface{ Scan(...any) error }) (*accounts.User, error) {
 	var u accounts.User
 	var tags string
 	var c, up, lr int64
-	if err := sc.Scan(&u.ID, &u.AppID, &u.Login, &u.Email, &u.FullName, &u.Phone, &u.Website, &u.CustomData, &u.ExternalID, &tags, &c, &up, &lr); err != nil {
+	if err := sc.Scan(&u.ID, &u.AppID, &u.Login, &u.Email, &u.FullName, &u.Phone, &u.Website, &u.CustomData, &u.ExternalID, &tags, &c, &up, &lr, &u.Avatar); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, accounts.ErrNotFound
 		}
@@ -182,8 +182,8 @@ func (s *DB) UserByEmail(ctx context.Context, appID int64, email string) (*accou
 
 // UpdateUser implements accounts.UserStore.
 func (s *DB) UpdateUser(ctx context.Context, u *accounts.User) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET login=?, email=?, full_name=?, phone=?, website=?, custom_data=?, external_id=?, tags=?, updated_at=?, last_request_at=? WHERE app_id=? AND id=?`,
-		u.Login, u.Email, u.FullName, u.Phone, u.Website, u.CustomData, u.ExternalID, strings.Join(u.Tags, ","), unixNano(u.UpdatedAt), unixNano(u.LastRequestAt), u.AppID, u.ID)
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET login=?, email=?, full_name=?, phone=?, website=?, custom_data=?, external_id=?, tags=?, updated_at=?, last_request_at=?, avatar=? WHERE app_id=? AND id=?`,
+		u.Login, u.Email, u.FullName, u.Phone, u.Website, u.CustomData, u.ExternalID, strings.Join(u.Tags, ","), unixNano(u.UpdatedAt), unixNano(u.LastRequestAt), u.Avatar, u.AppID, u.ID)
 	if isUnique(err) {
 		return conflictError(err)
 	}

@@ -406,6 +406,8 @@ var migrations = []string{
 		doc TEXT NOT NULL,
 		PRIMARY KEY (app_id, user_id, key)
 	) WITHOUT ROWID;`,
+	// 16: a user's avatar (a file's uid or a URL).
+	`ALTER TABLE users ADD COLUMN avatar TEXT NOT NULL DEFAULT '';`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

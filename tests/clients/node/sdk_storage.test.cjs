@@ -75,6 +75,17 @@ test('storage: createAndUpload, attach to a group message, privateUrl for an occ
   assert.equal(open.status, 200);
   assert.equal(await open.text(), 'hello, world\n');
 
+  // Pictures: a public image is an avatar and a dialog photo; a private
+  // file or a text file is refused.
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+  const img = await a.storage.createAndUpload({ name: 'me.png', file: png, type: 'image/png', size: png.length, public: true });
+  const me = await a.users.update({ avatar: img.uid });
+  assert.equal(me.user.avatar, img.uid);
+  await assert.rejects(a.users.update({ avatar: blob.uid }), (e) => e.code === 422);
+  await assert.rejects(a.users.update({ avatar: pub.uid }), (e) => e.code === 422);
+  const photoed = await a.chat.dialog.update(dialog._id, { photo: img.uid });
+  assert.equal(photoed.photo, img.uid);
+
   const list = await a.storage.list({ current_page: 1, per_page: 10 });
   assert.ok(list.items.some((it) => it.blob.id === blob.id), 'list holds the file');
   const renamed = await a.storage.update({ id: blob.id, name: 'renamed.bin' });

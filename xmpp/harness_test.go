@@ -15,10 +15,12 @@ import (
 	"mellium.im/sasl"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/rosters"
+	"github.com/parley-chat/parley/storage/blobfs"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/xmpp"
 	"github.com/parley-chat/parley/xmpp/modules"
@@ -71,6 +73,11 @@ func newEnvWith(t testing.TB, tweak func(*sqlite.DB, *xmpp.Config)) *env {
 		cfg.Archiving = deps.MAM
 		deps.Rosters = rosters.NewService(db, db, "localhost")
 		deps.PrivateXML = privatexml.New(db)
+		blobs, err := blobfs.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		deps.Files = files.NewService(db, blobs, cfg.Dialogs, []byte("test"))
 	}
 	cfg.Modules = append(modules.Standard(deps), cfg.Modules...)
 	e := &env{t: t, acc: acc, app: app, domain: "localhost", cfg: cfg, db: db}

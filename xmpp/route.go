@@ -317,13 +317,13 @@ type address struct {
 type addrKind uint8
 
 const (
-	addrServer addrKind = iota // empty or our domain
-	addrUser                   // <uid>-<app>@domain[/res]
-	addrNoUser                 // a local JID that names no user
-	addrMUC                    // the room service
-	addrService                // a module's service, <sub>.<domain>
-	addrRemote                 // another domain
-	addrBad                    // malformed
+	addrServer  addrKind = iota // empty or our domain
+	addrUser                    // <uid>-<app>@domain[/res]
+	addrNoUser                  // a local JID that names no user
+	addrMUC                     // the room service
+	addrService                 // a module's service, <sub>.<domain>
+	addrRemote                  // another domain
+	addrBad                     // malformed
 )
 
 // resolve classifies a `to` as seen from a client of app.

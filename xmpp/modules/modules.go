@@ -23,6 +23,7 @@ import (
 	"github.com/parley-chat/parley/xmpp/pushes"
 	"github.com/parley-chat/parley/xmpp/roster"
 	"github.com/parley-chat/parley/xmpp/upload"
+	"github.com/parley-chat/parley/xmpp/vcard"
 	"github.com/parley-chat/parley/xmpp/version"
 )
 
@@ -73,6 +74,9 @@ func Standard(d Deps) []xmpp.Module {
 	}
 	if d.PrivateXML != nil {
 		ms = append(ms, private.New(d.PrivateXML))
+	}
+	if d.Accounts != nil && d.Files != nil && d.PrivateXML != nil {
+		ms = append(ms, vcard.New(d.Accounts, d.Files, d.PrivateXML, d.UploadURL))
 	}
 	if d.Files != nil && d.UploadURL != "" {
 		ms = append(ms, upload.New(d.Files, d.UploadURL))

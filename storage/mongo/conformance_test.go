@@ -7,6 +7,7 @@ import (
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/privatexml"
+	"github.com/parley-chat/parley/pubsub"
 	"github.com/parley-chat/parley/storage/mongo"
 	"github.com/parley-chat/parley/storage/storetest"
 )
@@ -56,4 +57,9 @@ func TestConformancePrivateXML(t *testing.T) {
 func TestConformanceFilesS3(t *testing.T) {
 	open := opener(t)
 	storetest.Files(t, func(t *testing.T) storetest.FilesStore { return open(t) }, storetest.S3Bytes(storetest.SharedS3(t)))
+}
+
+func TestConformancePubsub(t *testing.T) {
+	open := opener(t)
+	storetest.Pubsub(t, func(t *testing.T) pubsub.Store { return open(t) })
 }

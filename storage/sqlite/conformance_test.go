@@ -6,6 +6,7 @@ import (
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/privatexml"
+	"github.com/parley-chat/parley/pubsub"
 	"github.com/parley-chat/parley/storage/sqlite"
 	"github.com/parley-chat/parley/storage/storetest"
 )
@@ -42,4 +43,8 @@ func TestConformancePrivateXML(t *testing.T) {
 // The same file tests with the bytes on a real S3 server.
 func TestConformanceFilesS3(t *testing.T) {
 	storetest.Files(t, func(t *testing.T) storetest.FilesStore { return open(t) }, storetest.S3Bytes(storetest.SharedS3(t)))
+}
+
+func TestConformancePubsub(t *testing.T) {
+	storetest.Pubsub(t, func(t *testing.T) pubsub.Store { return open(t) })
 }

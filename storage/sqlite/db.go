@@ -408,6 +408,26 @@ var migrations = []string{
 	) WITHOUT ROWID;`,
 	// 16: a user's avatar (a file's uid or a URL).
 	`ALTER TABLE users ADD COLUMN avatar TEXT NOT NULL DEFAULT '';`,
+	// 17: personal publish-subscribe nodes (PEP) and their items.
+	`CREATE TABLE pubsub_nodes (
+		app_id INTEGER NOT NULL,
+		user_id INTEGER NOT NULL,
+		node TEXT NOT NULL,
+		access TEXT NOT NULL,
+		max_items INTEGER NOT NULL,
+		created_at INTEGER NOT NULL,
+		PRIMARY KEY (app_id, user_id, node)
+	) WITHOUT ROWID;
+	CREATE TABLE pubsub_items (
+		app_id INTEGER NOT NULL,
+		user_id INTEGER NOT NULL,
+		node TEXT NOT NULL,
+		id TEXT NOT NULL,
+		payload TEXT NOT NULL,
+		published INTEGER NOT NULL,
+		PRIMARY KEY (app_id, user_id, node, id)
+	) WITHOUT ROWID;
+	CREATE INDEX pubsub_items_newest ON pubsub_items(app_id, user_id, node, published);`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

@@ -19,6 +19,7 @@ import (
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/privatexml"
+	"github.com/parley-chat/parley/pubsub"
 	"github.com/parley-chat/parley/rosters"
 	"github.com/parley-chat/parley/storage/blobfs"
 	"github.com/parley-chat/parley/storage/sqlite"
@@ -73,6 +74,7 @@ func newEnvWith(t testing.TB, tweak func(*sqlite.DB, *xmpp.Config)) *env {
 		cfg.Archiving = deps.MAM
 		deps.Rosters = rosters.NewService(db, db, "localhost")
 		deps.PrivateXML = privatexml.New(db)
+		deps.Pubsub = pubsub.NewService(db)
 		blobs, err := blobfs.Open(t.TempDir())
 		if err != nil {
 			t.Fatal(err)

@@ -183,6 +183,7 @@ type Registry struct {
 	subscription SubscriptionHandler
 	ended        []func(Session)
 	services     []service
+	identities   [numEntities]string // the modules', raw
 	features     [numEntities][]string
 	info         [numEntities]string // assembled disco#info payloads
 }
@@ -287,6 +288,12 @@ func (r *Registry) serviceOf(sub string) *service {
 	return nil
 }
 
+// Identity announces a disco identity of an entity (besides the core's):
+// the PEP service of accounts, for instance.
+func (r *Registry) Identity(e Entity, category, typ string) {
+	r.identities[e] += `<identity category="` + string(wire.AppendEscaped(nil, category)) + `" type="` + string(wire.AppendEscaped(nil, typ)) + `"/>`
+}
+
 // Feature announces disco features of an entity.
 func (r *Registry) Feature(e Entity, vars ...string) {
 	r.features[e] = append(r.features[e], vars...)
@@ -302,7 +309,7 @@ func (r *Registry) seal(identities [numEntities]string) {
 		fs := append([]string{nsDiscoI}, r.features[e]...)
 		sort.Strings(fs)
 		var b strings.Builder
-		b.WriteString(`<query xmlns="` + nsDiscoI + `">` + identities[e])
+		b.WriteString(`<query xmlns="` + nsDiscoI + `">` + identities[e] + r.identities[e])
 		for i, f := range fs {
 			if i > 0 && fs[i-1] == f {
 				continue

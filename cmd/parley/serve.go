@@ -32,6 +32,7 @@ import (
 	"github.com/parley-chat/parley/httpapi"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/privatexml"
+	"github.com/parley-chat/parley/pubsub"
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/rosters"
 	"github.com/parley-chat/parley/storage/blobfs"
@@ -277,7 +278,8 @@ func serve(ctx context.Context, o serveOptions) error {
 	pushes := push.NewService(db, sender)
 	rs := rosters.NewService(db, db, o.domain)
 	px := privatexml.New(db)
-	acc.Owned = append(acc.Owned, rs, px)
+	ps := pubsub.NewService(db)
+	acc.Owned = append(acc.Owned, rs, px, ps)
 	fileSecret, err := acc.DerivedSecret(ctx, "files: upload tickets")
 	if err != nil {
 		return err
@@ -324,7 +326,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	xs := xmpp.NewServer(xmpp.Config{
 		Archiving: mam,
 		Modules: modules.Standard(modules.Deps{Privacy: lists, History: archive, MAM: mam, Accounts: acc, Dialogs: ds, Push: pushes, Rosters: rs, StatusSubscriptions: o.maxStatusSubs,
-			Files: fs, UploadURL: o.uploadBase(), PrivateXML: px}),
+			Files: fs, UploadURL: o.uploadBase(), PrivateXML: px, Pubsub: ps}),
 		Domain: o.domain, TLS: tlsCfg, Auth: acc, Logger: log, LoginGuard: guard,
 		MaxStanza: o.maxStanza, MaxQueue: o.maxQueue,
 		IdleTimeout: o.idleTimeout, PingTimeout: o.pingTimeout, StanzaTimeout: o.stanzaTimeout,

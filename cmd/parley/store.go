@@ -12,6 +12,7 @@ import (
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/privatexml"
+	"github.com/parley-chat/parley/pubsub"
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/rosters"
 	"github.com/parley-chat/parley/storage/mongo"
@@ -32,6 +33,7 @@ type backend interface {
 	push.Store
 	files.Store
 	privatexml.Store
+	pubsub.Store
 	Ping(ctx context.Context) error
 	Close() error
 }

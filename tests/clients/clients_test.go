@@ -244,6 +244,13 @@ func TestRealClients(t *testing.T) {
 		}
 		run(t, ".", env, py, "slixmpp_vcard.py")
 	})
+	t.Run("slixmpp PEP avatar and bookmarks", func(t *testing.T) {
+		py := "/usr/bin/python3"
+		if _, err := os.Stat(py); err != nil {
+			py = "python3"
+		}
+		run(t, ".", env, py, "slixmpp_pep.py")
+	})
 	t.Run("slixmpp MAM finds what the SDK sent", func(t *testing.T) {
 		cmd := exec.Command("node", "sdk_seed.cjs")
 		cmd.Dir, cmd.Env = "node", append(os.Environ(), env...)

@@ -9,6 +9,7 @@ import (
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/privatexml"
+	"github.com/parley-chat/parley/pubsub"
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/rosters"
 	"github.com/parley-chat/parley/xmpp"
@@ -17,6 +18,7 @@ import (
 	"github.com/parley-chat/parley/xmpp/lastactivity"
 	"github.com/parley-chat/parley/xmpp/mam"
 	"github.com/parley-chat/parley/xmpp/moderation"
+	"github.com/parley-chat/parley/xmpp/pep"
 	"github.com/parley-chat/parley/xmpp/ping"
 	"github.com/parley-chat/parley/xmpp/privacylists"
 	"github.com/parley-chat/parley/xmpp/private"
@@ -46,6 +48,8 @@ type Deps struct {
 	UploadURL string
 	// PrivateXML serves Private XML Storage (and vCards).
 	PrivateXML *privatexml.Storage
+	// Pubsub serves PEP (with Rosters).
+	Pubsub *pubsub.Service
 }
 
 // Standard returns the default extensions.
@@ -74,6 +78,9 @@ func Standard(d Deps) []xmpp.Module {
 	}
 	if d.PrivateXML != nil {
 		ms = append(ms, private.New(d.PrivateXML))
+	}
+	if d.Pubsub != nil && d.Rosters != nil {
+		ms = append(ms, pep.New(d.Pubsub, d.Rosters))
 	}
 	if d.Accounts != nil && d.Files != nil && d.PrivateXML != nil {
 		ms = append(ms, vcard.New(d.Accounts, d.Files, d.PrivateXML, d.UploadURL))

@@ -1,0 +1,82 @@
+"""Debian's python3-slixmpp over PEP (XEP-0163): Alice and Bob share
+presence; Alice publishes an avatar (XEP-0084) that Bob is notified of and
+fetches, byte for byte; Alice keeps bookmarks in a whitelist node (XEP-0402)
+that she reads back and Bob cannot."""
+import asyncio
+import os
+
+from slixmpp.exceptions import IqError
+from slixmpp.xmlstream import ET
+from slixmpp.plugins.xep_0004 import Form
+
+import parley_xmpp
+from parley_xmpp import ALICE, BOB, PASSWORD_A, PASSWORD_B
+
+
+class Client(parley_xmpp.Client):
+    def __init__(self, jid, password):
+        super().__init__(jid, password, plugins=["xep_0030", "xep_0060", "xep_0163", "xep_0084"])
+        self.ready = asyncio.Event()
+        self.avatars = asyncio.Queue()
+        self.add_event_handler("session_start", self.on_start)
+        self.add_event_handler("avatar_metadata_publish", lambda m: self.avatars.put_nowait(m))
+
+    async def on_start(self, _):
+        await self.get_roster()
+        self.send_presence()
+        self.ready.set()
+
+
+async def until(what, check, seconds=10):
+    for _ in range(seconds * 20):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise SystemExit("timed out: " + what)
+
+
+async def main():
+    alice, bob = Client(ALICE, PASSWORD_A), Client(BOB, PASSWORD_B)
+    for c in (alice, bob):
+        c.start()
+    await asyncio.wait_for(asyncio.gather(alice.ready.wait(), bob.ready.wait()), 20)
+    bob.send_presence_subscription(pto=ALICE)
+    sub = lambda c, j: c.client_roster[j]["subscription"] if j in c.client_roster else None
+    await until("bob subscribed to alice", lambda: sub(bob, ALICE) in ("to", "both"))
+
+    image = os.urandom(2048)
+    avatar_id = alice["xep_0084"].generate_id(image)
+    await alice["xep_0084"].publish_avatar(image, timeout=10)
+    await alice["xep_0084"].publish_avatar_metadata([{"id": avatar_id, "type": "image/png", "bytes": len(image)}], timeout=10)
+    while True:
+        m = await asyncio.wait_for(bob.avatars.get(), 10)
+        if m["from"].bare == ALICE:
+            break
+    info = m["pubsub_event"]["items"]["item"]["avatar_metadata"]["info"]
+    assert info["id"] == avatar_id, info
+    data = await bob["xep_0084"].retrieve_avatar(ALICE, avatar_id, timeout=10)
+    assert data["pubsub"]["items"]["item"]["avatar_data"]["value"] == image, "bob fetched another avatar"
+
+    # PEP-native bookmarks: a whitelist node of many items.
+    conf = ET.fromstring('<conference xmlns="urn:xmpp:bookmarks:1" name="The team" autojoin="true"><nick>alice</nick></conference>')
+    opts = Form()
+    opts.add_field(var="FORM_TYPE", ftype="hidden", value="http://jabber.org/protocol/pubsub#publish-options")
+    opts.add_field(var="pubsub#access_model", value="whitelist")
+    opts.add_field(var="pubsub#max_items", value="max")
+    await alice["xep_0060"].publish(ALICE, "urn:xmpp:bookmarks:1", id="team@muc." + parley_xmpp.DOMAIN,
+                                    payload=conf, options=opts, timeout=10)
+    got = await alice["xep_0060"].get_items(ALICE, "urn:xmpp:bookmarks:1", timeout=10)
+    items = list(got["pubsub"]["items"])
+    assert len(items) == 1 and items[0]["id"] == "team@muc." + parley_xmpp.DOMAIN, items
+    assert items[0]["payload"].get("name") == "The team", ET.tostring(items[0]["payload"])
+    try:
+        await bob["xep_0060"].get_items(ALICE, "urn:xmpp:bookmarks:1", timeout=10)
+        raise SystemExit("bob read alice's bookmarks")
+    except IqError:
+        pass
+    for c in (alice, bob):
+        c.disconnect()
+    print("slixmpp pep: 5 passed, 0 failed")
+
+
+asyncio.run(main())

@@ -307,6 +307,9 @@ func (s *Service) UploadSized(ctx context.Context, t Ticket, r io.Reader, size i
 		return refuse(err)
 	}
 	b.Uploaded, b.Size, b.Width, b.Height = true, n, w, h
+	if w > 0 {
+		s.makePreview(ctx, b)
+	}
 	if t.Size > 0 {
 		if err := s.store.CompleteBlob(ctx, b.AppID, b.ID, s.now().UTC()); err != nil {
 			return nil, err
@@ -475,6 +478,7 @@ func (s *Service) Delete(ctx context.Context, app, owner, id int64) error {
 	if err := s.store.DeleteBlob(ctx, app, id); err != nil {
 		return err
 	}
+	s.bytes.Remove(ctx, PreviewKey(b.UID))
 	return s.bytes.Remove(ctx, b.UID)
 }
 
@@ -541,6 +545,7 @@ func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {
 		if err := s.bytes.Remove(ctx, b.UID); err != nil {
 			return n, err
 		}
+		s.bytes.Remove(ctx, PreviewKey(b.UID))
 		n++
 	}
 	return n, nil

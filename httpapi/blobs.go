@@ -264,15 +264,26 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, uid string) {
 		}
 		viewer, app = s.UserID, s.AppID
 	}
-	b, c, err := a.files.Open(r.Context(), viewer, app, uid)
+	open, etag := a.files.Open, ""
+	if r.URL.Query().Get("size") == "preview" {
+		open, etag = a.files.OpenPreview, "-p"
+	}
+	b, c, err := open(r.Context(), viewer, app, uid)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	defer c.Close()
 	h := w.Header()
-	h.Set("Content-Type", b.ContentType)
-	h.Set("ETag", b.ETag())
+	ct := b.ContentType
+	if etag != "" { // a preview is JPEG or PNG, whatever the original
+		head := make([]byte, 512)
+		n, _ := io.ReadFull(c, head)
+		c.Seek(0, io.SeekStart)
+		ct = http.DetectContentType(head[:n])
+	}
+	h.Set("Content-Type", ct)
+	h.Set("ETag", strings.TrimSuffix(b.ETag(), `"`)+etag+`"`)
 	h.Set("X-Content-Type-Options", "nosniff")
 	// User content never runs as this origin's page.
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'")

@@ -3,12 +3,14 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"strings"
@@ -223,6 +225,60 @@ func Files(t *testing.T, open func(t *testing.T) FilesStore, openBytes func(t *t
 		tk2.Token = strings.Repeat("0", 64)
 		if _, err := e.svc.Upload(ctx, tk2, strings.NewReader("x")); !errors.Is(err, files.ErrForbidden) {
 			t.Fatalf("a forged ticket: %v", err)
+		}
+	})
+
+	t.Run("image previews", func(t *testing.T) {
+		e := setup(t)
+		for _, tc := range []struct {
+			w, h, pw, ph int
+			ct           string
+		}{{1000, 500, 320, 160, "image/png"}, {300, 900, 106, 320, "image/jpeg"}, {3, 2, 3, 2, "image/png"}} {
+			img := image.NewRGBA(image.Rect(0, 0, tc.w, tc.h))
+			img.Set(1, 1, color.RGBA{200, 10, 10, 255})
+			var buf bytes.Buffer
+			if tc.ct == "image/png" {
+				png.Encode(&buf, img)
+			} else {
+				jpeg.Encode(&buf, img, nil)
+			}
+			b, err := upload(t, e, "pic", tc.ct, buf.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, c, err := e.svc.OpenPreview(ctx, e.u[0], e.app, b.UID)
+			if err != nil {
+				t.Fatalf("%dx%d: no preview: %v", tc.w, tc.h, err)
+			}
+			cfg, format, err := image.DecodeConfig(c)
+			c.Close()
+			if err != nil || cfg.Width != tc.pw || cfg.Height != tc.ph {
+				t.Fatalf("%dx%d: preview %s %dx%d (%v), want %dx%d", tc.w, tc.h, format, cfg.Width, cfg.Height, err, tc.pw, tc.ph)
+			}
+			if _, _, err := e.svc.OpenPreview(ctx, e.u[1], e.app, b.UID); !errors.Is(err, files.ErrNotFound) {
+				t.Fatalf("another user's private preview: %v", err)
+			}
+			if err := e.svc.Delete(ctx, e.app, e.u[0], b.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// WebP decodes too (a 1x1 lossless image): its preview is a JPEG.
+		webp, _ := base64.StdEncoding.DecodeString("UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==")
+		b, err := upload(t, e, "dot.webp", "image/webp", webp)
+		if err != nil || b.Width != 1 || b.Height != 1 {
+			t.Fatalf("a WebP image: %+v %v", b, err)
+		}
+		_, c, err := e.svc.OpenPreview(ctx, e.u[0], e.app, b.UID)
+		if err != nil {
+			t.Fatalf("WebP preview: %v", err)
+		}
+		if _, format, err := image.DecodeConfig(c); err != nil || format != "jpeg" {
+			t.Fatalf("WebP preview: %s %v", format, err)
+		}
+		c.Close()
+		e.svc.Delete(ctx, e.app, e.u[0], b.ID)
+		if n := e.count(t); n != 0 {
+			t.Fatalf("%d keys left (previews included) after the deletes", n)
 		}
 	})
 

@@ -79,6 +79,9 @@ test('storage: createAndUpload, attach to a group message, privateUrl for an occ
   // file or a text file is refused.
   const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
   const img = await a.storage.createAndUpload({ name: 'me.png', file: png, type: 'image/png', size: png.length, public: true });
+  const preview = await fetch(a.storage.publicUrl(img.uid) + '?size=preview');
+  assert.equal(preview.status, 200);
+  assert.equal(preview.headers.get('content-type'), 'image/png');
   const me = await a.users.update({ avatar: img.uid });
   assert.equal(me.user.avatar, img.uid);
   await assert.rejects(a.users.update({ avatar: blob.uid }), (e) => e.code === 422);

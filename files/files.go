@@ -90,6 +90,12 @@ type Bytes interface {
 	Remove(ctx context.Context, key string) error
 }
 
+// Presigner is a bytes backend that can hand out a signed, expiring URL of
+// its own for a key (S3), so a download need not pass through Parley.
+type Presigner interface {
+	PresignGet(ctx context.Context, key, filename, contentType string, ttl time.Duration) (string, error)
+}
+
 // Content is a file's bytes being read.
 type Content interface {
 	io.ReadSeekCloser

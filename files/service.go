@@ -56,6 +56,8 @@ type Service struct {
 	secret  []byte
 	limits  atomic.Pointer[Limits]
 	now     func() time.Time
+	// presignTTL, when set, sends downloads to the backend's signed URLs.
+	presignTTL time.Duration
 }
 
 // NewService returns a Service; secret signs upload URLs (the same on
@@ -501,6 +503,26 @@ func (s *Service) Open(ctx context.Context, viewer, viewerApp int64, uid string)
 	}
 	return b, c, nil
 }
+
+// DownloadURL is a signed URL of the bytes backend's for viewer to fetch
+// the blob from directly, when the backend gives them and presigned
+// downloads are on (SetPresign); "" otherwise.
+func (s *Service) DownloadURL(ctx context.Context, viewer, viewerApp int64, uid string) (string, error) {
+	p, ok := s.bytes.(Presigner)
+	if !ok || s.presignTTL <= 0 {
+		return "", nil
+	}
+	b, c, err := s.Open(ctx, viewer, viewerApp, uid)
+	if err != nil {
+		return "", err
+	}
+	c.Close()
+	return p.PresignGet(ctx, b.UID, b.Name, b.ContentType, s.presignTTL)
+}
+
+// SetPresign turns presigned downloads on, each URL good for ttl (0: off):
+// the backend's endpoint must then be reachable by clients.
+func (s *Service) SetPresign(ttl time.Duration) { s.presignTTL = ttl }
 
 // ETag is a blob's entity tag: its bytes never change once uploaded.
 func (b *Blob) ETag() string { return `"` + b.UID + `"` }

@@ -264,6 +264,16 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, uid string) {
 		}
 		viewer, app = s.UserID, s.AppID
 	}
+	if r.URL.Query().Get("size") != "preview" {
+		if u, err := a.files.DownloadURL(r.Context(), viewer, app, uid); err != nil {
+			a.fail(w, r, err)
+			return
+		} else if u != "" {
+			w.Header().Set("Cache-Control", "private, no-store")
+			http.Redirect(w, r, u, http.StatusFound)
+			return
+		}
+	}
 	open, etag := a.files.Open, ""
 	if r.URL.Query().Get("size") == "preview" {
 		open, etag = a.files.OpenPreview, "-p"

@@ -74,6 +74,7 @@ type serveOptions struct {
 	heartbeatTTL                time.Duration
 	filesDir, publicURL         string
 	s3                          blobs3.Config
+	s3Presign                   time.Duration
 	limits                      limitOptions
 	// flags are the settings as parsed, for a reload to start from.
 	flags *pflag.FlagSet
@@ -163,6 +164,7 @@ func serveCmd() *cobra.Command {
 	f.BoolVar(&o.s3.PathStyle, "s3-path-style", false, "bucket in the URL path rather than the host name (most self-hosted S3 servers)")
 	f.StringVar(&o.s3.Prefix, "s3-prefix", "", "prefix of every object key, e.g. parley/")
 	f.BoolVar(&o.s3.CreateBucket, "s3-create-bucket", false, "create the bucket when it does not exist")
+	f.DurationVar(&o.s3Presign, "s3-presign-downloads", 0, "send downloads to signed S3 URLs good this long (e.g. 10m), so bytes do not pass through Parley; the S3 endpoint must be reachable by clients (0: Parley serves them)")
 	f.StringVar(&o.publicURL, "public-url", "", "the REST API's address as clients reach it, e.g. https://chat.example.com, for the upload URLs it hands out (default: the address each request came to)")
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8081", "admin API and /metrics address (empty or port 0 disables)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate, the same file for every node of a cluster (default: self-signed, generated into the data dir); SIGHUP reloads it")
@@ -306,6 +308,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		}
 	}
 	fs := files.NewService(db, blobBytes, ds, fileSecret)
+	fs.SetPresign(o.s3Presign)
 	archive.Files = fs
 	acc.Pictures, ds.Pictures = fs, fs
 	rl := &reloader{start: o.flags, current: o.flags, limits: o.limits, level: level, certs: certs, log: log, apply: func(l limitOptions) {

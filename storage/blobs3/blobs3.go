@@ -10,6 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"net/url"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -139,6 +142,19 @@ func (b *Bucket) Remove(ctx context.Context, key string) error {
 		return nil
 	}
 	return err
+}
+
+// PresignGet implements files.Presigner: a signed GET of the object that
+// names the file and its type in the response.
+func (b *Bucket) PresignGet(ctx context.Context, key, filename, contentType string, ttl time.Duration) (string, error) {
+	q := url.Values{}
+	q.Set("response-content-type", contentType)
+	q.Set("response-content-disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
+	u, err := b.c.PresignedGetObject(ctx, b.bucket, b.prefix+key, ttl, q)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
 }
 
 // Count lists how many objects the bucket holds under the prefix (tests:

@@ -13,6 +13,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,7 @@ func Files(t *testing.T, open func(t *testing.T) FilesStore, openBytes func(t *t
 		app   int64
 		u     []int64
 		count func(t *testing.T) int // how many keys the backend holds
+		bytes files.Bytes
 	}
 	setup := func(t *testing.T) env {
 		st := open(t)
@@ -59,7 +61,7 @@ func Files(t *testing.T, open func(t *testing.T) FilesStore, openBytes func(t *t
 		}
 		b, count := openBytes(t)
 		ds := dialogs.NewService(st, st)
-		return env{files.NewService(st, b, ds, []byte("test secret")), ds, app.ID, ids, count}
+		return env{files.NewService(st, b, ds, []byte("test secret")), ds, app.ID, ids, count, b}
 	}
 	upload := func(t *testing.T, e env, name, ct string, body []byte) (*files.Blob, error) {
 		b, tk, err := e.svc.Create(ctx, e.app, e.u[0], name, ct, false)
@@ -129,6 +131,30 @@ func Files(t *testing.T, open func(t *testing.T) FilesStore, openBytes func(t *t
 		}
 		if err := e.svc.Attach(ctx, e.app, e.u[0], g.ID, []string{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}); !refused(err, "attachments") {
 			t.Fatalf("a missing file attached: %v", err)
+		}
+		// A backend with signed URLs hands readers one, on request.
+		if _, ok := e.bytes.(files.Presigner); ok {
+			if u, _ := e.svc.DownloadURL(ctx, e.u[1], e.app, b.UID); u != "" {
+				t.Fatal("a signed URL while presigned downloads are off")
+			}
+			e.svc.SetPresign(time.Minute)
+			u, err := e.svc.DownloadURL(ctx, e.u[1], e.app, b.UID)
+			if err != nil || u == "" {
+				t.Fatalf("signed URL: %q %v", u, err)
+			}
+			resp, err := http.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !bytes.Equal(got, body) {
+				t.Fatalf("the signed URL gave %d and %d bytes", resp.StatusCode, len(got))
+			}
+			if _, err := e.svc.DownloadURL(ctx, e.u[2], e.app, b.UID); !errors.Is(err, files.ErrNotFound) {
+				t.Fatalf("a signed URL for a non-reader: %v", err)
+			}
+			e.svc.SetPresign(0)
 		}
 		if info, err := e.svc.Info(ctx, e.app, e.u[1], b.UID); err != nil || info.ID != b.ID || len(info.Dialogs) != 1 {
 			t.Fatalf("info by uid: %+v %v", info, err)

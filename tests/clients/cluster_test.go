@@ -57,7 +57,7 @@ func TestClusterOfThree(t *testing.T) {
 	args := func(id string) []string {
 		return []string{"--mongo-uri", uri, "--mongo-db", db, "--mongo-write-concern", "1", "--redis-addr", redis, "--node-id", id, "--heartbeat-ttl", "3s",
 			"--s3-endpoint", s3.Endpoint, "--s3-bucket", "parley-cluster", "--s3-access-key", s3.AccessKey, "--s3-secret-key", s3.SecretKey,
-			"--s3-tls=false", "--s3-path-style", "--s3-create-bucket"}
+			"--s3-tls=false", "--s3-path-style", "--s3-create-bucket", "--s3-presign-downloads", "5m"}
 	}
 	var nodes []*node
 	for _, id := range []string{"n1", "n2", "n3"} {

@@ -42,6 +42,9 @@ type Service struct {
 	// Pictures checks an avatar that names an uploaded file; nil takes
 	// any value.
 	Pictures PictureCheck
+	// AvatarSet, when set, is told of each avatar a user sets (the PEP
+	// avatar follows the profile's).
+	AvatarSet func(ctx context.Context, appID, userID int64, avatar string)
 }
 
 // Limits bound the session tokens of one user. Zero disables a limit.
@@ -364,6 +367,7 @@ func (s *Service) UpdateUser(ctx context.Context, appID, id int64, in UserInput,
 	if err != nil {
 		return nil, err
 	}
+	old := u.Avatar
 	applyInput(u, in)
 	if in.Avatar != nil && *in.Avatar != "" && s.Pictures != nil {
 		if err := s.Pictures.CheckPicture(ctx, appID, id, "avatar", *in.Avatar); err != nil {
@@ -389,6 +393,9 @@ func (s *Service) UpdateUser(ctx context.Context, appID, id int64, in UserInput,
 	u.UpdatedAt = s.now().UTC().Truncate(time.Second)
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return nil, err
+	}
+	if in.Avatar != nil && old != u.Avatar && s.AvatarSet != nil {
+		s.AvatarSet(ctx, appID, id, u.Avatar)
 	}
 	return u, nil
 }

@@ -3,7 +3,12 @@ presence; Alice publishes an avatar (XEP-0084) that Bob is notified of and
 fetches, byte for byte; Alice keeps bookmarks in a whitelist node (XEP-0402)
 that she reads back and Bob cannot."""
 import asyncio
+import hashlib
+import json
 import os
+import struct
+import urllib.request
+import zlib
 
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
@@ -13,9 +18,29 @@ import parley_xmpp
 from parley_xmpp import ALICE, BOB, PASSWORD_A, PASSWORD_B
 
 
+def png(width, height):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + os.urandom(width) for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def rest_avatar(login, password):
+    """The user's avatar over REST, and its bytes."""
+    http = os.environ["PARLEY_HTTP"]
+    req = urllib.request.Request(http + "/session.json", data=json.dumps({
+        "application_id": int(os.environ["PARLEY_APP_ID"]), "auth_key": os.environ["PARLEY_AUTH_KEY"],
+        "user": {"login": login, "password": password}}).encode(), headers={"Content-Type": "application/json"})
+    s = json.load(urllib.request.urlopen(req, timeout=10))["session"]
+    me = json.load(urllib.request.urlopen(urllib.request.Request(http + "/users/%d.json" % s["user_id"], headers={"CB-Token": s["token"]}), timeout=10))
+    uid = me["user"]["avatar"]
+    return uid, urllib.request.urlopen(http + "/blobs/" + uid, timeout=10).read()
+
+
 class Client(parley_xmpp.Client):
     def __init__(self, jid, password):
-        super().__init__(jid, password, plugins=["xep_0030", "xep_0060", "xep_0163", "xep_0084"])
+        super().__init__(jid, password, plugins=["xep_0030", "xep_0060", "xep_0163", "xep_0084", "xep_0054"])
         self.ready = asyncio.Event()
         self.avatars = asyncio.Queue()
         self.add_event_handler("session_start", self.on_start)
@@ -44,7 +69,7 @@ async def main():
     sub = lambda c, j: c.client_roster[j]["subscription"] if j in c.client_roster else None
     await until("bob subscribed to alice", lambda: sub(bob, ALICE) in ("to", "both"))
 
-    image = os.urandom(2048)
+    image = png(16, 16)
     avatar_id = alice["xep_0084"].generate_id(image)
     await alice["xep_0084"].publish_avatar(image, timeout=10)
     await alice["xep_0084"].publish_avatar_metadata([{"id": avatar_id, "type": "image/png", "bytes": len(image)}], timeout=10)
@@ -56,6 +81,19 @@ async def main():
     assert info["id"] == avatar_id, info
     data = await bob["xep_0084"].retrieve_avatar(ALICE, avatar_id, timeout=10)
     assert data["pubsub"]["items"]["item"]["avatar_data"]["value"] == image, "bob fetched another avatar"
+    # The PEP avatar is the profile's (XEP-0398 style), and back: a vCard
+    # photo is published over PEP.
+    _, got = rest_avatar("sdk_alice", PASSWORD_A)
+    assert got == image, "the profile avatar is not the PEP one"
+    card = alice["xep_0054"].make_vcard()
+    second = png(20, 20)
+    card["PHOTO"]["TYPE"] = "image/png"
+    card["PHOTO"]["BINVAL"] = second
+    await alice["xep_0054"].publish_vcard(card, timeout=10)
+    while True:
+        m = await asyncio.wait_for(bob.avatars.get(), 10)
+        if m["pubsub_event"]["items"]["item"]["avatar_metadata"]["info"]["id"] == hashlib.sha1(second).hexdigest():
+            break
 
     # PEP-native bookmarks: a whitelist node of many items.
     conf = ET.fromstring('<conference xmlns="urn:xmpp:bookmarks:1" name="The team" autojoin="true"><nick>alice</nick></conference>')
@@ -76,7 +114,7 @@ async def main():
         pass
     for c in (alice, bob):
         c.disconnect()
-    print("slixmpp pep: 5 passed, 0 failed")
+    print("slixmpp pep: 7 passed, 0 failed")
 
 
 asyncio.run(main())

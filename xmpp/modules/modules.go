@@ -80,7 +80,12 @@ func Standard(d Deps) []xmpp.Module {
 		ms = append(ms, private.New(d.PrivateXML))
 	}
 	if d.Pubsub != nil && d.Rosters != nil {
-		ms = append(ms, pep.New(d.Pubsub, d.Rosters))
+		p := pep.New(d.Pubsub, d.Rosters)
+		if d.Accounts != nil && d.Files != nil {
+			p.WithAvatars(d.Accounts, d.Files)
+			d.Accounts.AvatarSet = p.ProfileAvatar
+		}
+		ms = append(ms, p)
 	}
 	if d.Accounts != nil && d.Files != nil && d.PrivateXML != nil {
 		ms = append(ms, vcard.New(d.Accounts, d.Files, d.PrivateXML, d.UploadURL))

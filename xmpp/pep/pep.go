@@ -18,6 +18,8 @@ import (
 
 	"mellium.im/xmpp/stanza"
 
+	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/internal/xmltext"
 	"github.com/parley-chat/parley/pubsub"
 	"github.com/parley-chat/parley/rosters"
@@ -36,9 +38,11 @@ const maxLoginEvents = 500
 
 // Module serves PEP.
 type Module struct {
-	nodes   *pubsub.Service
-	rosters *rosters.Service
-	core    xmpp.Core
+	nodes    *pubsub.Service
+	rosters  *rosters.Service
+	core     xmpp.Core
+	accounts *accounts.Service // with files: the avatar follows the profile's
+	files    *files.Service
 }
 
 // New serves the nodes of ps; rs tells who is subscribed to whose presence.
@@ -69,6 +73,8 @@ func (m *Module) Register(r *xmpp.Registry) {
 }
 
 func esc(s string) string { return string(xmltext.AppendEscaped(nil, s)) }
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 func owner(u xmpp.User) pubsub.Owner { return pubsub.Owner{AppID: u.App, UserID: u.ID} }
 
@@ -214,6 +220,9 @@ func (m *Module) pubsub(ctx context.Context, s xmpp.Session, u xmpp.User, iq *xm
 			return fail(s, iq, err)
 		}
 		m.notify(ctx, u, n, `<items node="`+esc(n.Name)+`"><item id="`+esc(it.ID)+`">`+it.Payload+`</item></items>`)
+		if n.Name == nsAvatarMeta {
+			m.avatarPublished(ctx, u, it.Payload)
+		}
 		return iq.Result(s, `<pubsub xmlns="`+NS+`"><publish node="`+esc(n.Name)+`"><item id="`+esc(it.ID)+`"/></publish></pubsub>`)
 	case iq.Type == "set" && q.Retract != nil && len(q.Retract.Items) == 1:
 		n, err := m.nodes.Node(ctx, owner(u), q.Retract.Node)

@@ -94,6 +94,10 @@ type Bytes interface {
 // its own for a key (S3), so a download need not pass through Parley.
 type Presigner interface {
 	PresignGet(ctx context.Context, key, filename, contentType string, ttl time.Duration) (string, error)
+	// PresignPut is a signed PUT of exactly size bytes under key.
+	PresignPut(ctx context.Context, key string, size int64, ttl time.Duration) (string, error)
+	// Stat is the size of what key holds (ErrNotFound: nothing).
+	Stat(ctx context.Context, key string) (int64, error)
 }
 
 // Content is a file's bytes being read.

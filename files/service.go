@@ -56,8 +56,10 @@ type Service struct {
 	secret  []byte
 	limits  atomic.Pointer[Limits]
 	now     func() time.Time
-	// presignTTL, when set, sends downloads to the backend's signed URLs.
-	presignTTL time.Duration
+	// presignTTL, when set, sends downloads to the backend's signed URLs;
+	// presignUploads sends slot uploads there too.
+	presignTTL     time.Duration
+	presignUploads bool
 }
 
 // NewService returns a Service; secret signs upload URLs (the same on
@@ -86,6 +88,9 @@ type Ticket struct {
 	// complete once uploaded (an XEP-0363 slot).
 	Size  int64
 	Token string
+	// PutURL, when set, is the backend's own signed URL to PUT the bytes to
+	// (presigned uploads); the ticket is then not Parley's to check.
+	PutURL string
 }
 
 func (s *Service) sign(t Ticket) string {
@@ -201,6 +206,26 @@ func (s *Service) CreateSlot(ctx context.Context, app, owner int64, name, conten
 			return nil, Ticket{}, &Refusal{Field: "file", Msg: "does not fit in the app's storage quota (" + strconv.FormatInt(max(l.AppQuota-used, 0), 10) + " bytes left)", TooLarge: true}
 		}
 	}
+	if p, ok := s.bytes.(Presigner); ok && s.presignUploads {
+		// Straight to the backend: the record carries the size it awaits.
+		if err := checkName(name); err != nil {
+			return nil, Ticket{}, err
+		}
+		ct, err := s.checkType(cmpOr(contentType, "application/octet-stream"), &l)
+		if err != nil {
+			return nil, Ticket{}, err
+		}
+		now := s.now().UTC()
+		b := &Blob{UID: newUID(), AppID: app, OwnerID: owner, Name: name, ContentType: ct, Public: public, Size: size, CreatedAt: now, UpdatedAt: now}
+		if err := s.store.CreateBlob(ctx, b); err != nil {
+			return nil, Ticket{}, err
+		}
+		u, err := p.PresignPut(ctx, b.UID, size, l.UploadTTL)
+		if err != nil {
+			return nil, Ticket{}, err
+		}
+		return b, Ticket{UID: b.UID, Size: size, PutURL: u}, nil
+	}
 	b, t, err := s.Create(ctx, app, owner, name, contentType, public)
 	if err != nil {
 		return nil, Ticket{}, err
@@ -208,6 +233,13 @@ func (s *Service) CreateSlot(ctx context.Context, app, owner int64, name, conten
 	t.Size = size
 	t.Token = s.sign(t)
 	return b, t, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // sniffed keeps the first bytes that pass, to check the content type, and
@@ -420,6 +452,7 @@ func (s *Service) Info(ctx context.Context, app, viewer int64, idOrUID string) (
 	if err != nil {
 		return nil, err
 	}
+	s.settle(ctx, b)
 	if !s.canRead(ctx, b, viewer) {
 		return nil, ErrNotFound
 	}
@@ -494,6 +527,7 @@ func (s *Service) Open(ctx context.Context, viewer, viewerApp int64, uid string)
 	if err != nil {
 		return nil, nil, err
 	}
+	s.settle(ctx, b)
 	if viewer != 0 && b.AppID != viewerApp || !b.Uploaded || !s.canRead(ctx, b, viewer) {
 		return nil, nil, ErrNotFound
 	}
@@ -524,6 +558,54 @@ func (s *Service) DownloadURL(ctx context.Context, viewer, viewerApp int64, uid 
 // the backend's endpoint must then be reachable by clients.
 func (s *Service) SetPresign(ttl time.Duration) { s.presignTTL = ttl }
 
+// SetPresignUploads makes slots (XEP-0363) upload straight to the
+// backend's signed PUT URL, of exactly the slot's size; the file is checked
+// (size, type, image) when it is first used.
+func (s *Service) SetPresignUploads(on bool) { s.presignUploads = on }
+
+// settle completes a slot uploaded straight to the backend: when the
+// backend holds the slot's size, the bytes are checked as an upload through
+// Parley would be; what fails is removed.
+func (s *Service) settle(ctx context.Context, b *Blob) {
+	p, ok := s.bytes.(Presigner)
+	if !ok || b.Uploaded || b.Size == 0 {
+		return
+	}
+	n, err := p.Stat(ctx, b.UID)
+	if err != nil {
+		return
+	}
+	if n != b.Size {
+		s.bytes.Remove(ctx, b.UID)
+		return
+	}
+	c, err := s.bytes.Open(ctx, b.UID)
+	if err != nil {
+		return
+	}
+	head := make([]byte, 512)
+	m, _ := io.ReadFull(c, head)
+	c.Close()
+	l := s.Limits()
+	w, h := 0, 0
+	err = contentMatches(b.ContentType, head[:m])
+	if err == nil && strings.HasPrefix(b.ContentType, "image/") {
+		w, h, err = s.dimensions(ctx, b.UID, &l)
+	}
+	if err != nil {
+		s.bytes.Remove(ctx, b.UID)
+		return
+	}
+	now := s.now().UTC()
+	if s.store.MarkBlobUploaded(ctx, b.AppID, b.ID, n, w, h, now) != nil || s.store.CompleteBlob(ctx, b.AppID, b.ID, now) != nil {
+		return
+	}
+	b.Uploaded, b.Complete, b.Width, b.Height = true, true, w, h
+	if w > 0 {
+		s.makePreview(ctx, b)
+	}
+}
+
 // ETag is a blob's entity tag: its bytes never change once uploaded.
 func (b *Blob) ETag() string { return `"` + b.UID + `"` }
 
@@ -533,6 +615,9 @@ func (b *Blob) ETag() string { return `"` + b.UID + `"` }
 func (s *Service) Attach(ctx context.Context, app, sender int64, dialog string, uids []string) error {
 	for _, uid := range uids {
 		b, err := s.store.BlobByUID(ctx, uid)
+		if err == nil {
+			s.settle(ctx, b)
+		}
 		if !ValidUID(uid) || errors.Is(err, ErrNotFound) || err == nil && (b.AppID != app || !s.canRead(ctx, b, sender) || !b.Complete) {
 			return &Refusal{Field: "attachments", Msg: "name a file (uid " + uid + ") that does not exist or that the sender may not use"}
 		}
@@ -561,6 +646,9 @@ func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {
 	}
 	n := 0
 	for _, b := range stale {
+		if s.settle(ctx, &b); b.Complete {
+			continue // uploaded straight to the backend, and never read yet
+		}
 		if err := s.store.DeleteBlob(ctx, b.AppID, b.ID); err != nil && !errors.Is(err, ErrNotFound) {
 			return n, err
 		}

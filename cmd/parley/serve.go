@@ -75,6 +75,7 @@ type serveOptions struct {
 	filesDir, publicURL         string
 	s3                          blobs3.Config
 	s3Presign                   time.Duration
+	s3PresignUploads            bool
 	limits                      limitOptions
 	// flags are the settings as parsed, for a reload to start from.
 	flags *pflag.FlagSet
@@ -164,6 +165,7 @@ func serveCmd() *cobra.Command {
 	f.BoolVar(&o.s3.PathStyle, "s3-path-style", false, "bucket in the URL path rather than the host name (most self-hosted S3 servers)")
 	f.StringVar(&o.s3.Prefix, "s3-prefix", "", "prefix of every object key, e.g. parley/")
 	f.BoolVar(&o.s3.CreateBucket, "s3-create-bucket", false, "create the bucket when it does not exist")
+	f.BoolVar(&o.s3PresignUploads, "s3-presign-uploads", false, "XEP-0363 slots upload straight to a signed S3 PUT URL of exactly their size (checked when first used); the S3 endpoint must be reachable by clients")
 	f.DurationVar(&o.s3Presign, "s3-presign-downloads", 0, "send downloads to signed S3 URLs good this long (e.g. 10m), so bytes do not pass through Parley; the S3 endpoint must be reachable by clients (0: Parley serves them)")
 	f.StringVar(&o.publicURL, "public-url", "", "the REST API's address as clients reach it, e.g. https://chat.example.com, for the upload URLs it hands out (default: the address each request came to)")
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8081", "admin API and /metrics address (empty or port 0 disables)")
@@ -309,6 +311,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	fs := files.NewService(db, blobBytes, ds, fileSecret)
 	fs.SetPresign(o.s3Presign)
+	fs.SetPresignUploads(o.s3PresignUploads)
 	archive.Files = fs
 	acc.Pictures, ds.Pictures = fs, fs
 	rl := &reloader{start: o.flags, current: o.flags, limits: o.limits, level: level, certs: certs, log: log, apply: func(l limitOptions) {

@@ -146,7 +146,13 @@ func S3(t testing.TB) S3Server {
 	port := func() string { return strconv.Itoa(freePort(t)) }
 	s3 := port()
 	logs := &logBuf{}
-	cmd := exec.Command(bin, "server", "-dir="+t.TempDir(), "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+	// With identities configured, SeaweedFS checks every request's signature,
+	// as a real S3 does.
+	conf := filepath.Join(t.TempDir(), "s3.json")
+	if err := os.WriteFile(conf, []byte(`{"identities":[{"name":"parley","credentials":[{"accessKey":"parley","secretKey":"parley-secret"}],"actions":["Admin","Read","Write","List","Tagging"]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "server", "-dir="+t.TempDir(), "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3.config="+conf,
 		"-master.port="+port(), "-master.port.grpc="+port(), "-volume.port="+port(), "-volume.port.grpc="+port(),
 		"-filer.port="+port(), "-filer.port.grpc="+port(), "-s3", "-s3.port="+s3, "-s3.port.grpc="+port(),
 		"-master.volumeSizeLimitMB=64", "-volume.max=50")

@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -155,6 +157,30 @@ func (b *Bucket) PresignGet(ctx context.Context, key, filename, contentType stri
 		return "", err
 	}
 	return u.String(), nil
+}
+
+// PresignPut implements files.Presigner: a signed PUT whose Content-Length
+// is signed too, so the bucket takes exactly size bytes.
+func (b *Bucket) PresignPut(ctx context.Context, key string, size int64, ttl time.Duration) (string, error) {
+	h := http.Header{}
+	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	u, err := b.c.PresignHeader(ctx, http.MethodPut, b.bucket, b.prefix+key, ttl, nil, h)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
+// Stat implements files.Presigner.
+func (b *Bucket) Stat(ctx context.Context, key string) (int64, error) {
+	info, err := b.c.StatObject(ctx, b.bucket, b.prefix+key, minio.StatObjectOptions{})
+	if err != nil {
+		if minio.ToErrorResponse(err).Code == "NoSuchKey" {
+			return 0, files.ErrNotFound
+		}
+		return 0, err
+	}
+	return info.Size, nil
 }
 
 // Count lists how many objects the bucket holds under the prefix (tests:

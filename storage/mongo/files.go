@@ -59,7 +59,7 @@ func (s *DB) CreateBlob(ctx context.Context, b *files.Blob) error {
 		}
 		b.ID = id
 		_, err = s.c("blobs").InsertOne(ctx, blobDoc{UID: b.UID, ID: id, AppID: b.AppID, OwnerID: b.OwnerID, Name: b.Name, ContentType: b.ContentType,
-			Public: b.Public, Dialogs: []string{}, CreatedAt: nano(b.CreatedAt), UpdatedAt: nano(b.UpdatedAt)})
+			Public: b.Public, Size: b.Size, Dialogs: []string{}, CreatedAt: nano(b.CreatedAt), UpdatedAt: nano(b.UpdatedAt)})
 		return err
 	}
 	return errors.New("mongo: no free blob id after 5 tries")

@@ -32,8 +32,8 @@ func scanBlob(r scanner) (*files.Blob, error) {
 
 // CreateBlob implements files.Store.
 func (s *DB) CreateBlob(ctx context.Context, b *files.Blob) error {
-	res, err := s.exec(ctx, `INSERT INTO blobs(uid, app_id, owner_id, name, content_type, public, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)`,
-		b.UID, b.AppID, b.OwnerID, b.Name, b.ContentType, b.Public, b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano())
+	res, err := s.exec(ctx, `INSERT INTO blobs(uid, app_id, owner_id, name, content_type, public, size, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)`,
+		b.UID, b.AppID, b.OwnerID, b.Name, b.ContentType, b.Public, b.Size, b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano())
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func TestClusterOfThree(t *testing.T) {
 	args := func(id string) []string {
 		return []string{"--mongo-uri", uri, "--mongo-db", db, "--mongo-write-concern", "1", "--redis-addr", redis, "--node-id", id, "--heartbeat-ttl", "3s",
 			"--s3-endpoint", s3.Endpoint, "--s3-bucket", "parley-cluster", "--s3-access-key", s3.AccessKey, "--s3-secret-key", s3.SecretKey,
-			"--s3-tls=false", "--s3-path-style", "--s3-create-bucket", "--s3-presign-downloads", "5m"}
+			"--s3-tls=false", "--s3-path-style", "--s3-create-bucket", "--s3-presign-downloads", "5m", "--s3-presign-uploads"}
 	}
 	var nodes []*node
 	for _, id := range []string{"n1", "n2", "n3"} {
@@ -75,8 +75,8 @@ func TestClusterOfThree(t *testing.T) {
 		t.Fatalf("apps in the shared store: %+v", apps.Items)
 	}
 	first.authKey = readAuthKey(t, first)
-	first.addUser(t, "sdk_alice", "alice-password")
-	first.addUser(t, "sdk_bob", "bob-password")
+	alice := first.addUser(t, "sdk_alice", "alice-password")
+	bob := first.addUser(t, "sdk_bob", "bob-password")
 	first.addUser(t, "sdk_carol", "carol-password")
 
 	status := func() []string {
@@ -108,6 +108,12 @@ func TestClusterOfThree(t *testing.T) {
 	}
 	t.Run("connectycube SDK suite across three nodes", func(t *testing.T) {
 		run(t, "node", env, "node", "--test", "--test-force-exit", "sdk.test.cjs")
+	})
+	t.Run("slixmpp HTTP File Upload straight to S3 (presigned PUT and GET)", func(t *testing.T) {
+		env := append(append([]string(nil), env...), fmt.Sprintf("PARLEY_C2S_PORT=%d", nodes[0].c2s),
+			fmt.Sprintf("PARLEY_ALICE_JID=%d-1@localhost", alice), "PARLEY_ALICE_PASSWORD=alice-password",
+			fmt.Sprintf("PARLEY_BOB_JID=%d-1@localhost", bob), "PARLEY_BOB_PASSWORD=bob-password")
+		run(t, ".", env, "/usr/bin/python3", "slixmpp_upload.py")
 	})
 	t.Run("a file uploaded through one node is read through the others (S3)", func(t *testing.T) {
 		filesAcrossNodes(t, first.authKey, nodes)

@@ -78,6 +78,9 @@ func (m *Module) slot(ctx context.Context, s xmpp.Session, iq *xmpp.IQ) []byte {
 	}
 	q := url.Values{"uid": {t.UID}, "expires": {strconv.FormatInt(t.Expires, 10)}, "size": {strconv.FormatInt(t.Size, 10)}, "token": {t.Token}}
 	put := m.base + "/blobs/upload?" + q.Encode()
+	if t.PutURL != "" {
+		put = t.PutURL // straight to the bucket
+	}
 	get := m.base + "/blobs/" + b.UID + "/" + url.PathEscape(b.Name)
 	return iq.Result(s, `<slot xmlns="`+NS+`"><put url="`+esc(put)+`"/><get url="`+esc(get)+`"/></slot>`)
 }

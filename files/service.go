@@ -366,7 +366,7 @@ func contentMatches(declared string, head []byte) error {
 		return f == "image" || f == "audio" || f == "video"
 	}
 	switch {
-	case len(head) == 0:
+	case len(head) == 0, declared == "application/octet-stream": // any bytes
 		return nil
 	case strings.HasPrefix(declared, "image/") && !strings.HasPrefix(sniff, "image/") && declared != "image/svg+xml":
 		return &Refusal{Field: "content_type", Msg: "is " + declared + " but the file is not an image (" + sniff + ")"}

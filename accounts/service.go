@@ -158,6 +158,22 @@ func (s *Service) RotateAuthKey(ctx context.Context, appID int64) (string, error
 // App returns an app by id.
 func (s *Service) App(ctx context.Context, id int64) (*App, error) { return s.store.App(ctx, id) }
 
+// AppByAuthKey finds the app an auth key belongs to (the SDK's sign-up
+// with only the CB-AuthKey header names no app). Apps are few: each
+// one's key hash is compared in constant time.
+func (s *Service) AppByAuthKey(ctx context.Context, key string) (*App, error) {
+	apps, err := s.store.Apps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range apps {
+		if apps[i].CheckAuthKey(key) {
+			return &apps[i], nil
+		}
+	}
+	return nil, ErrUnauthorized
+}
+
 // Apps lists every app.
 func (s *Service) Apps(ctx context.Context) ([]App, error) { return s.store.Apps(ctx) }
 

@@ -432,8 +432,7 @@ func (s *Service) apply(ctx context.Context, d *Dialog, in Input, v ValidationEr
 		}
 		for k, val := range in.Extensions {
 			if allowed != nil && !slices.Contains(allowed, k) {
-				v["extensions"] = append(v["extensions"], k+" is not an allowed custom field for this app")
-				continue
+				continue // the documented behaviour: fields outside the allow-list are ignored
 			}
 			if k == "" || len(k) > 64 || strings.ContainsAny(k, "[]. $") {
 				v["extensions"] = append(v["extensions"], "invalid field name "+k)

@@ -237,7 +237,13 @@ func (a *API) signup(w http.ResponseWriter, r *http.Request) {
 		if id == 0 {
 			id, _ = strconv.ParseInt(r.URL.Query().Get("application_id"), 10, 64)
 		}
-		app, err := a.accounts.App(r.Context(), id)
+		var app *accounts.App
+		var err error
+		if id == 0 && key != "" {
+			app, err = a.accounts.AppByAuthKey(r.Context(), key) // the SDK sends the key alone
+		} else {
+			app, err = a.accounts.App(r.Context(), id)
+		}
 		if key == "" || err != nil || !app.CheckAuthKey(key) {
 			writeError(w, http.StatusUnauthorized, map[string][]string{"base": {"Required session does not exist"}})
 			return

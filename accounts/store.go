@@ -75,7 +75,9 @@ type UserQuery struct {
 	Logins      []string
 	Emails      []string
 	ExternalIDs []string
-	FullName    string // substring match
+	Phones      []string
+	Tags        []string // users with any of them
+	FullName    string   // substring match
 	SortField   string // "id", "created_at", "updated_at", "login", "full_name"
 	SortDesc    bool
 	Limit       int

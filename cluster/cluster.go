@@ -443,3 +443,29 @@ func (r *Redis) Crash() {
 	r.wg.Wait()
 	r.rdb.Close()
 }
+
+// OnlineUsers lists users of app with a session on any live node (this one
+// included), scanning the presence keys: at most max of them.
+func (r *Redis) OnlineUsers(ctx context.Context, app int64, max int) ([]int64, error) {
+	prefix := prefix + "pres:" + strconv.FormatInt(app, 10) + ":"
+	var out []int64
+	var cursor uint64
+	for range 10_000 { // bounded: each step reads up to 1,000 keys
+		keys, next, err := r.rdb.Scan(ctx, cursor, prefix+"*", 1000).Result()
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if id, err := strconv.ParseInt(strings.TrimPrefix(k, prefix), 10, 64); err == nil {
+				out = append(out, id)
+				if len(out) >= max {
+					return out, nil
+				}
+			}
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	return out, nil
+}

@@ -29,6 +29,9 @@ type Live interface {
 	// those signed in with session token only (when not 0), else all but
 	// those signed in with keep (0: all).
 	Revoke(appID, userID, only, keep int64) int
+	// OnlineUsers lists the app's users with a live session, across the
+	// cluster, in id order (bounded).
+	OnlineUsers(appID int64) []int64
 }
 
 func (a *API) routesChat() {

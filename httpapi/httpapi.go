@@ -92,6 +92,7 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("DELETE /login.json", a.withSession(a.deleteSession))
 	a.mux.HandleFunc("POST /users.json", a.signup)
 	a.mux.HandleFunc("GET /users/v2.json", a.withSession(a.listUsers))
+	a.routesUsers()
 	a.mux.HandleFunc("GET /users/{id}", a.withSession(a.getUser))
 	a.mux.HandleFunc("PUT /users/{id}", a.withSession(a.updateUser))
 	a.mux.HandleFunc("PUT /users.json", a.withSession(a.updateUser))

@@ -39,6 +39,7 @@ type Cluster interface {
 	LeaveRoom(ctx context.Context, app int64, dialog, jid string) error
 	DropRoom(ctx context.Context, app int64, dialog string) error
 	RoomOccupants(ctx context.Context, app int64, dialog string) ([]cluster.Occupant, error)
+	OnlineUsers(ctx context.Context, app int64, max int) ([]int64, error)
 }
 
 // SetCluster attaches the node to a cluster (before serving).

@@ -396,3 +396,17 @@ func TestRoomAcrossNodes(t *testing.T) {
 		t.Fatalf("destruction on the other node: %s", got)
 	}
 }
+
+// Who is online is read across nodes.
+func TestOnlineUsersAcrossNodes(t *testing.T) {
+	n1, n2, app := twoNodes(t)
+	aJID, ua := n1.user("ann", "ann-password")
+	bJID, ub := n1.user("ben", "ben-password")
+	n1.login(viaTLS, aJID, "ann-password")
+	n2.login(viaTLS, bJID, "ben-password")
+	for _, n := range []*node{n1, n2} {
+		if got := n.srv.OnlineUsers(app.ID); fmt.Sprint(got) != fmt.Sprint([]int64{ua.ID, ub.ID}) {
+			t.Fatalf("online users seen from one node: %v", got)
+		}
+	}
+}

@@ -346,6 +346,12 @@ func (s *DB) Users(ctx context.Context, app int64, q accounts.UserQuery) ([]acco
 	if len(q.ExternalIDs) > 0 {
 		f["external_id"] = bson.M{"$in": q.ExternalIDs}
 	}
+	if len(q.Phones) > 0 {
+		f["phone"] = bson.M{"$in": q.Phones}
+	}
+	if len(q.Tags) > 0 {
+		f["tags"] = bson.M{"$in": q.Tags}
+	}
 	if q.FullName != "" {
 		f["full_name"] = bson.Regex{Pattern: regexp.QuoteMeta(q.FullName), Options: "i"}
 	}

@@ -239,6 +239,15 @@ func (s *DB) Users(ctx context.Context, appID int64, q accounts.UserQuery) ([]ac
 	in("login", len(q.Logins), func(i int) { args = append(args, q.Logins[i]) })
 	in("email", len(q.Emails), func(i int) { args = append(args, q.Emails[i]) })
 	in("external_id", len(q.ExternalIDs), func(i int) { args = append(args, q.ExternalIDs[i]) })
+	in("phone", len(q.Phones), func(i int) { args = append(args, q.Phones[i]) })
+	if len(q.Tags) > 0 {
+		var any []string
+		for _, tag := range q.Tags {
+			any = append(any, "(','||tags||',') LIKE ? ESCAPE '\\'")
+			args = append(args, "%,"+likeEscape(tag)+",%")
+		}
+		where = append(where, "("+strings.Join(any, " OR ")+")")
+	}
 	if q.FullName != "" {
 		where = append(where, "full_name LIKE ? ESCAPE '\\'")
 		args = append(args, "%"+likeEscape(q.FullName)+"%")

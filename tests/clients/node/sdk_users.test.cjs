@@ -1,0 +1,60 @@
+// The unmodified connectycube@6.1.2 SDK's users module: sign-up with the
+// auth key alone, the users.get({...}) lookups, filters and order, and
+// who is online.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const CB = require('connectycube').default;
+
+const env = process.env;
+const appId = Number(env.PARLEY_APP_ID);
+const authKey = env.PARLEY_AUTH_KEY;
+const config = {
+  debug: { mode: 0 },
+  endpoints: { api_url: env.PARLEY_HTTP, chat: env.PARLEY_DOMAIN, chat_url: env.PARLEY_WS },
+  chat: { reconnect: { enable: false } },
+};
+
+function instance() {
+  const i = new CB.ConnectyCube();
+  i.init({ appId, authKey }, config);
+  return i;
+}
+
+function within(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+test('users: sign-up with the auth key, lookups, filters, online', async () => {
+  const d = instance();
+  const signed = await d.users.signup({ login: 'sdk_dave', password: 'dave-password', full_name: 'Dave Bowman', external_user_id: 'ext-dave', tag_list: 'blue,green' });
+  assert.ok(signed.user.id > 0, 'signed up with the CB-AuthKey header alone');
+
+  const a = instance();
+  const sa = await a.createSession({ login: 'sdk_alice', password: 'alice-password' });
+  const byLogin = await a.users.get({ login: 'sdk_dave' });
+  assert.equal(byLogin.user.id, signed.user.id);
+  const byExternal = await a.users.get({ external: 'ext-dave' });
+  assert.equal(byExternal.user.id, signed.user.id);
+  const byName = await a.users.get({ full_name: 'Bowman' });
+  assert.equal(byName.total_entries, 1);
+  assert.equal(byName.items[0].user.login, 'sdk_dave');
+  const byTags = await a.users.get({ tags: 'green' });
+  assert.deepEqual(byTags.items.map((it) => it.user.id), [signed.user.id]);
+  await assert.rejects(a.users.get({ phone: '+15551234567' }), (e) => e.code === 403); // the app hides contacts
+  await assert.rejects(a.users.get({ login: 'nobody_here' }), (e) => e.code === 404);
+
+  const filtered = await a.users.get({ filter: { field: 'login', param: 'in', value: ['sdk_alice', 'sdk_dave'] }, order: { sort: 'desc', field: 'login' }, page: 1, per_page: 10 });
+  assert.deepEqual(filtered.items.map((it) => it.user.login), ['sdk_dave', 'sdk_alice']);
+  await assert.rejects(a.users.get({ filter: { field: 'created_at', param: 'gt', value: 1 } }), (e) => e.code === 422);
+
+  await within(a.chat.connect({ userId: sa.user_id, password: 'alice-password' }), 10000, 'connect');
+  const online = await a.users.listOnline({ limit: 10 });
+  assert.ok(online.users.some((u) => u.id === sa.user_id), 'alice is online');
+  const count = await a.users.getOnlineCount();
+  assert.ok(count.count >= 1, 'the online count');
+  await a.chat.disconnect();
+});

@@ -78,7 +78,7 @@ type UserQuery struct {
 	Phones      []string
 	Tags        []string // users with any of them
 	FullName    string   // substring match
-	SortField   string // "id", "created_at", "updated_at", "login", "full_name"
+	SortField   string   // "id", "created_at", "updated_at", "login", "full_name"
 	SortDesc    bool
 	Limit       int
 	Offset      int

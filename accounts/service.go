@@ -327,17 +327,36 @@ func (s *Service) DeleteSession(ctx context.Context, sess *Session) error {
 
 // UpgradeSession logs a user into an existing app session (POST /login.json):
 // a new user session is returned, the app session stays.
-func (s *Service) UpgradeSession(ctx context.Context, appSess *Session, login *Login) (*Session, string, *User, error) {
+// The session keeps its token, which becomes the user's (and works as the
+// XMPP password).
+func (s *Service) UpgradeSession(ctx context.Context, appSess *Session, token string, login *Login) (*Session, *User, error) {
 	app, err := s.store.App(ctx, appSess.AppID)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, nil, err
 	}
 	u, err := s.loginUser(ctx, app, login)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, nil, err
 	}
-	sess, token, err := s.newSession(ctx, app.ID, u)
-	return sess, token, u, err
+	if appSess.UserID != 0 {
+		if appSess.UserID == u.ID {
+			return appSess, u, nil
+		}
+		return nil, nil, ValidationError{"base": {"this session is already signed in as another user: log out first"}}
+	}
+	c, err := s.store.Credentials(ctx, app.ID, u.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	sess := &Session{AppID: app.ID, UserID: u.ID, TokenHash: appSess.TokenHash, Keys: DeriveKeys(token, c.Salt, c.Iter),
+		CreatedAt: appSess.CreatedAt, ExpiresAt: appSess.ExpiresAt}
+	if err := s.store.DeleteSession(ctx, appSess.ID); err != nil {
+		return nil, nil, err
+	}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return nil, nil, err
+	}
+	return sess, u, nil
 }
 
 // PruneSessions deletes expired sessions; run it now and then.

@@ -83,6 +83,7 @@ type loginJSON struct {
 	Login    string `json:"login"`
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	Guest    any    `json:"guest"`
 }
 
 func (l *loginJSON) login() *accounts.Login {
@@ -96,12 +97,23 @@ func (l *loginJSON) login() *accounts.Login {
 // when "user" carries a login or email and a password.
 func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		AppID   flexInt64  `json:"application_id"`
-		AuthKey string     `json:"auth_key"`
-		User    *loginJSON `json:"user"`
+		AppID    flexInt64  `json:"application_id"`
+		AuthKey  string     `json:"auth_key"`
+		User     *loginJSON `json:"user"`
+		Provider string     `json:"provider"`
 	}
 	if err := decodeJSON(r, &req); err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	// Sign-in options this install does not offer are refused by name,
+	// never answered with a bare app session.
+	if req.Provider != "" {
+		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"provider": {strconv.Quote(req.Provider) + " is not configured for this app: sign in with a login or email and password"}})
+		return
+	}
+	if req.User != nil && req.User.Guest != nil && req.User.Guest != false && req.User.Guest != "0" {
+		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"guest": {"guest sessions are not enabled for this app"}})
 		return
 	}
 	if req.AppID == 0 || req.AuthKey == "" {
@@ -168,7 +180,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, s *accounts.Session)
 	if !a.allowLogin(w, r, acct, ip) {
 		return
 	}
-	_, _, u, err := a.accounts.UpgradeSession(r.Context(), s, req.login())
+	_, u, err := a.accounts.UpgradeSession(r.Context(), s, r.Header.Get("CB-Token"), req.login())
 	a.loginDone(acct, ip, err)
 	if err != nil {
 		a.fail(w, r, err)

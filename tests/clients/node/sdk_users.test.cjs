@@ -58,3 +58,21 @@ test('users: sign-up with the auth key, lookups, filters, online', async () => {
   assert.ok(count.count >= 1, 'the online count');
   await a.chat.disconnect();
 });
+
+test('sign-in options: an unconfigured provider and guests are refused by name; auth.login upgrades the app session', async () => {
+  const p = instance();
+  await assert.rejects(p.createSession({ provider: 'firebase_phone', firebase_phone: { project_id: 'x', access_token: 'y' } }),
+    (e) => e.code === 422 && JSON.stringify(e.info ?? e.message ?? e).includes('firebase_phone'));
+  await assert.rejects(instance().createSession({ guest: '1', full_name: 'Visitor' }), (e) => e.code === 422);
+
+  const b = instance();
+  const appSession = await b.createSession();
+  assert.ok(!appSession.user_id, 'an app session');
+  const bob = await b.login({ login: 'sdk_bob', password: 'bob-password' }); // resolves with the user
+  assert.equal(bob.login, 'sdk_bob');
+  // The same token is now Bob's: a user call works, and it is his XMPP password.
+  const me = await b.getSession();
+  assert.equal(me.user_id, bob.id);
+  await within(b.chat.connect({ userId: bob.id, password: appSession.token }), 10000, 'connect with the upgraded token');
+  await b.chat.disconnect();
+});

@@ -49,7 +49,17 @@ type ClusterStatus interface {
 
 // Handler returns the admin API's handler.
 func (ad *Admin) Handler() http.Handler {
-	mux := http.NewServeMux()
+	mux := ad.routes()
+	maxBody := cmp.Or(ad.MaxBody, DefaultMaxBody)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if limitBody(w, r, maxBody) {
+			mux.ServeHTTP(w, r)
+		}
+	})
+}
+
+func (ad *Admin) routes() *routeMux {
+	mux := newRouteMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -110,12 +120,7 @@ func (ad *Admin) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"mode": "cluster", "nodes": nodes})
 	}))
-	maxBody := cmp.Or(ad.MaxBody, DefaultMaxBody)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if limitBody(w, r, maxBody) {
-			mux.ServeHTTP(w, r)
-		}
-	})
+	return mux
 }
 
 func (ad *Admin) authorized(next http.HandlerFunc) http.HandlerFunc {

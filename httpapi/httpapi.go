@@ -35,7 +35,7 @@ type API struct {
 	push      *push.Service
 	muc       string
 	log       *slog.Logger
-	mux       *http.ServeMux
+	mux       *routeMux
 	logins    *loginLimits
 	maxBody   int64
 	files     *files.Service
@@ -72,7 +72,7 @@ const DefaultMaxBody = 1 << 20
 // New builds the REST API handler.
 func New(cfg Config) *API {
 	a := &API{accounts: cfg.Accounts, dialogs: cfg.Dialogs, history: cfg.History, live: cfg.Live, muc: cfg.MUCDomain,
-		log: cmp.Or(cfg.Log, nopLogger), mux: http.NewServeMux(),
+		log: cmp.Or(cfg.Log, nopLogger), mux: newRouteMux(),
 		logins: newLoginLimits(cfg.LoginGuard, cfg.Metrics), maxBody: cmp.Or(cfg.MaxBody, DefaultMaxBody)}
 	if a.dialogs != nil && a.history != nil {
 		a.routesChat()

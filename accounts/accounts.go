@@ -20,6 +20,10 @@ type App struct {
 	// RotateAuthKey return (it is shown once); stores keep AuthKeyHash.
 	AuthKey     string
 	AuthKeyHash []byte
+	// DialogTypes is how the app numbers dialog types on the wire:
+	// "docs" (ConnectyCube's documentation: 1 broadcast, 4 public) or ""
+	// (the SDK's enum: 1 public, 4 broadcast; the default).
+	DialogTypes string
 	// AutoCreateUsers lets POST /session.json create a user that does not exist
 	// yet (ConnectyCube's "create user on the fly"). Off by default.
 	AutoCreateUsers bool

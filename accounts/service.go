@@ -101,12 +101,22 @@ type AppOptions struct {
 	ArchiveAll bool
 	// DialogExtensions limits dialog custom fields to these names.
 	DialogExtensions []string
+	// DialogTypes is "docs" for the documentation's type numbers, "" or
+	// "sdk" for the SDK's.
+	DialogTypes string
 }
 
 // CreateApp makes a new tenant with a random auth key. The returned App
 // carries the plain key; only its hash is stored.
 func (s *Service) CreateApp(ctx context.Context, name string, opt AppOptions) (*App, error) {
-	app := &App{Name: name, AutoCreateUsers: opt.AutoCreateUsers, ShowContacts: opt.ShowContacts, ArchiveAll: opt.ArchiveAll, DialogExtensions: opt.DialogExtensions, CreatedAt: s.now().UTC()}
+	switch opt.DialogTypes {
+	case "", "sdk":
+		opt.DialogTypes = ""
+	case "docs":
+	default:
+		return nil, ValidationError{"dialog_types": {"is docs (1 broadcast, 4 public) or sdk (1 public, 4 broadcast)"}}
+	}
+	app := &App{Name: name, AutoCreateUsers: opt.AutoCreateUsers, ShowContacts: opt.ShowContacts, ArchiveAll: opt.ArchiveAll, DialogExtensions: opt.DialogExtensions, DialogTypes: opt.DialogTypes, CreatedAt: s.now().UTC()}
 	app.AuthKey = randomHex(16)
 	app.AuthKeyHash = HashAuthKey(app.AuthKey)
 	if err := s.store.CreateApp(ctx, app); err != nil {

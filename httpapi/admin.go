@@ -143,12 +143,13 @@ type appJSON struct {
 	AutoCreateUsers  bool     `json:"auto_create_users"`
 	ShowContacts     bool     `json:"show_contacts"`
 	ArchiveAll       bool     `json:"archive_all"`
+	DialogTypes      string   `json:"dialog_types"`
 	DialogExtensions []string `json:"dialog_extensions"`
 	CreatedAt        any      `json:"created_at"`
 }
 
 func appOut(a *accounts.App) appJSON {
-	return appJSON{ID: a.ID, Name: a.Name, AuthKey: a.AuthKey, AutoCreateUsers: a.AutoCreateUsers, ShowContacts: a.ShowContacts, ArchiveAll: a.ArchiveAll, DialogExtensions: a.DialogExtensions, CreatedAt: iso(a.CreatedAt)}
+	return appJSON{ID: a.ID, Name: a.Name, AuthKey: a.AuthKey, AutoCreateUsers: a.AutoCreateUsers, ShowContacts: a.ShowContacts, ArchiveAll: a.ArchiveAll, DialogExtensions: a.DialogExtensions, DialogTypes: numbering(a.DialogTypes), CreatedAt: iso(a.CreatedAt)}
 }
 
 func (ad *Admin) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -174,6 +175,7 @@ func (ad *Admin) createApp(w http.ResponseWriter, r *http.Request) {
 		AutoCreateUsers  bool     `json:"auto_create_users"`
 		ShowContacts     bool     `json:"show_contacts"`
 		ArchiveAll       bool     `json:"archive_all"`
+		DialogTypes      string   `json:"dialog_types"`
 		DialogExtensions []string `json:"dialog_extensions"`
 	}
 	if err := decodeJSON(r, &req); err != nil {
@@ -184,7 +186,7 @@ func (ad *Admin) createApp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"name": {"is required"}})
 		return
 	}
-	app, err := ad.Accounts.CreateApp(r.Context(), req.Name, accounts.AppOptions{AutoCreateUsers: req.AutoCreateUsers, ShowContacts: req.ShowContacts, ArchiveAll: req.ArchiveAll, DialogExtensions: req.DialogExtensions})
+	app, err := ad.Accounts.CreateApp(r.Context(), req.Name, accounts.AppOptions{AutoCreateUsers: req.AutoCreateUsers, ShowContacts: req.ShowContacts, ArchiveAll: req.ArchiveAll, DialogExtensions: req.DialogExtensions, DialogTypes: req.DialogTypes})
 	if err != nil {
 		ad.fail(w, r, err)
 		return
@@ -332,4 +334,12 @@ func (ad *Admin) createBroadcast(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"dialog": map[string]any{"_id": d.ID, "type": int(d.Type), "name": d.Name, "user_id": d.OwnerID}})
+}
+
+// numbering names an app's dialog type numbering.
+func numbering(v string) string {
+	if v == "" {
+		return "sdk"
+	}
+	return v
 }

@@ -110,7 +110,7 @@ func (a *API) dialogOut(v *dialogs.View) map[string]any {
 		ext = d.Extensions
 	}
 	return map[string]any{
-		"_id": d.ID, "type": int(d.Type), "user_id": d.OwnerID, "name": nullStr(d.Name), "description": nullStr(d.Description),
+		"_id": d.ID, "type": a.wireType(d.AppID, d.Type), "user_id": d.OwnerID, "name": nullStr(d.Name), "description": nullStr(d.Description),
 		"photo": nullStr(d.Photo), "occupants_ids": occ, "occupants_count": len(d.Occupants), "admins_ids": ids(d.Admins),
 		"pinned_messages_ids": pinned, "xmpp_room_jid": a.room(d), "last_message": nullStr(d.LastMessage),
 		"last_message_id": nullStr(d.LastMessageID), "last_message_user_id": nullInt(d.LastMessageUserID),
@@ -193,6 +193,9 @@ func (a *API) listDialogs(w http.ResponseWriter, r *http.Request, s *accounts.Se
 	}
 	dq := dialogs.Query{}
 	for _, f := range fs {
+		if f.field == "type" {
+			f.values = a.typeFilterValues(s.AppID, f.values)
+		}
 		dq.Filters = append(dq.Filters, dialogs.Filter{Field: f.field, Op: f.op, Values: f.values})
 	}
 	if dq.Limit, err = intParam(q, "limit", 100); err == nil {
@@ -325,7 +328,12 @@ func (a *API) createDialog(w http.ResponseWriter, r *http.Request, s *accounts.S
 		a.fail(w, r, err)
 		return
 	}
-	v, err := a.dialogs.Create(r.Context(), s.AppID, s.UserID, dj.input(raw))
+	in := dj.input(raw)
+	if in.Type != nil {
+		t := a.modelType(s.AppID, int64(*in.Type))
+		in.Type = &t
+	}
+	v, err := a.dialogs.Create(r.Context(), s.AppID, s.UserID, in)
 	if err != nil {
 		a.chatFail(w, r, err)
 		return

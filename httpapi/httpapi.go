@@ -39,6 +39,7 @@ type API struct {
 	logins    *loginLimits
 	maxBody   int64
 	files     *files.Service
+	numbering numberingCache
 	publicURL string
 }
 

@@ -103,7 +103,7 @@ func appCmd() *cobra.Command {
 	var c adminClient
 	cmd := &cobra.Command{Use: "app", Short: "Manage applications (tenants) on a running node"}
 	c.flags(cmd)
-	var name string
+	var name, dialogTypes string
 	var autoCreate, showContacts, archiveAll bool
 	var extensions []string
 	create := &cobra.Command{
@@ -116,7 +116,7 @@ func appCmd() *cobra.Command {
 			var out struct {
 				App appRow `json:"app"`
 			}
-			if err := c.do("POST", "/api/apps", map[string]any{"name": name, "auto_create_users": autoCreate, "show_contacts": showContacts, "archive_all": archiveAll, "dialog_extensions": extensions}, &out); err != nil {
+			if err := c.do("POST", "/api/apps", map[string]any{"name": name, "auto_create_users": autoCreate, "show_contacts": showContacts, "archive_all": archiveAll, "dialog_extensions": extensions, "dialog_types": dialogTypes}, &out); err != nil {
 				return err
 			}
 			c.print(out.App, func(w io.Writer) {
@@ -130,6 +130,7 @@ func appCmd() *cobra.Command {
 	create.Flags().BoolVar(&showContacts, "show-contacts", false, "let users see each other's email and phone (app sessions never do)")
 	create.Flags().BoolVar(&archiveAll, "archive-all", false, "archive every chat and groupchat message, as XEP-0313 (MAM) clients expect (default: only messages sent with save_to_history=1, as ConnectyCube does)")
 	create.Flags().StringSliceVar(&extensions, "dialog-extensions", nil, "dialog custom field names the app accepts (default: any)")
+	create.Flags().StringVar(&dialogTypes, "dialog-types", "sdk", "how the app numbers dialog types: sdk (the connectycube SDK's enum: 1 public, 4 broadcast) or docs (ConnectyCube's documentation: 1 broadcast, 4 public)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List applications",

@@ -25,12 +25,13 @@ type appDoc struct {
 	AutoCreateUsers  bool     `bson:"auto_create_users"`
 	ShowContacts     bool     `bson:"show_contacts"`
 	ArchiveAll       bool     `bson:"archive_all"`
+	DialogTypes      string   `bson:"dialog_types,omitempty"`
 	DialogExtensions []string `bson:"dialog_extensions"`
 	CreatedAt        int64    `bson:"created_at"`
 }
 
 func (d *appDoc) app() *accounts.App {
-	return &accounts.App{ID: d.ID, Name: d.Name, AuthKeyHash: d.AuthKeyHash, AutoCreateUsers: d.AutoCreateUsers, ShowContacts: d.ShowContacts, ArchiveAll: d.ArchiveAll, DialogExtensions: d.DialogExtensions, CreatedAt: fromNano(d.CreatedAt)}
+	return &accounts.App{ID: d.ID, Name: d.Name, AuthKeyHash: d.AuthKeyHash, AutoCreateUsers: d.AutoCreateUsers, ShowContacts: d.ShowContacts, ArchiveAll: d.ArchiveAll, DialogExtensions: d.DialogExtensions, DialogTypes: d.DialogTypes, CreatedAt: fromNano(d.CreatedAt)}
 }
 
 // CreateApp implements accounts.AppStore. The plain auth key is not stored.
@@ -45,7 +46,7 @@ func (s *DB) CreateApp(ctx context.Context, a *accounts.App) error {
 			return err
 		}
 	}
-	_, err := s.c("apps").InsertOne(ctx, appDoc{ID: id, Name: a.Name, AuthKeyHash: a.AuthKeyHash, AutoCreateUsers: a.AutoCreateUsers, ShowContacts: a.ShowContacts, ArchiveAll: a.ArchiveAll, DialogExtensions: a.DialogExtensions, CreatedAt: nano(a.CreatedAt)})
+	_, err := s.c("apps").InsertOne(ctx, appDoc{ID: id, Name: a.Name, AuthKeyHash: a.AuthKeyHash, AutoCreateUsers: a.AutoCreateUsers, ShowContacts: a.ShowContacts, ArchiveAll: a.ArchiveAll, DialogExtensions: a.DialogExtensions, DialogTypes: a.DialogTypes, CreatedAt: nano(a.CreatedAt)})
 	if isDup(err) {
 		return accounts.ErrConflict
 	}

@@ -19,8 +19,8 @@ func (s *DB) CreateApp(ctx context.Context, a *accounts.App) error {
 	if a.ID != 0 {
 		id = a.ID
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO apps(id, name, auth_key, auth_key_hash, auto_create_users, show_contacts, archive_all, dialog_extensions, created_at) VALUES (?,?,'',?,?,?,?,?,?)`,
-		id, a.Name, a.AuthKeyHash, a.AutoCreateUsers, a.ShowContacts, a.ArchiveAll, strings.Join(a.DialogExtensions, ","), unixNano(a.CreatedAt))
+	res, err := s.db.ExecContext(ctx, `INSERT INTO apps(id, name, auth_key, auth_key_hash, auto_create_users, show_contacts, archive_all, dialog_extensions, created_at, dialog_types) VALUES (?,?,'',?,?,?,?,?,?,?)`,
+		id, a.Name, a.AuthKeyHash, a.AutoCreateUsers, a.ShowContacts, a.ArchiveAll, strings.Join(a.DialogExtensions, ","), unixNano(a.CreatedAt), a.DialogTypes)
 	if isUnique(err) {
 		return accounts.ErrConflict
 	}
@@ -96,13 +96,13 @@ func (s *DB) Apps(ctx context.Context) ([]accounts.App, error) {
 	return out, rows.Err()
 }
 
-const appCols = `id, name, auth_key_hash, auto_create_users, show_contacts, archive_all, dialog_extensions, created_at`
+const appCols = `id, name, auth_key_hash, auto_create_users, show_contacts, archive_all, dialog_extensions, created_at, dialog_types`
 
 func scanApp(sc interface{ Scan(...any) error }) (*accounts.App, error) {
 	var a accounts.App
 	var created int64
 	var ext string
-	if err := sc.Scan(&a.ID, &a.Name, &a.AuthKeyHash, &a.AutoCreateUsers, &a.ShowContacts, &a.ArchiveAll, &ext, &created); err != nil {
+	if err := sc.Scan(&a.ID, &a.Name, &a.AuthKeyHash, &a.AutoCreateUsers, &a.ShowContacts, &a.ArchiveAll, &ext, &created, &a.DialogTypes); err != nil {
 		return nil, err
 	}
 	if ext != "" {

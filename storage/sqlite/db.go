@@ -428,6 +428,8 @@ var migrations = []string{
 		PRIMARY KEY (app_id, user_id, node, id)
 	) WITHOUT ROWID;
 	CREATE INDEX pubsub_items_newest ON pubsub_items(app_id, user_id, node, published);`,
+	// 18: how an app numbers dialog types ("docs" or "" for the SDK's).
+	`ALTER TABLE apps ADD COLUMN dialog_types TEXT NOT NULL DEFAULT '';`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

@@ -40,6 +40,7 @@ type API struct {
 	maxBody   int64
 	files     *files.Service
 	numbering numberingCache
+	mailer    Mailer
 	publicURL string
 }
 
@@ -65,6 +66,8 @@ type Config struct {
 	// PublicURL is the API's address as clients reach it, for the upload
 	// URLs it hands out; empty: the address each request came to.
 	PublicURL string
+	// Mailer sends password reset links; nil refuses resets with 422.
+	Mailer Mailer
 }
 
 // DefaultMaxBody is the default request body limit (1 MiB).
@@ -82,10 +85,12 @@ func New(cfg Config) *API {
 		a.push = cfg.Push
 		a.routesPush()
 	}
+	a.publicURL, a.mailer = cfg.PublicURL, cfg.Mailer
 	if cfg.Files != nil {
-		a.files, a.publicURL = cfg.Files, cfg.PublicURL
+		a.files = cfg.Files
 		a.routesBlobs()
 	}
+	a.routesReset()
 	a.mux.HandleFunc("POST /session.json", a.createSession)
 	a.mux.HandleFunc("GET /session.json", a.withSession(a.getSession))
 	a.mux.HandleFunc("DELETE /session.json", a.withSession(a.deleteSession))

@@ -30,6 +30,7 @@ import (
 	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
+	"github.com/parley-chat/parley/internal/smtprelay"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/pubsub"
@@ -73,6 +74,7 @@ type serveOptions struct {
 	redisMaster, nodeID         string
 	heartbeatTTL                time.Duration
 	filesDir, publicURL         string
+	smtp                        smtprelay.Relay
 	s3                          blobs3.Config
 	s3Presign                   time.Duration
 	s3PresignUploads            bool
@@ -155,6 +157,11 @@ func serveCmd() *cobra.Command {
 		"allow a non-loopback address, take client addresses from the last X-Forwarded-For entry and leave the per-IP connection cap to the proxy")
 	o.http.flags(cmd)
 	loginGuardFlags(cmd, &o.loginGuard)
+	f.StringVar(&o.smtp.Addr, "smtp-addr", "", "SMTP relay for password reset e-mails, host:port (empty: resets are refused)")
+	f.StringVar(&o.smtp.From, "smtp-from", "parley@localhost", "From address of the e-mails")
+	f.StringVar(&o.smtp.User, "smtp-user", "", "SMTP user (with --smtp-password; prefer PARLEY_SMTP_PASSWORD to the flag)")
+	f.StringVar(&o.smtp.Password, "smtp-password", "", "SMTP password")
+	f.BoolVar(&o.smtp.ImplicitTLS, "smtp-implicit-tls", false, "the relay speaks TLS from the first byte (port 465); otherwise STARTTLS is used when offered")
 	f.StringVar(&o.filesDir, "files-dir", "", "directory of uploaded files' bytes (default: <data>/files); unused with --s3-endpoint")
 	f.StringVar(&o.s3.Endpoint, "s3-endpoint", "", "S3-compatible object storage for files' bytes, host:port (cluster mode: every node reads what any wrote); empty keeps them in --files-dir")
 	f.StringVar(&o.s3.Bucket, "s3-bucket", "parley", "S3 bucket")
@@ -412,7 +419,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	api := httpapi.New(httpapi.Config{
 		Accounts: acc, Dialogs: ds, History: archive, Live: xs, Push: pushes, MUCDomain: "muc." + o.domain, Log: log,
-		LoginGuard: guard, Metrics: reg, MaxBody: o.http.maxBody, Files: fs, PublicURL: o.publicURL,
+		LoginGuard: guard, Metrics: reg, MaxBody: o.http.maxBody, Files: fs, PublicURL: o.publicURL, Mailer: o.mailer(),
 	})
 	var plain http.Handler = api
 	plainPerIP := o.http.maxConnsPerIP
@@ -580,4 +587,12 @@ func (o *serveOptions) uploadBase() string {
 		return "http://" + net.JoinHostPort(host, port)
 	}
 	return ""
+}
+
+// mailer is the SMTP relay, when one is configured.
+func (o *serveOptions) mailer() httpapi.Mailer {
+	if o.smtp.Addr == "" {
+		return nil
+	}
+	return &o.smtp
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
+	"github.com/parley-chat/parley/meetings"
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/storage/blobfs"
 	"github.com/parley-chat/parley/storage/sqlite"
@@ -31,7 +32,7 @@ func served(t *testing.T) (api, admin []string) {
 	ds := dialogs.NewService(db, db)
 	b, _ := blobfs.Open(t.TempDir())
 	a := httpapi.New(httpapi.Config{Accounts: acc, Dialogs: ds, History: history.NewArchive(db, ds), Push: push.NewService(db, nil),
-		Files: files.NewService(db, b, ds, []byte("x"))})
+		Files: files.NewService(db, b, ds, []byte("x")), Meetings: meetings.NewService(db, ds)})
 	ad := &httpapi.Admin{Accounts: acc, Metrics: http.NotFoundHandler()}
 	return a.Routes(), ad.Routes()
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
+	"github.com/parley-chat/parley/meetings"
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/quota"
 )
@@ -41,6 +42,7 @@ type API struct {
 	files     *files.Service
 	numbering numberingCache
 	mailer    Mailer
+	meetings  *meetings.Service
 	publicURL string
 }
 
@@ -68,6 +70,9 @@ type Config struct {
 	PublicURL string
 	// Mailer sends password reset links; nil refuses resets with 422.
 	Mailer Mailer
+	// Meetings serves /meetings.json and /whiteboards.json; nil leaves
+	// them out.
+	Meetings *meetings.Service
 }
 
 // DefaultMaxBody is the default request body limit (1 MiB).
@@ -91,6 +96,10 @@ func New(cfg Config) *API {
 		a.routesBlobs()
 	}
 	a.routesReset()
+	if cfg.Meetings != nil {
+		a.meetings = cfg.Meetings
+		a.routesMeetings()
+	}
 	a.mux.HandleFunc("POST /session.json", a.createSession)
 	a.mux.HandleFunc("GET /session.json", a.withSession(a.getSession))
 	a.mux.HandleFunc("DELETE /session.json", a.withSession(a.deleteSession))
@@ -204,7 +213,14 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var berr badRequest
 	var qerr *quota.Error
 	var ferr *files.Refusal
+	var mr *meetings.Refusal
 	switch {
+	case errors.As(err, &mr):
+		writeError(w, http.StatusUnprocessableEntity, map[string][]string{mr.Field: {mr.Msg}})
+	case errors.Is(err, meetings.ErrNotFound):
+		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+	case errors.Is(err, meetings.ErrForbidden):
+		writeError(w, http.StatusForbidden, []string{"only the creator changes it"})
 	case errors.As(err, &ferr):
 		status := http.StatusUnprocessableEntity
 		if ferr.TooLarge {

@@ -31,6 +31,7 @@ import (
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
 	"github.com/parley-chat/parley/internal/smtprelay"
+	"github.com/parley-chat/parley/meetings"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/pubsub"
@@ -419,7 +420,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	api := httpapi.New(httpapi.Config{
 		Accounts: acc, Dialogs: ds, History: archive, Live: xs, Push: pushes, MUCDomain: "muc." + o.domain, Log: log,
-		LoginGuard: guard, Metrics: reg, MaxBody: o.http.maxBody, Files: fs, PublicURL: o.publicURL, Mailer: o.mailer(),
+		LoginGuard: guard, Metrics: reg, MaxBody: o.http.maxBody, Files: fs, PublicURL: o.publicURL, Mailer: o.mailer(), Meetings: meetings.NewService(db, ds),
 	})
 	var plain http.Handler = api
 	plainPerIP := o.http.maxConnsPerIP

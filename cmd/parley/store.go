@@ -10,6 +10,7 @@ import (
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
+	"github.com/parley-chat/parley/meetings"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/pubsub"
@@ -34,6 +35,7 @@ type backend interface {
 	files.Store
 	privatexml.Store
 	pubsub.Store
+	meetings.Store
 	Ping(ctx context.Context) error
 	Close() error
 }

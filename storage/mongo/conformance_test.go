@@ -63,3 +63,8 @@ func TestConformancePubsub(t *testing.T) {
 	open := opener(t)
 	storetest.Pubsub(t, func(t *testing.T) pubsub.Store { return open(t) })
 }
+
+func TestConformanceMeetings(t *testing.T) {
+	open := opener(t)
+	storetest.Meetings(t, func(t *testing.T) storetest.MeetingsStore { return open(t) })
+}

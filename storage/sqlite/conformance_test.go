@@ -48,3 +48,7 @@ func TestConformanceFilesS3(t *testing.T) {
 func TestConformancePubsub(t *testing.T) {
 	storetest.Pubsub(t, func(t *testing.T) pubsub.Store { return open(t) })
 }
+
+func TestConformanceMeetings(t *testing.T) {
+	storetest.Meetings(t, func(t *testing.T) storetest.MeetingsStore { return open(t) })
+}

@@ -430,6 +430,32 @@ var migrations = []string{
 	CREATE INDEX pubsub_items_newest ON pubsub_items(app_id, user_id, node, published);`,
 	// 18: how an app numbers dialog types ("docs" or "" for the SDK's).
 	`ALTER TABLE apps ADD COLUMN dialog_types TEXT NOT NULL DEFAULT '';`,
+	// 19: meetings (with their attendees, for "mine") and whiteboards.
+	`CREATE TABLE meetings (
+		app_id INTEGER NOT NULL,
+		id TEXT NOT NULL,
+		host_id INTEGER NOT NULL,
+		public INTEGER NOT NULL,
+		start INTEGER NOT NULL,
+		doc TEXT NOT NULL,
+		PRIMARY KEY (app_id, id)
+	) WITHOUT ROWID;
+	CREATE INDEX meetings_host ON meetings(app_id, host_id);
+	CREATE TABLE meeting_attendees (
+		app_id INTEGER NOT NULL,
+		meeting_id TEXT NOT NULL,
+		user_id INTEGER NOT NULL,
+		PRIMARY KEY (app_id, user_id, meeting_id)
+	) WITHOUT ROWID;
+	CREATE INDEX meeting_attendees_meeting ON meeting_attendees(app_id, meeting_id);
+	CREATE TABLE whiteboards (
+		app_id INTEGER NOT NULL,
+		id TEXT NOT NULL,
+		dialog_id TEXT NOT NULL,
+		doc TEXT NOT NULL,
+		PRIMARY KEY (app_id, id)
+	) WITHOUT ROWID;
+	CREATE INDEX whiteboards_dialog ON whiteboards(app_id, dialog_id);`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

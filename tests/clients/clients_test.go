@@ -202,6 +202,9 @@ func TestRealClients(t *testing.T) {
 	t.Run("connectycube SDK users", func(t *testing.T) {
 		run(t, "node", env, "node", "--test", "--test-force-exit", "sdk_users.test.cjs")
 	})
+	t.Run("connectycube SDK meetings and whiteboards", func(t *testing.T) {
+		run(t, "node", env, "node", "--test", "--test-force-exit", "sdk_meetings.test.cjs")
+	})
 	t.Run("connectycube SDK storage", func(t *testing.T) {
 		run(t, "node", env, "node", "--test", "--test-force-exit", "sdk_storage.test.cjs")
 	})

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/addressbook"
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
@@ -32,7 +33,7 @@ func served(t *testing.T) (api, admin []string) {
 	ds := dialogs.NewService(db, db)
 	b, _ := blobfs.Open(t.TempDir())
 	a := httpapi.New(httpapi.Config{Accounts: acc, Dialogs: ds, History: history.NewArchive(db, ds), Push: push.NewService(db, nil),
-		Files: files.NewService(db, b, ds, []byte("x")), Meetings: meetings.NewService(db, ds)})
+		Files: files.NewService(db, b, ds, []byte("x")), Meetings: meetings.NewService(db, ds), AddressBook: addressbook.New(db)})
 	ad := &httpapi.Admin{Accounts: acc, Metrics: http.NotFoundHandler()}
 	return a.Routes(), ad.Routes()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/addressbook"
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
@@ -43,6 +44,7 @@ type API struct {
 	numbering numberingCache
 	mailer    Mailer
 	meetings  *meetings.Service
+	book      *addressbook.Book
 	publicURL string
 }
 
@@ -73,6 +75,8 @@ type Config struct {
 	// Meetings serves /meetings.json and /whiteboards.json; nil leaves
 	// them out.
 	Meetings *meetings.Service
+	// AddressBook serves /address_book.json; nil leaves it out.
+	AddressBook *addressbook.Book
 }
 
 // DefaultMaxBody is the default request body limit (1 MiB).
@@ -99,6 +103,10 @@ func New(cfg Config) *API {
 	if cfg.Meetings != nil {
 		a.meetings = cfg.Meetings
 		a.routesMeetings()
+	}
+	if cfg.AddressBook != nil {
+		a.book = cfg.AddressBook
+		a.routesAddressBook()
 	}
 	a.mux.HandleFunc("POST /session.json", a.createSession)
 	a.mux.HandleFunc("GET /session.json", a.withSession(a.getSession))

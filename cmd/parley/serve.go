@@ -25,6 +25,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/addressbook"
 	"github.com/parley-chat/parley/cluster"
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/files"
@@ -291,7 +292,8 @@ func serve(ctx context.Context, o serveOptions) error {
 	rs := rosters.NewService(db, db, o.domain)
 	px := privatexml.New(db)
 	ps := pubsub.NewService(db)
-	acc.Owned = append(acc.Owned, rs, px, ps)
+	book := addressbook.New(db)
+	acc.Owned = append(acc.Owned, rs, px, ps, book)
 	fileSecret, err := acc.DerivedSecret(ctx, "files: upload tickets")
 	if err != nil {
 		return err
@@ -420,7 +422,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	api := httpapi.New(httpapi.Config{
 		Accounts: acc, Dialogs: ds, History: archive, Live: xs, Push: pushes, MUCDomain: "muc." + o.domain, Log: log,
-		LoginGuard: guard, Metrics: reg, MaxBody: o.http.maxBody, Files: fs, PublicURL: o.publicURL, Mailer: o.mailer(), Meetings: meetings.NewService(db, ds),
+		LoginGuard: guard, Metrics: reg, MaxBody: o.http.maxBody, Files: fs, PublicURL: o.publicURL, Mailer: o.mailer(), Meetings: meetings.NewService(db, ds), AddressBook: book,
 	})
 	var plain http.Handler = api
 	plainPerIP := o.http.maxConnsPerIP

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/addressbook"
 	"github.com/parley-chat/parley/dialogs"
 	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
@@ -36,6 +37,7 @@ type backend interface {
 	privatexml.Store
 	pubsub.Store
 	meetings.Store
+	addressbook.Store
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/addressbook"
 	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/pubsub"
@@ -67,4 +68,9 @@ func TestConformancePubsub(t *testing.T) {
 func TestConformanceMeetings(t *testing.T) {
 	open := opener(t)
 	storetest.Meetings(t, func(t *testing.T) storetest.MeetingsStore { return open(t) })
+}
+
+func TestConformanceAddressBook(t *testing.T) {
+	open := opener(t)
+	storetest.AddressBook(t, func(t *testing.T) addressbook.Store { return open(t) })
 }

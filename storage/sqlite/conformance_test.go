@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/parley-chat/parley/accounts"
+	"github.com/parley-chat/parley/addressbook"
 	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/pubsub"
 	"github.com/parley-chat/parley/storage/sqlite"
@@ -51,4 +52,8 @@ func TestConformancePubsub(t *testing.T) {
 
 func TestConformanceMeetings(t *testing.T) {
 	storetest.Meetings(t, func(t *testing.T) storetest.MeetingsStore { return open(t) })
+}
+
+func TestConformanceAddressBook(t *testing.T) {
+	storetest.AddressBook(t, func(t *testing.T) addressbook.Store { return open(t) })
 }

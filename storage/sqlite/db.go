@@ -456,6 +456,15 @@ var migrations = []string{
 		PRIMARY KEY (app_id, id)
 	) WITHOUT ROWID;
 	CREATE INDEX whiteboards_dialog ON whiteboards(app_id, dialog_id);`,
+	// 20: address books (phone contacts per user and device).
+	`CREATE TABLE address_book (
+		app_id INTEGER NOT NULL,
+		user_id INTEGER NOT NULL,
+		udid TEXT NOT NULL,
+		phone TEXT NOT NULL,
+		name TEXT NOT NULL,
+		PRIMARY KEY (app_id, user_id, udid, phone)
+	) WITHOUT ROWID;`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

@@ -76,3 +76,19 @@ test('sign-in options: an unconfigured provider and guests are refused by name; 
   await within(b.chat.connect({ userId: bob.id, password: appSession.token }), 10000, 'connect with the upgraded token');
   await b.chat.disconnect();
 });
+
+test('address book: upload, normalised phones, registered users, the size cap', async () => {
+  const z = instance();
+  const zoe = await z.users.signup({ login: 'ab_zoe', password: 'zoe-password', phone: '+15550104444' });
+  const a = instance();
+  await a.createSession({ login: 'sdk_alice', password: 'alice-password' });
+  const res = await a.addressbook.uploadAddressBook([{ name: 'Zoe', phone: '+1 (555) 010-4444' }, { name: 'Nobody', phone: '555 0199' }, { name: 'Bad', phone: 'x' }], { udid: 'phone-1' });
+  assert.equal(res.created, 2);
+  assert.equal(Object.values(res.rejected).flat().length, 1);
+  const book = await a.addressbook.get('phone-1');
+  assert.deepEqual(book.map((c) => c.phone).sort(), ['+15550104444', '5550199']);
+  const registered = await a.addressbook.getRegisteredUsers({ compact: 1, udid: 'phone-1' });
+  assert.deepEqual(registered, [{ id: zoe.user.id, phone: '+15550104444' }]);
+  const many = Array.from({ length: 1001 }, (_, i) => ({ name: 'n', phone: String(2000000 + i) }));
+  await assert.rejects(a.addressbook.uploadAddressBook(many, { udid: 'phone-1' }), (e) => e.code === 422);
+});

@@ -7,6 +7,7 @@ import (
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/addressbook"
 	"github.com/parley-chat/parley/internal/testenv"
+	"github.com/parley-chat/parley/objects"
 	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/pubsub"
 	"github.com/parley-chat/parley/storage/mongo"
@@ -73,4 +74,9 @@ func TestConformanceMeetings(t *testing.T) {
 func TestConformanceAddressBook(t *testing.T) {
 	open := opener(t)
 	storetest.AddressBook(t, func(t *testing.T) addressbook.Store { return open(t) })
+}
+
+func TestConformanceObjects(t *testing.T) {
+	open := opener(t)
+	storetest.Objects(t, func(t *testing.T) objects.Store { return open(t) })
 }

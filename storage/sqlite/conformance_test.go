@@ -6,6 +6,7 @@ import (
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/addressbook"
+	"github.com/parley-chat/parley/objects"
 	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/pubsub"
 	"github.com/parley-chat/parley/storage/sqlite"
@@ -56,4 +57,8 @@ func TestConformanceMeetings(t *testing.T) {
 
 func TestConformanceAddressBook(t *testing.T) {
 	storetest.AddressBook(t, func(t *testing.T) addressbook.Store { return open(t) })
+}
+
+func TestConformanceObjects(t *testing.T) {
+	storetest.Objects(t, func(t *testing.T) objects.Store { return open(t) })
 }

@@ -465,6 +465,27 @@ var migrations = []string{
 		name TEXT NOT NULL,
 		PRIMARY KEY (app_id, user_id, udid, phone)
 	) WITHOUT ROWID;`,
+	// 21: custom objects: classes and records (each scalar field gets an
+	// expression index when its class is defined).
+	`CREATE TABLE object_classes (
+		app_id INTEGER NOT NULL,
+		name TEXT NOT NULL,
+		doc TEXT NOT NULL,
+		PRIMARY KEY (app_id, name)
+	) WITHOUT ROWID;
+	CREATE TABLE objects (
+		app_id INTEGER NOT NULL,
+		class TEXT NOT NULL,
+		id TEXT NOT NULL,
+		owner_id INTEGER NOT NULL,
+		parent_id TEXT NOT NULL,
+		created INTEGER NOT NULL,
+		updated INTEGER NOT NULL,
+		doc TEXT NOT NULL,
+		PRIMARY KEY (app_id, class, id)
+	);
+	CREATE INDEX objects_owner ON objects(app_id, class, owner_id);
+	CREATE INDEX objects_created ON objects(app_id, class, created);`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

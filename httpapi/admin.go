@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/subtle"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
@@ -13,6 +14,7 @@ import (
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/cluster"
 	"github.com/parley-chat/parley/dialogs"
+	"github.com/parley-chat/parley/objects"
 )
 
 // Broadcasts creates broadcast dialogs (operator only).
@@ -40,6 +42,61 @@ type Admin struct {
 	Kick func(app, user int64) int
 	// MaxBody is the largest request body, bytes; 0 means DefaultMaxBody.
 	MaxBody int64
+	// Objects defines custom object classes; nil disables the endpoints.
+	Objects *objects.Service
+}
+
+func (ad *Admin) listClasses(w http.ResponseWriter, r *http.Request) {
+	app, ok := pathInt(r, "app")
+	if !ok {
+		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+		return
+	}
+	cs, err := ad.Objects.Classes(r.Context(), app)
+	if err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	if cs == nil {
+		cs = []objects.Class{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": cs})
+}
+
+// defineClass creates or redefines a class: {"name", "fields":[{name,
+// type}], "permissions":{"read","update","delete"}} (open or owner).
+func (ad *Admin) defineClass(w http.ResponseWriter, r *http.Request) {
+	app, ok := pathInt(r, "app")
+	if !ok {
+		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+		return
+	}
+	var in struct {
+		Name        string          `json:"name"`
+		Fields      []objects.Field `json:"fields"`
+		Permissions struct {
+			Read, Update, Delete string
+		} `json:"permissions"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	if _, err := ad.Accounts.App(r.Context(), app); err != nil {
+		ad.fail(w, r, err)
+		return
+	}
+	c := &objects.Class{AppID: app, Name: in.Name, Fields: in.Fields, Read: in.Permissions.Read, Update: in.Permissions.Update, Delete: in.Permissions.Delete}
+	if err := ad.Objects.DefineClass(r.Context(), c); err != nil {
+		var ref *objects.Refusal
+		if errors.As(err, &ref) {
+			writeError(w, http.StatusUnprocessableEntity, map[string][]string{ref.Field: {ref.Msg}})
+			return
+		}
+		ad.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"class": c})
 }
 
 // ClusterStatus lists the live nodes of a cluster.
@@ -104,6 +161,10 @@ func (ad *Admin) routes() *routeMux {
 		writeJSON(w, http.StatusOK, map[string]any{"kicked_here": n})
 	}))
 	mux.HandleFunc("POST /api/apps/{app}/broadcasts", auth(ad.createBroadcast))
+	if ad.Objects != nil {
+		mux.HandleFunc("GET /api/apps/{app}/classes", auth(ad.listClasses))
+		mux.HandleFunc("POST /api/apps/{app}/classes", auth(ad.defineClass))
+	}
 	mux.HandleFunc("GET /api/cluster", auth(func(w http.ResponseWriter, r *http.Request) {
 		if ad.Cluster == nil {
 			n := 0

@@ -16,6 +16,7 @@ import (
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
 	"github.com/parley-chat/parley/meetings"
+	"github.com/parley-chat/parley/objects"
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/storage/blobfs"
 	"github.com/parley-chat/parley/storage/sqlite"
@@ -33,8 +34,8 @@ func served(t *testing.T) (api, admin []string) {
 	ds := dialogs.NewService(db, db)
 	b, _ := blobfs.Open(t.TempDir())
 	a := httpapi.New(httpapi.Config{Accounts: acc, Dialogs: ds, History: history.NewArchive(db, ds), Push: push.NewService(db, nil),
-		Files: files.NewService(db, b, ds, []byte("x")), Meetings: meetings.NewService(db, ds), AddressBook: addressbook.New(db)})
-	ad := &httpapi.Admin{Accounts: acc, Metrics: http.NotFoundHandler()}
+		Files: files.NewService(db, b, ds, []byte("x")), Meetings: meetings.NewService(db, ds), AddressBook: addressbook.New(db), Objects: objects.NewService(db)})
+	ad := &httpapi.Admin{Accounts: acc, Metrics: http.NotFoundHandler(), Objects: objects.NewService(db)}
 	return a.Routes(), ad.Routes()
 }
 

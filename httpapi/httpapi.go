@@ -24,6 +24,7 @@ import (
 	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/meetings"
+	"github.com/parley-chat/parley/objects"
 	"github.com/parley-chat/parley/push"
 	"github.com/parley-chat/parley/quota"
 )
@@ -45,6 +46,7 @@ type API struct {
 	mailer    Mailer
 	meetings  *meetings.Service
 	book      *addressbook.Book
+	objects   *objects.Service
 	publicURL string
 }
 
@@ -77,6 +79,8 @@ type Config struct {
 	Meetings *meetings.Service
 	// AddressBook serves /address_book.json; nil leaves it out.
 	AddressBook *addressbook.Book
+	// Objects serves custom objects (/data/…); nil leaves them out.
+	Objects *objects.Service
 }
 
 // DefaultMaxBody is the default request body limit (1 MiB).
@@ -103,6 +107,10 @@ func New(cfg Config) *API {
 	if cfg.Meetings != nil {
 		a.meetings = cfg.Meetings
 		a.routesMeetings()
+	}
+	if cfg.Objects != nil {
+		a.objects = cfg.Objects
+		a.routesObjects()
 	}
 	if cfg.AddressBook != nil {
 		a.book = cfg.AddressBook
@@ -222,7 +230,14 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var qerr *quota.Error
 	var ferr *files.Refusal
 	var mr *meetings.Refusal
+	var or *objects.Refusal
 	switch {
+	case errors.As(err, &or):
+		writeError(w, http.StatusUnprocessableEntity, map[string][]string{or.Field: {or.Msg}})
+	case errors.Is(err, objects.ErrNotFound):
+		writeError(w, http.StatusNotFound, []string{"Resource not found"})
+	case errors.Is(err, objects.ErrForbidden):
+		writeError(w, http.StatusForbidden, []string{"You don't have appropriate permissions to perform this operation"})
 	case errors.As(err, &mr):
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string{mr.Field: {mr.Msg}})
 	case errors.Is(err, meetings.ErrNotFound):

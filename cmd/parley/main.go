@@ -15,7 +15,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), migrateCmd(), appCmd(), userCmd(), dialogCmd(), clusterCmd(), benchCmd(), versionCmd())
+	root.AddCommand(serveCmd(), migrateCmd(), appCmd(), userCmd(), classCmd(), dialogCmd(), clusterCmd(), benchCmd(), versionCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "parley:", err)
 		os.Exit(1)

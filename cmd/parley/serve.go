@@ -33,6 +33,7 @@ import (
 	"github.com/parley-chat/parley/httpapi"
 	"github.com/parley-chat/parley/internal/smtprelay"
 	"github.com/parley-chat/parley/meetings"
+	"github.com/parley-chat/parley/objects"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/pubsub"
@@ -293,6 +294,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	px := privatexml.New(db)
 	ps := pubsub.NewService(db)
 	book := addressbook.New(db)
+	objs := objects.NewService(db)
 	acc.Owned = append(acc.Owned, rs, px, ps, book)
 	fileSecret, err := acc.DerivedSecret(ctx, "files: upload tickets")
 	if err != nil {
@@ -422,7 +424,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	api := httpapi.New(httpapi.Config{
 		Accounts: acc, Dialogs: ds, History: archive, Live: xs, Push: pushes, MUCDomain: "muc." + o.domain, Log: log,
-		LoginGuard: guard, Metrics: reg, MaxBody: o.http.maxBody, Files: fs, PublicURL: o.publicURL, Mailer: o.mailer(), Meetings: meetings.NewService(db, ds), AddressBook: book,
+		LoginGuard: guard, Metrics: reg, MaxBody: o.http.maxBody, Files: fs, PublicURL: o.publicURL, Mailer: o.mailer(), Meetings: meetings.NewService(db, ds), AddressBook: book, Objects: objs,
 	})
 	var plain http.Handler = api
 	plainPerIP := o.http.maxConnsPerIP
@@ -443,6 +445,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		Dialogs:  ds,
 		Kick:     xs.Kick,
 		MaxBody:  o.http.maxBody,
+		Objects:  objs,
 	}
 	if rc != nil {
 		admin.Cluster = rc

@@ -12,6 +12,7 @@ import (
 	"github.com/parley-chat/parley/files"
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/meetings"
+	"github.com/parley-chat/parley/objects"
 	"github.com/parley-chat/parley/privacy"
 	"github.com/parley-chat/parley/privatexml"
 	"github.com/parley-chat/parley/pubsub"
@@ -38,6 +39,7 @@ type backend interface {
 	pubsub.Store
 	meetings.Store
 	addressbook.Store
+	objects.Store
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -205,6 +205,14 @@ func TestRealClients(t *testing.T) {
 	t.Run("connectycube SDK meetings and whiteboards", func(t *testing.T) {
 		run(t, "node", env, "node", "--test", "--test-force-exit", "sdk_meetings.test.cjs")
 	})
+	t.Run("connectycube SDK custom objects", func(t *testing.T) {
+		out, err := exec.Command(os.Getenv("PARLEY_BIN"), "class", "create", "--app", "1", "--name", "Task", "--field", "title:string",
+			"--field", "rating:integer", "--field", "tags:array", "--read", "open", fmt.Sprintf("--server=http://127.0.0.1:%d", n.admin), "--data", n.data).CombinedOutput()
+		if err != nil {
+			t.Fatalf("parley class create: %v\n%s", err, out)
+		}
+		run(t, "node", env, "node", "--test", "--test-force-exit", "sdk_objects.test.cjs")
+	})
 	t.Run("connectycube SDK storage", func(t *testing.T) {
 		run(t, "node", env, "node", "--test", "--test-force-exit", "sdk_storage.test.cjs")
 	})

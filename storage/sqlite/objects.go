@@ -156,13 +156,27 @@ func (s *DB) Objects(ctx context.Context, app int64, class string, ids []string)
 	return scanObjects(rows)
 }
 
-// objectWhere renders a query's conditions.
-func objectWhere(c *objects.Class, q objects.Query) (string, []any) {
+// objectWhere renders a query's conditions. With an equality on some
+// field, the other conditions' columns are written +col, which keeps the
+// planner on the equality's index (each field has its own index, and
+// without statistics SQLite would take a range's index, which can cover
+// half the class).
+func objectWhere(c *objects.Class, q objects.Query) (string, []any, bool) {
 	where := []string{"app_id=?", "class=?"}
 	args := []any{c.AppID, c.Name}
 	ops := map[string]string{"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+	eq := ""
+	for _, f := range q.Filters {
+		if (f.Op == "eq" || f.Op == "in") && !isArrayField(c, f.Field) {
+			eq = f.Field
+			break
+		}
+	}
 	for _, f := range q.Filters {
 		col := objectColumn(f.Field)
+		if eq != "" && f.Field != eq {
+			col = "+" + col
+		}
 		isArray := false
 		for _, fd := range c.Fields {
 			if fd.Name == f.Field && fd.Type == objects.Array {
@@ -193,19 +207,32 @@ func objectWhere(c *objects.Class, q objects.Query) (string, []any) {
 		}
 		args = append(args, vals...)
 	}
-	return strings.Join(where, " AND "), args
+	return strings.Join(where, " AND "), args, eq != ""
+}
+
+func isArrayField(c *objects.Class, name string) bool {
+	for _, f := range c.Fields {
+		if f.Name == name {
+			return f.Type == objects.Array || f.Type == objects.Location
+		}
+	}
+	return false
 }
 
 // FindObjects implements objects.Store.
 func (s *DB) FindObjects(ctx context.Context, c *objects.Class, q objects.Query) ([]objects.Record, error) {
-	where, args := objectWhere(c, q)
+	where, args, eq := objectWhere(c, q)
 	order := "created DESC, id"
 	if q.Sort != "" {
 		dir := "ASC"
 		if q.Desc {
 			dir = "DESC"
 		}
-		order = objectColumn(q.Sort) + " " + dir + ", id"
+		col := objectColumn(q.Sort)
+		if eq {
+			col = "+" + col // sort the equality's rows, rather than walk the sort's index
+		}
+		order = col + " " + dir + ", id"
 	}
 	rows, err := s.queryBuilt(ctx, `SELECT `+objectCols+` FROM objects WHERE `+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, q.Limit, q.Skip)...)
 	if err != nil {
@@ -216,7 +243,7 @@ func (s *DB) FindObjects(ctx context.Context, c *objects.Class, q objects.Query)
 
 // CountObjects implements objects.Store.
 func (s *DB) CountObjects(ctx context.Context, c *objects.Class, q objects.Query) (int, error) {
-	where, args := objectWhere(c, q)
+	where, args, _ := objectWhere(c, q)
 	var n int
 	err := s.queryRowBuilt(ctx, `SELECT COUNT(*) FROM objects WHERE `+where, args...).Scan(&n)
 	return n, err

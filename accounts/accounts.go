@@ -24,6 +24,9 @@ type App struct {
 	// "docs" (ConnectyCube's documentation: 1 broadcast, 4 public) or ""
 	// (the SDK's enum: 1 public, 4 broadcast; the default).
 	DialogTypes string
+	// Guests lets anyone start a guest session (a user marked as a guest,
+	// removed after an idle time). Off by default.
+	Guests bool
 	// AutoCreateUsers lets POST /session.json create a user that does not exist
 	// yet (ConnectyCube's "create user on the fly"). Off by default.
 	AutoCreateUsers bool
@@ -53,7 +56,10 @@ type User struct {
 	CustomData string
 	ExternalID string
 	// Avatar is the user's picture: the uid of a public file, or a URL.
-	Avatar        string
+	Avatar string
+	// Guest marks a user a guest session made; guests are removed after
+	// an idle time.
+	Guest         bool
 	Tags          []string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time

@@ -95,6 +95,8 @@ func (s *Service) Now() time.Time { return s.now() }
 type AppOptions struct {
 	// AutoCreateUsers lets POST /session.json create unknown users.
 	AutoCreateUsers bool
+	// Guests allows guest sessions.
+	Guests bool
 	// ShowContacts lets users see each other's email and phone.
 	ShowContacts bool
 	// ArchiveAll stores every chat message, not only save_to_history=1.
@@ -116,7 +118,7 @@ func (s *Service) CreateApp(ctx context.Context, name string, opt AppOptions) (*
 	default:
 		return nil, ValidationError{"dialog_types": {"is docs (1 broadcast, 4 public) or sdk (1 public, 4 broadcast)"}}
 	}
-	app := &App{Name: name, AutoCreateUsers: opt.AutoCreateUsers, ShowContacts: opt.ShowContacts, ArchiveAll: opt.ArchiveAll, DialogExtensions: opt.DialogExtensions, DialogTypes: opt.DialogTypes, CreatedAt: s.now().UTC()}
+	app := &App{Name: name, Guests: opt.Guests, AutoCreateUsers: opt.AutoCreateUsers, ShowContacts: opt.ShowContacts, ArchiveAll: opt.ArchiveAll, DialogExtensions: opt.DialogExtensions, DialogTypes: opt.DialogTypes, CreatedAt: s.now().UTC()}
 	app.AuthKey = randomHex(16)
 	app.AuthKeyHash = HashAuthKey(app.AuthKey)
 	if err := s.store.CreateApp(ctx, app); err != nil {
@@ -376,10 +378,14 @@ func (s *Service) PruneSessions(ctx context.Context) (int64, error) {
 
 // CreateUser validates input and stores a new user with its password.
 func (s *Service) CreateUser(ctx context.Context, appID int64, in UserInput) (*User, error) {
+	return s.createUser(ctx, appID, in, false)
+}
+
+func (s *Service) createUser(ctx context.Context, appID int64, in UserInput, guest bool) (*User, error) {
 	if _, err := s.store.App(ctx, appID); err != nil {
 		return nil, err
 	}
-	u := &User{AppID: appID}
+	u := &User{AppID: appID, Guest: guest}
 	applyInput(u, in)
 	if in.Avatar != nil && *in.Avatar != "" && s.Pictures != nil {
 		if err := s.Pictures.CheckPicture(ctx, appID, 0, "avatar", *in.Avatar); err != nil { // no owner yet: a public file

@@ -77,9 +77,12 @@ type UserQuery struct {
 	ExternalIDs []string
 	Phones      []string
 	Tags        []string // users with any of them
-	FullName    string   // substring match
-	SortField   string   // "id", "created_at", "updated_at", "login", "full_name"
-	SortDesc    bool
-	Limit       int
-	Offset      int
+	// GuestsIdleBefore, when set, lists only guests whose last request
+	// (or creation) is before it.
+	GuestsIdleBefore time.Time
+	FullName         string // substring match
+	SortField        string // "id", "created_at", "updated_at", "login", "full_name"
+	SortDesc         bool
+	Limit            int
+	Offset           int
 }

@@ -24,6 +24,7 @@ type userJSON struct {
 	UserTags      *string `json:"user_tags"`
 	Avatar        *string `json:"avatar"`
 	BlobID        any     `json:"blob_id"`
+	IsGuest       bool    `json:"is_guest,omitempty"`
 }
 
 func userOut(u *accounts.User) userJSON {
@@ -40,7 +41,7 @@ func userOut(u *accounts.User) userJSON {
 	return userJSON{
 		ID: u.ID, FullName: u.FullName, Email: opt(u.Email), Login: opt(u.Login), Phone: u.Phone, Website: u.Website,
 		CreatedAt: iso(u.CreatedAt), UpdatedAt: iso(u.UpdatedAt), LastRequestAt: iso(u.LastRequestAt),
-		ExternalID: ext, CustomData: opt(u.CustomData), UserTags: opt(strings.Join(u.Tags, ",")), Avatar: opt(u.Avatar),
+		ExternalID: ext, CustomData: opt(u.CustomData), UserTags: opt(strings.Join(u.Tags, ",")), Avatar: opt(u.Avatar), IsGuest: u.Guest,
 	}
 }
 
@@ -84,6 +85,7 @@ type loginJSON struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 	Guest    any    `json:"guest"`
+	FullName string `json:"full_name"`
 }
 
 func (l *loginJSON) login() *accounts.Login {
@@ -113,7 +115,12 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.User != nil && req.User.Guest != nil && req.User.Guest != false && req.User.Guest != "0" {
-		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"guest": {"guest sessions are not enabled for this app"}})
+		sess, token, u, err := a.accounts.CreateGuestSession(r.Context(), int64(req.AppID), req.AuthKey, req.User.FullName)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, sessionOut(sess, token, u))
 		return
 	}
 	if req.AppID == 0 || req.AuthKey == "" {

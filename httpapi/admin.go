@@ -202,6 +202,7 @@ type appJSON struct {
 	// stores keep only its hash.
 	AuthKey          string   `json:"auth_key,omitempty"`
 	AutoCreateUsers  bool     `json:"auto_create_users"`
+	Guests           bool     `json:"guests"`
 	ShowContacts     bool     `json:"show_contacts"`
 	ArchiveAll       bool     `json:"archive_all"`
 	DialogTypes      string   `json:"dialog_types"`
@@ -210,7 +211,7 @@ type appJSON struct {
 }
 
 func appOut(a *accounts.App) appJSON {
-	return appJSON{ID: a.ID, Name: a.Name, AuthKey: a.AuthKey, AutoCreateUsers: a.AutoCreateUsers, ShowContacts: a.ShowContacts, ArchiveAll: a.ArchiveAll, DialogExtensions: a.DialogExtensions, DialogTypes: numbering(a.DialogTypes), CreatedAt: iso(a.CreatedAt)}
+	return appJSON{ID: a.ID, Name: a.Name, AuthKey: a.AuthKey, Guests: a.Guests, AutoCreateUsers: a.AutoCreateUsers, ShowContacts: a.ShowContacts, ArchiveAll: a.ArchiveAll, DialogExtensions: a.DialogExtensions, DialogTypes: numbering(a.DialogTypes), CreatedAt: iso(a.CreatedAt)}
 }
 
 func (ad *Admin) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -234,6 +235,7 @@ func (ad *Admin) createApp(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Name             string   `json:"name"`
 		AutoCreateUsers  bool     `json:"auto_create_users"`
+		Guests           bool     `json:"guests"`
 		ShowContacts     bool     `json:"show_contacts"`
 		ArchiveAll       bool     `json:"archive_all"`
 		DialogTypes      string   `json:"dialog_types"`
@@ -247,7 +249,7 @@ func (ad *Admin) createApp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, map[string][]string{"name": {"is required"}})
 		return
 	}
-	app, err := ad.Accounts.CreateApp(r.Context(), req.Name, accounts.AppOptions{AutoCreateUsers: req.AutoCreateUsers, ShowContacts: req.ShowContacts, ArchiveAll: req.ArchiveAll, DialogExtensions: req.DialogExtensions, DialogTypes: req.DialogTypes})
+	app, err := ad.Accounts.CreateApp(r.Context(), req.Name, accounts.AppOptions{Guests: req.Guests, AutoCreateUsers: req.AutoCreateUsers, ShowContacts: req.ShowContacts, ArchiveAll: req.ArchiveAll, DialogExtensions: req.DialogExtensions, DialogTypes: req.DialogTypes})
 	if err != nil {
 		ad.fail(w, r, err)
 		return

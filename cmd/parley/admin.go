@@ -104,7 +104,7 @@ func appCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "app", Short: "Manage applications (tenants) on a running node"}
 	c.flags(cmd)
 	var name, dialogTypes string
-	var autoCreate, showContacts, archiveAll bool
+	var autoCreate, showContacts, archiveAll, guests bool
 	var extensions []string
 	create := &cobra.Command{
 		Use:   "create",
@@ -116,7 +116,7 @@ func appCmd() *cobra.Command {
 			var out struct {
 				App appRow `json:"app"`
 			}
-			if err := c.do("POST", "/api/apps", map[string]any{"name": name, "auto_create_users": autoCreate, "show_contacts": showContacts, "archive_all": archiveAll, "dialog_extensions": extensions, "dialog_types": dialogTypes}, &out); err != nil {
+			if err := c.do("POST", "/api/apps", map[string]any{"name": name, "auto_create_users": autoCreate, "show_contacts": showContacts, "archive_all": archiveAll, "dialog_extensions": extensions, "dialog_types": dialogTypes, "guests": guests}, &out); err != nil {
 				return err
 			}
 			c.print(out.App, func(w io.Writer) {
@@ -126,6 +126,7 @@ func appCmd() *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "application name")
+	create.Flags().BoolVar(&guests, "guests", false, "allow guest sessions (createSession({guest: 1, full_name})): users marked as guests, removed after --guest-idle")
 	create.Flags().BoolVar(&autoCreate, "auto-create-users", false, "let POST /session.json create unknown users on the fly")
 	create.Flags().BoolVar(&showContacts, "show-contacts", false, "let users see each other's email and phone (app sessions never do)")
 	create.Flags().BoolVar(&archiveAll, "archive-all", false, "archive every chat and groupchat message, as XEP-0313 (MAM) clients expect (default: only messages sent with save_to_history=1, as ConnectyCube does)")

@@ -81,6 +81,7 @@ type serveOptions struct {
 	s3                          blobs3.Config
 	s3Presign                   time.Duration
 	s3PresignUploads            bool
+	guestIdle                   time.Duration
 	limits                      limitOptions
 	// flags are the settings as parsed, for a reload to start from.
 	flags *pflag.FlagSet
@@ -160,6 +161,7 @@ func serveCmd() *cobra.Command {
 		"allow a non-loopback address, take client addresses from the last X-Forwarded-For entry and leave the per-IP connection cap to the proxy")
 	o.http.flags(cmd)
 	loginGuardFlags(cmd, &o.loginGuard)
+	f.DurationVar(&o.guestIdle, "guest-idle", 24*time.Hour, "guest users idle this long are removed, with their data")
 	f.StringVar(&o.smtp.Addr, "smtp-addr", "", "SMTP relay for password reset e-mails, host:port (empty: resets are refused)")
 	f.StringVar(&o.smtp.From, "smtp-from", "parley@localhost", "From address of the e-mails")
 	f.StringVar(&o.smtp.User, "smtp-user", "", "SMTP user (with --smtp-password; prefer PARLEY_SMTP_PASSWORD to the flag)")
@@ -455,6 +457,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	go pruneSessions(ctx, acc, log)
 	go sweepFiles(ctx, fs, log)
+	go sweepGuests(ctx, acc, o.guestIdle, xs.Kick, log)
 	log.Info("parley is up", "domain", o.domain, "version", xmpp.Version)
 
 	for ctx.Err() == nil {
@@ -601,4 +604,27 @@ func (o *serveOptions) mailer() httpapi.Mailer {
 		return nil
 	}
 	return &o.smtp
+}
+
+// sweepGuests removes, every ten minutes, the guests idle longer than idle
+// (a bounded batch each time), and ends their streams.
+func sweepGuests(ctx context.Context, acc *accounts.Service, idle time.Duration, kick func(app, user int64) int, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			gone, err := acc.SweepGuests(ctx, idle, 1000)
+			for _, u := range gone {
+				kick(u.AppID, u.ID)
+			}
+			if err != nil {
+				log.Warn("removing idle guests", "err", err)
+			} else if len(gone) > 0 {
+				log.Info("removed idle guests", "count", len(gone))
+			}
+		}
+	}
 }

@@ -23,6 +23,7 @@ type appDoc struct {
 	LegacyAuthKey    string   `bson:"auth_key,omitempty"`
 	AuthKeyHash      []byte   `bson:"auth_key_hash"`
 	AutoCreateUsers  bool     `bson:"auto_create_users"`
+	Guests           bool     `bson:"guests,omitempty"`
 	ShowContacts     bool     `bson:"show_contacts"`
 	ArchiveAll       bool     `bson:"archive_all"`
 	DialogTypes      string   `bson:"dialog_types,omitempty"`
@@ -31,7 +32,7 @@ type appDoc struct {
 }
 
 func (d *appDoc) app() *accounts.App {
-	return &accounts.App{ID: d.ID, Name: d.Name, AuthKeyHash: d.AuthKeyHash, AutoCreateUsers: d.AutoCreateUsers, ShowContacts: d.ShowContacts, ArchiveAll: d.ArchiveAll, DialogExtensions: d.DialogExtensions, DialogTypes: d.DialogTypes, CreatedAt: fromNano(d.CreatedAt)}
+	return &accounts.App{ID: d.ID, Name: d.Name, AuthKeyHash: d.AuthKeyHash, Guests: d.Guests, AutoCreateUsers: d.AutoCreateUsers, ShowContacts: d.ShowContacts, ArchiveAll: d.ArchiveAll, DialogExtensions: d.DialogExtensions, DialogTypes: d.DialogTypes, CreatedAt: fromNano(d.CreatedAt)}
 }
 
 // CreateApp implements accounts.AppStore. The plain auth key is not stored.
@@ -46,7 +47,7 @@ func (s *DB) CreateApp(ctx context.Context, a *accounts.App) error {
 			return err
 		}
 	}
-	_, err := s.c("apps").InsertOne(ctx, appDoc{ID: id, Name: a.Name, AuthKeyHash: a.AuthKeyHash, AutoCreateUsers: a.AutoCreateUsers, ShowContacts: a.ShowContacts, ArchiveAll: a.ArchiveAll, DialogExtensions: a.DialogExtensions, DialogTypes: a.DialogTypes, CreatedAt: nano(a.CreatedAt)})
+	_, err := s.c("apps").InsertOne(ctx, appDoc{ID: id, Name: a.Name, AuthKeyHash: a.AuthKeyHash, Guests: a.Guests, AutoCreateUsers: a.AutoCreateUsers, ShowContacts: a.ShowContacts, ArchiveAll: a.ArchiveAll, DialogExtensions: a.DialogExtensions, DialogTypes: a.DialogTypes, CreatedAt: nano(a.CreatedAt)})
 	if isDup(err) {
 		return accounts.ErrConflict
 	}
@@ -139,6 +140,7 @@ type userDoc struct {
 	ExternalID    string   `bson:"external_id"`
 	Tags          []string `bson:"tags"`
 	Avatar        string   `bson:"avatar,omitempty"`
+	Guest         bool     `bson:"guest,omitempty"`
 	CreatedAt     int64    `bson:"created_at"`
 	UpdatedAt     int64    `bson:"updated_at"`
 	LastRequestAt int64    `bson:"last_request_at"`
@@ -148,7 +150,7 @@ type userDoc struct {
 
 func (d *userDoc) user() *accounts.User {
 	return &accounts.User{ID: d.ID, AppID: d.AppID, Login: d.Login, Email: d.Email, FullName: d.FullName, Phone: d.Phone, Website: d.Website,
-		Avatar: d.Avatar, CustomData: d.CustomData, ExternalID: d.ExternalID, Tags: d.Tags, CreatedAt: fromNano(d.CreatedAt), UpdatedAt: fromNano(d.UpdatedAt), LastRequestAt: fromNano(d.LastRequestAt)}
+		Avatar: d.Avatar, Guest: d.Guest, CustomData: d.CustomData, ExternalID: d.ExternalID, Tags: d.Tags, CreatedAt: fromNano(d.CreatedAt), UpdatedAt: fromNano(d.UpdatedAt), LastRequestAt: fromNano(d.LastRequestAt)}
 }
 
 // claimGrace is how long a claim whose user does not carry the value is
@@ -221,7 +223,7 @@ func (s *DB) CreateUser(ctx context.Context, u *accounts.User, c *accounts.Crede
 		return err
 	}
 	doc := userDoc{ID: id, AppID: u.AppID, Login: u.Login, Email: u.Email, FullName: u.FullName, Phone: u.Phone, Website: u.Website,
-		CustomData: u.CustomData, ExternalID: u.ExternalID, Tags: u.Tags, CreatedAt: nano(u.CreatedAt), UpdatedAt: nano(u.UpdatedAt), Cred: credOf(c)}
+		CustomData: u.CustomData, ExternalID: u.ExternalID, Tags: u.Tags, Avatar: u.Avatar, Guest: u.Guest, CreatedAt: nano(u.CreatedAt), UpdatedAt: nano(u.UpdatedAt), Cred: credOf(c)}
 	if _, err := s.c("users").InsertOne(ctx, doc); err != nil {
 		s.release(ctx, u.AppID, "login", u.Login, id)
 		s.release(ctx, u.AppID, "email", u.Email, id)
@@ -349,6 +351,12 @@ func (s *DB) Users(ctx context.Context, app int64, q accounts.UserQuery) ([]acco
 	}
 	if len(q.Phones) > 0 {
 		f["phone"] = bson.M{"$in": q.Phones}
+	}
+	if !q.GuestsIdleBefore.IsZero() {
+		t := nano(q.GuestsIdleBefore)
+		f["guest"] = true
+		f["created_at"] = bson.M{"$lt": t}
+		f["last_request_at"] = bson.M{"$lt": t}
 	}
 	if len(q.Tags) > 0 {
 		f["tags"] = bson.M{"$in": q.Tags}

@@ -19,8 +19,8 @@ func (s *DB) CreateApp(ctx context.Context, a *accounts.App) error {
 	if a.ID != 0 {
 		id = a.ID
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO apps(id, name, auth_key, auth_key_hash, auto_create_users, show_contacts, archive_all, dialog_extensions, created_at, dialog_types) VALUES (?,?,'',?,?,?,?,?,?,?)`,
-		id, a.Name, a.AuthKeyHash, a.AutoCreateUsers, a.ShowContacts, a.ArchiveAll, strings.Join(a.DialogExtensions, ","), unixNano(a.CreatedAt), a.DialogTypes)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO apps(id, name, auth_key, auth_key_hash, auto_create_users, show_contacts, archive_all, dialog_extensions, created_at, dialog_types, guests) VALUES (?,?,'',?,?,?,?,?,?,?,?)`,
+		id, a.Name, a.AuthKeyHash, a.AutoCreateUsers, a.ShowContacts, a.ArchiveAll, strings.Join(a.DialogExtensions, ","), unixNano(a.CreatedAt), a.DialogTypes, a.Guests)
 	if isUnique(err) {
 		return accounts.ErrConflict
 	}
@@ -96,13 +96,13 @@ func (s *DB) Apps(ctx context.Context) ([]accounts.App, error) {
 	return out, rows.Err()
 }
 
-const appCols = `id, name, auth_key_hash, auto_create_users, show_contacts, archive_all, dialog_extensions, created_at, dialog_types`
+const appCols = `id, name, auth_key_hash, auto_create_users, show_contacts, archive_all, dialog_extensions, created_at, dialog_types, guests`
 
 func scanApp(sc interface{ Scan(...any) error }) (*accounts.App, error) {
 	var a accounts.App
 	var created int64
 	var ext string
-	if err := sc.Scan(&a.ID, &a.Name, &a.AuthKeyHash, &a.AutoCreateUsers, &a.ShowContacts, &a.ArchiveAll, &ext, &created, &a.DialogTypes); err != nil {
+	if err := sc.Scan(&a.ID, &a.Name, &a.AuthKeyHash, &a.AutoCreateUsers, &a.ShowContacts, &a.ArchiveAll, &ext, &created, &a.DialogTypes, &a.Guests); err != nil {
 		return nil, err
 	}
 	if ext != "" {
@@ -112,13 +112,13 @@ func scanApp(sc interface{ Scan(...any) error }) (*accounts.App, error) {
 	return &a, nil
 }
 
-const userCols = `id, app_id, login, email, full_name, phone, website, custom_data, external_id, tags, created_at, updated_at, last_request_at, avatar`
+const userCols = `id, app_id, login, email, full_name, phone, website, custom_data, external_id, tags, created_at, updated_at, last_request_at, avatar, guest`
 
 func scanUser(sc interface{ Scan(...any) error }) (*accounts.User, error) {
 	var u accounts.User
 	var tags string
 	var c, up, lr int64
-	if err := sc.Scan(&u.ID, &u.AppID, &u.Login, &u.Email, &u.FullName, &u.Phone, &u.Website, &u.CustomData, &u.ExternalID, &tags, &c, &up, &lr, &u.Avatar); err != nil {
+	if err := sc.Scan(&u.ID, &u.AppID, &u.Login, &u.Email, &u.FullName, &u.Phone, &u.Website, &u.CustomData, &u.ExternalID, &tags, &c, &up, &lr, &u.Avatar, &u.Guest); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, accounts.ErrNotFound
 		}
@@ -137,10 +137,10 @@ func isUnique(err error) bool {
 
 // CreateUser implements accounts.UserStore.
 func (s *DB) CreateUser(ctx context.Context, u *accounts.User, c *accounts.Credentials) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO users(app_id, login, email, full_name, phone, website, custom_data, external_id, tags, created_at, updated_at, salt, iter, sha1_stored, sha1_server, sha256_stored, sha256_server)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	res, err := s.db.ExecContext(ctx, `INSERT INTO users(app_id, login, email, full_name, phone, website, custom_data, external_id, tags, created_at, updated_at, salt, iter, sha1_stored, sha1_server, sha256_stored, sha256_server, avatar, guest)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		u.AppID, u.Login, u.Email, u.FullName, u.Phone, u.Website, u.CustomData, u.ExternalID, strings.Join(u.Tags, ","),
-		unixNano(u.CreatedAt), unixNano(u.UpdatedAt), c.Salt, c.Iter, c.Keys.SHA1.Stored, c.Keys.SHA1.Server, c.Keys.SHA256.Stored, c.Keys.SHA256.Server)
+		unixNano(u.CreatedAt), unixNano(u.UpdatedAt), c.Salt, c.Iter, c.Keys.SHA1.Stored, c.Keys.SHA1.Server, c.Keys.SHA256.Stored, c.Keys.SHA256.Server, u.Avatar, u.Guest)
 	if isUnique(err) {
 		return conflictError(err)
 	}
@@ -240,6 +240,10 @@ func (s *DB) Users(ctx context.Context, appID int64, q accounts.UserQuery) ([]ac
 	in("email", len(q.Emails), func(i int) { args = append(args, q.Emails[i]) })
 	in("external_id", len(q.ExternalIDs), func(i int) { args = append(args, q.ExternalIDs[i]) })
 	in("phone", len(q.Phones), func(i int) { args = append(args, q.Phones[i]) })
+	if !q.GuestsIdleBefore.IsZero() {
+		where = append(where, "guest = 1 AND MAX(COALESCE(last_request_at, 0), created_at) < ?")
+		args = append(args, q.GuestsIdleBefore.UnixNano())
+	}
 	if len(q.Tags) > 0 {
 		var any []string
 		for _, tag := range q.Tags {

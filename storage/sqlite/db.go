@@ -486,6 +486,10 @@ var migrations = []string{
 	);
 	CREATE INDEX objects_owner ON objects(app_id, class, owner_id);
 	CREATE INDEX objects_created ON objects(app_id, class, created);`,
+	// 22: guest sessions: an app's setting and a user's mark.
+	`ALTER TABLE apps ADD COLUMN guests INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE users ADD COLUMN guest INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX users_guests ON users(app_id, guest, last_request_at) WHERE guest = 1;`,
 }
 
 func (s *DB) migrate(ctx context.Context) error {

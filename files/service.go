@@ -606,6 +606,16 @@ func (s *Service) settle(ctx context.Context, b *Blob) {
 	}
 }
 
+// Readable reports whether user may read the complete file uid of app (a
+// custom object's file field names one).
+func (s *Service) Readable(ctx context.Context, app, user int64, uid string) bool {
+	if !ValidUID(uid) {
+		return false
+	}
+	b, err := s.store.BlobByUID(ctx, uid)
+	return err == nil && b.AppID == app && b.Complete && s.canRead(ctx, b, user)
+}
+
 // ETag is a blob's entity tag: its bytes never change once uploaded.
 func (b *Blob) ETag() string { return `"` + b.UID + `"` }
 

@@ -128,10 +128,18 @@ var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
 // System fields every record has.
 var system = map[string]string{"_id": String, "user_id": Integer, "_parent_id": String, "created_at": Date, "updated_at": Date}
 
+// Files tells whether a user may read an uploaded file: a file field
+// must name one (a uid of the file store).
+type Files interface {
+	Readable(ctx context.Context, app, user int64, uid string) bool
+}
+
 // Service applies the rules.
 type Service struct {
 	store Store
 	now   func() time.Time
+	// Files, when set, checks file fields.
+	Files Files
 }
 
 // NewService returns a Service.
@@ -302,10 +310,26 @@ func (s *Service) Create(ctx context.Context, app, user int64, class string, ins
 		if err != nil {
 			return nil, err
 		}
+		if err := s.checkFiles(ctx, c, app, user, f); err != nil {
+			return nil, err
+		}
 		parent, _ := in["_parent_id"].(string)
 		recs = append(recs, Record{ID: newID(), OwnerID: user, Parent: parent, Fields: f, Created: now, Updated: now})
 	}
 	return recs, s.store.InsertObjects(ctx, app, class, recs)
+}
+
+// checkFiles refuses file fields that name no file the user may read.
+func (s *Service) checkFiles(ctx context.Context, c *Class, app, user int64, fields map[string]any) error {
+	if s.Files == nil {
+		return nil
+	}
+	for k, v := range fields {
+		if f, ok := c.field(k); ok && f.Type == File && v != nil && !s.Files.Readable(ctx, app, user, v.(string)) {
+			return &Refusal{k, "names no uploaded file you may read (give the uid of a file of this app)"}
+		}
+	}
+	return nil
 }
 
 func (c *Class) may(level string, user int64, r *Record) bool {
@@ -443,6 +467,9 @@ func (s *Service) Update(ctx context.Context, app, user int64, class, id string,
 	}
 	set, err := c.fields(ops.Set, true)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkFiles(ctx, c, app, user, set); err != nil {
 		return nil, err
 	}
 	for k, v := range set {

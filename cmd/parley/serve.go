@@ -324,6 +324,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		}
 	}
 	fs := files.NewService(db, blobBytes, ds, fileSecret)
+	objs.Files = fs
 	fs.SetPresign(o.s3Presign)
 	fs.SetPresignUploads(o.s3PresignUploads)
 	archive.Files = fs

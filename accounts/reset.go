@@ -8,6 +8,8 @@ import (
 	"encoding/binary"
 	"time"
 	"unicode/utf8"
+
+	"github.com/parley-chat/parley/quota"
 )
 
 // Password reset by e-mail: a link carries a token naming the user and an
@@ -17,6 +19,11 @@ import (
 
 // ResetTTL is how long a reset link works.
 const ResetTTL = time.Hour
+
+// eventReset is the event kind of a reset mail sent; resetRate bounds them.
+const eventReset = "password.reset"
+
+var resetRate = quota.Rate{Setting: "password resets per hour", N: 3, Per: time.Hour}
 
 func (s *Service) resetMAC(ctx context.Context, app, user int64, exp int64) ([]byte, error) {
 	secret, err := s.DerivedSecret(ctx, "password reset")
@@ -48,7 +55,16 @@ func (s *Service) PasswordResetToken(ctx context.Context, appID int64, email str
 		return "", nil, ErrNotFound
 	}
 	u := &users[0]
-	exp := s.now().Add(ResetTTL).Unix()
+	// At most resetsPerHour mails to a user: over it, nothing is sent and
+	// the answer stays the same (no mail bombs, no account probing).
+	now := s.now()
+	if quota.Check(ctx, s.store, appID, eventReset, []int64{u.ID}, now, func(int64) string { return "" }, resetRate) != nil {
+		return "", nil, ErrNotFound
+	}
+	if err := quota.Record(ctx, s.store, appID, eventReset, []int64{u.ID}, now, resetRate); err != nil {
+		return "", nil, err
+	}
+	exp := now.Add(ResetTTL).Unix()
 	mac, err := s.resetMAC(ctx, appID, u.ID, exp)
 	if err != nil {
 		return "", nil, err

@@ -30,12 +30,15 @@ type Store interface {
 	// with replace, the book is emptied first.
 	PutContacts(ctx context.Context, o Owner, put []Contact, remove []string, replace bool) error
 	CountContacts(ctx context.Context, o Owner) (int, error)
+	// CountUserContacts counts a user's contacts over all devices.
+	CountUserContacts(ctx context.Context, app, user int64) (int, error)
 	DeleteUserContacts(ctx context.Context, app, user int64) error
 }
 
 // Limits.
 const (
 	MaxContacts = 1000 // per book
+	MaxPerUser  = 5000 // over all of a user's devices
 	MaxName     = 255
 	MaxUDID     = 128
 )
@@ -153,6 +156,13 @@ func (b *Book) Upload(ctx context.Context, app, user int64, up Upload) (*Result,
 	}
 	if !up.Force && len(old)+res.Created > MaxContacts {
 		return nil, &Refusal{"an address book holds at most " + strconv.Itoa(MaxContacts) + " contacts: upload with force to replace it"}
+	}
+	all, err := b.store.CountUserContacts(ctx, app, user)
+	if err != nil {
+		return nil, err
+	}
+	if grow := res.Created - res.Deleted; grow > 0 && all+grow > MaxPerUser {
+		return nil, &Refusal{"a user keeps at most " + strconv.Itoa(MaxPerUser) + " contacts over all devices"}
 	}
 	return res, b.store.PutContacts(ctx, o, put, remove, up.Force)
 }

@@ -74,6 +74,8 @@ type Store interface {
 	Blobs(ctx context.Context, app, owner int64, limit, skip int) ([]Blob, int, error)
 	// BlobUsage is the bytes an app's blobs take, complete or uploaded.
 	BlobUsage(ctx context.Context, app int64) (int64, error)
+	// PendingBlobs counts an owner's blobs not complete yet.
+	PendingBlobs(ctx context.Context, app, owner int64) (int, error)
 	// StaleBlobs lists blobs not complete that were created before before.
 	StaleBlobs(ctx context.Context, before time.Time, limit int) ([]Blob, error)
 }

@@ -48,6 +48,10 @@ func DefaultLimits() Limits {
 // MaxDialogs bounds the dialogs one file is attached in.
 const MaxDialogs = 100
 
+// MaxPending bounds a user's files created but not completed yet (they go
+// after Limits.PendingTTL).
+const MaxPending = 100
+
 // Service applies the rules.
 type Service struct {
 	store   Store
@@ -171,12 +175,26 @@ func (s *Service) Create(ctx context.Context, app, owner int64, name, contentTyp
 	if err != nil {
 		return nil, Ticket{}, err
 	}
+	if err := s.checkPending(ctx, app, owner); err != nil {
+		return nil, Ticket{}, err
+	}
 	now := s.now().UTC()
 	b := &Blob{UID: newUID(), AppID: app, OwnerID: owner, Name: name, ContentType: ct, Public: public, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateBlob(ctx, b); err != nil {
 		return nil, Ticket{}, err
 	}
 	return b, s.Ticket(b), nil
+}
+
+func (s *Service) checkPending(ctx context.Context, app, owner int64) error {
+	n, err := s.store.PendingBlobs(ctx, app, owner)
+	if err != nil {
+		return err
+	}
+	if n >= MaxPending {
+		return &Refusal{Field: "blob", Msg: "you have " + strconv.Itoa(n) + " files not completed yet: complete or delete them first"}
+	}
+	return nil
 }
 
 // Ticket signs an upload ticket for b, good for Limits.UploadTTL.
@@ -213,6 +231,9 @@ func (s *Service) CreateSlot(ctx context.Context, app, owner int64, name, conten
 		}
 		ct, err := s.checkType(cmpOr(contentType, "application/octet-stream"), &l)
 		if err != nil {
+			return nil, Ticket{}, err
+		}
+		if err := s.checkPending(ctx, app, owner); err != nil {
 			return nil, Ticket{}, err
 		}
 		now := s.now().UTC()

@@ -13,7 +13,6 @@ import (
 	"github.com/parley-chat/parley/history"
 	"github.com/parley-chat/parley/httpapi"
 	"github.com/parley-chat/parley/internal/testenv"
-	"github.com/parley-chat/parley/storage/sqlite"
 )
 
 // An app numbering dialog types as the documentation does (public 4,
@@ -21,13 +20,7 @@ import (
 // and subscribe to public dialogs; broadcast stays the operator's.
 func TestDialogTypeNumbering(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	acc := accounts.NewService(db)
-	acc.Iterations = 1000
+	db, acc := testStore(t)
 	ds := dialogs.NewService(db, db)
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{Accounts: acc, Dialogs: ds, History: history.NewArchive(db, ds), Log: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(srv.Close)
@@ -39,16 +32,8 @@ func TestDialogTypeNumbering(t *testing.T) {
 		public, broadcast string
 	}{{"docs", "4", "1"}, {"sdk", "1", "4"}} {
 		app, _ := acc.CreateApp(ctx, tc.numbering, accounts.AppOptions{DialogTypes: tc.numbering})
-		token := func(login string) string {
-			pw := login + "-password"
-			acc.CreateUser(ctx, app.ID, accounts.UserInput{Login: &login, Password: &pw})
-			_, tok, _, err := acc.CreateSession(ctx, app.ID, app.AuthKey, &accounts.Login{Login: login, Password: pw})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
-		}
-		ann, ben := token("ann_"+tc.numbering), token("ben_"+tc.numbering)
+		_, ann := userToken(t, acc, app, "ann_"+tc.numbering)
+		_, ben := userToken(t, acc, app, "ben_"+tc.numbering)
 		code, b := testenv.REST(t, "POST", srv.URL+"/chat/Dialog.json", ann, `{"type":`+tc.public+`,"name":"square"}`)
 		if code != 201 || !contains(b, `"type":`+tc.public) {
 			t.Fatalf("%s: public dialog: %d %s", tc.numbering, code, b)

@@ -12,7 +12,6 @@ import (
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/httpapi"
 	"github.com/parley-chat/parley/internal/testenv"
-	"github.com/parley-chat/parley/storage/sqlite"
 )
 
 // Guest sessions: refused by name where the app does not allow them; where
@@ -20,13 +19,7 @@ import (
 // all) once idle.
 func TestGuestSessions(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	acc := accounts.NewService(db)
-	acc.Iterations = 1000
+	_, acc := testStore(t)
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{Accounts: acc, Log: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(srv.Close)
 	closed, _ := acc.CreateApp(ctx, "closed", accounts.AppOptions{})

@@ -14,20 +14,13 @@ import (
 	"github.com/parley-chat/parley/internal/testenv"
 	"github.com/parley-chat/parley/objects"
 	"github.com/parley-chat/parley/storage/blobfs"
-	"github.com/parley-chat/parley/storage/sqlite"
 )
 
 // A custom object's file field names a file of the file store the writer
 // may read; anything else is 422 naming the field.
 func TestObjectFileFields(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	acc := accounts.NewService(db)
-	acc.Iterations = 1000
+	db, acc := testStore(t)
 	app, _ := acc.CreateApp(ctx, "o", accounts.AppOptions{})
 	ds := dialogs.NewService(db, db)
 	bb, _ := blobfs.Open(t.TempDir())
@@ -39,17 +32,8 @@ func TestObjectFileFields(t *testing.T) {
 	}
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{Accounts: acc, Dialogs: ds, Files: fs, Objects: objs, Log: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(srv.Close)
-	user := func(login string) (int64, string) {
-		pw := login + "-password"
-		u, _ := acc.CreateUser(ctx, app.ID, accounts.UserInput{Login: &login, Password: &pw})
-		_, tok, _, err := acc.CreateSession(ctx, app.ID, app.AuthKey, &accounts.Login{Login: login, Password: pw})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return u.ID, tok
-	}
-	annID, ann := user("ann")
-	_, ben := user("ben")
+	annID, ann := userToken(t, acc, app, "ann")
+	_, ben := userToken(t, acc, app, "ben")
 	b, tk, _ := fs.Create(ctx, app.ID, annID, "a.txt", "text/plain", false)
 	fs.Upload(ctx, tk, bytes.NewReader([]byte("hello")))
 	if _, err := fs.Complete(ctx, app.ID, annID, b.ID, 5); err != nil {

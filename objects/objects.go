@@ -121,6 +121,8 @@ const (
 	MaxArray       = 1000
 	MaxPage        = 1000
 	MaxRecordBytes = 64 << 10
+	// MaxPerUser bounds the records one user owns in one class.
+	MaxPerUser = 100_000
 )
 
 var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
@@ -302,6 +304,13 @@ func (s *Service) Create(ctx context.Context, app, user int64, class string, ins
 	}
 	if len(ins) == 0 || len(ins) > MaxBatch {
 		return nil, &Refusal{"record", "send 1 to " + strconv.Itoa(MaxBatch) + " records"}
+	}
+	mine, err := s.store.CountObjects(ctx, c, Query{Filters: []Filter{{Field: "user_id", Op: "eq", Values: []any{user}}}})
+	if err != nil {
+		return nil, err
+	}
+	if mine+len(ins) > MaxPerUser {
+		return nil, &Refusal{"base", "a user owns at most " + strconv.Itoa(MaxPerUser) + " records of a class: delete some first"}
 	}
 	now := s.now().UTC()
 	recs := make([]Record, 0, len(ins))

@@ -456,9 +456,33 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err := serveHTTP("admin", o.adminAddr, admin.Handler(), nil, o.http.maxConnsPerIP); err != nil {
 		return err
 	}
-	go pruneSessions(ctx, acc, log)
-	go sweepFiles(ctx, fs, log)
-	go sweepGuests(ctx, acc, o.guestIdle, xs.Kick, log)
+	go every(ctx, 10*time.Minute, func() {
+		if n, err := acc.PruneSessions(ctx); err != nil {
+			log.Warn("pruning expired sessions", "err", err)
+		} else if n > 0 {
+			log.Debug("pruned expired sessions", "count", n)
+		}
+	})
+	// Files created or uploaded but never completed within --files-pending-ttl.
+	go every(ctx, 5*time.Minute, func() {
+		if n, err := fs.Sweep(ctx, 1000); err != nil {
+			log.Warn("removing abandoned uploads", "err", err)
+		} else if n > 0 {
+			log.Info("removed abandoned uploads", "count", n)
+		}
+	})
+	// Guests idle longer than --guest-idle go, and their streams end.
+	go every(ctx, 10*time.Minute, func() {
+		gone, err := acc.SweepGuests(ctx, o.guestIdle, 1000)
+		for _, u := range gone {
+			xs.Kick(u.AppID, u.ID)
+		}
+		if err != nil {
+			log.Warn("removing idle guests", "err", err)
+		} else if len(gone) > 0 {
+			log.Info("removed idle guests", "count", len(gone))
+		}
+	})
 	log.Info("parley is up", "domain", o.domain, "version", xmpp.Version)
 
 	for ctx.Err() == nil {
@@ -543,42 +567,6 @@ func resolveAdminToken(o serveOptions, log *slog.Logger) (string, error) {
 	return t, nil
 }
 
-func pruneSessions(ctx context.Context, acc *accounts.Service, log *slog.Logger) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := acc.PruneSessions(ctx); err != nil {
-				log.Warn("pruning expired sessions", "err", err)
-			} else if n > 0 {
-				log.Debug("pruned expired sessions", "count", n)
-			}
-		}
-	}
-}
-
-// sweepFiles removes, every few minutes, the files created or uploaded but
-// never completed within --files-pending-ttl (a bounded batch each time).
-func sweepFiles(ctx context.Context, fs *files.Service, log *slog.Logger) {
-	t := time.NewTicker(5 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := fs.Sweep(ctx, 1000); err != nil {
-				log.Warn("removing abandoned uploads", "err", err)
-			} else if n > 0 {
-				log.Info("removed abandoned uploads", "count", n)
-			}
-		}
-	}
-}
-
 // uploadBase is the REST API's address for the URLs clients get (upload
 // slots): --public-url, else the HTTPS or the plain HTTP listener.
 func (o *serveOptions) uploadBase() string {
@@ -607,25 +595,17 @@ func (o *serveOptions) mailer() httpapi.Mailer {
 	return &o.smtp
 }
 
-// sweepGuests removes, every ten minutes, the guests idle longer than idle
-// (a bounded batch each time), and ends their streams.
-func sweepGuests(ctx context.Context, acc *accounts.Service, idle time.Duration, kick func(app, user int64) int, log *slog.Logger) {
-	t := time.NewTicker(10 * time.Minute)
+// every runs fn each period until ctx ends (housekeeping: a bounded batch
+// each time).
+func every(ctx context.Context, period time.Duration, fn func()) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			gone, err := acc.SweepGuests(ctx, idle, 1000)
-			for _, u := range gone {
-				kick(u.AppID, u.ID)
-			}
-			if err != nil {
-				log.Warn("removing idle guests", "err", err)
-			} else if len(gone) > 0 {
-				log.Info("removed idle guests", "count", len(gone))
-			}
+			fn()
 		}
 	}
 }

@@ -76,3 +76,9 @@ func (s *DB) DeleteUserContacts(ctx context.Context, app, user int64) error {
 	_, err := s.c("address_book").DeleteMany(ctx, bson.M{"app_id": app, "user_id": user})
 	return err
 }
+
+// CountUserContacts implements addressbook.Store.
+func (s *DB) CountUserContacts(ctx context.Context, app, user int64) (int, error) {
+	n, err := s.c("address_book").CountDocuments(ctx, bson.M{"app_id": app, "user_id": user})
+	return int(n), err
+}

@@ -196,3 +196,9 @@ func (s *DB) StaleBlobs(ctx context.Context, before time.Time, limit int) ([]fil
 	}
 	return out, nil
 }
+
+// PendingBlobs implements files.Store.
+func (s *DB) PendingBlobs(ctx context.Context, app, owner int64) (int, error) {
+	n, err := s.c("blobs").CountDocuments(ctx, bson.M{"app_id": app, "owner_id": owner, "complete": false})
+	return int(n), err
+}

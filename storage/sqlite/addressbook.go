@@ -64,3 +64,10 @@ func (s *DB) DeleteUserContacts(ctx context.Context, app, user int64) error {
 	_, err := s.exec(ctx, `DELETE FROM address_book WHERE app_id=? AND user_id=?`, app, user)
 	return err
 }
+
+// CountUserContacts implements addressbook.Store.
+func (s *DB) CountUserContacts(ctx context.Context, app, user int64) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM address_book WHERE app_id=? AND user_id=?`, app, user).Scan(&n)
+	return n, err
+}

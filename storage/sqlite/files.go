@@ -149,3 +149,10 @@ func (s *DB) StaleBlobs(ctx context.Context, before time.Time, limit int) ([]fil
 	}
 	return scanBlobs(rows)
 }
+
+// PendingBlobs implements files.Store.
+func (s *DB) PendingBlobs(ctx context.Context, app, owner int64) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM blobs WHERE app_id=? AND owner_id=? AND complete=0`, app, owner).Scan(&n)
+	return n, err
+}

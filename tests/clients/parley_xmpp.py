@@ -1,7 +1,10 @@
 """Shared setup of the slixmpp scripts: where the node listens and a client
 that trusts its self-signed certificate and connects over STARTTLS."""
+import asyncio
 import os
 import ssl
+import struct
+import zlib
 
 import slixmpp
 
@@ -24,3 +27,21 @@ class Client(slixmpp.ClientXMPP):
 
     def start(self):
         self.connect(address=(HOST, PORT), force_starttls=True)
+
+
+async def until(what, check, seconds=10):
+    """Waits (bounded) until check() holds."""
+    for _ in range(seconds * 20):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise SystemExit("timed out: " + what)
+
+
+def png(width, height):
+    """A small valid grey PNG, so the server's content checks pass."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + os.urandom(width) for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))

@@ -6,9 +6,7 @@ import asyncio
 import hashlib
 import json
 import os
-import struct
 import urllib.request
-import zlib
 
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
@@ -16,14 +14,6 @@ from slixmpp.plugins.xep_0004 import Form
 
 import parley_xmpp
 from parley_xmpp import ALICE, BOB, PASSWORD_A, PASSWORD_B
-
-
-def png(width, height):
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    rows = b"".join(b"\x00" + os.urandom(width) for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def rest_avatar(login, password):
@@ -52,14 +42,6 @@ class Client(parley_xmpp.Client):
         self.ready.set()
 
 
-async def until(what, check, seconds=10):
-    for _ in range(seconds * 20):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise SystemExit("timed out: " + what)
-
-
 async def main():
     alice, bob = Client(ALICE, PASSWORD_A), Client(BOB, PASSWORD_B)
     for c in (alice, bob):
@@ -67,9 +49,9 @@ async def main():
     await asyncio.wait_for(asyncio.gather(alice.ready.wait(), bob.ready.wait()), 20)
     bob.send_presence_subscription(pto=ALICE)
     sub = lambda c, j: c.client_roster[j]["subscription"] if j in c.client_roster else None
-    await until("bob subscribed to alice", lambda: sub(bob, ALICE) in ("to", "both"))
+    await parley_xmpp.until("bob subscribed to alice", lambda: sub(bob, ALICE) in ("to", "both"))
 
-    image = png(16, 16)
+    image = parley_xmpp.png(16, 16)
     avatar_id = alice["xep_0084"].generate_id(image)
     await alice["xep_0084"].publish_avatar(image, timeout=10)
     await alice["xep_0084"].publish_avatar_metadata([{"id": avatar_id, "type": "image/png", "bytes": len(image)}], timeout=10)
@@ -86,7 +68,7 @@ async def main():
     _, got = rest_avatar("sdk_alice", PASSWORD_A)
     assert got == image, "the profile avatar is not the PEP one"
     card = alice["xep_0054"].make_vcard()
-    second = png(20, 20)
+    second = parley_xmpp.png(20, 20)
     card["PHOTO"]["TYPE"] = "image/png"
     card["PHOTO"]["BINVAL"] = second
     await alice["xep_0054"].publish_vcard(card, timeout=10)

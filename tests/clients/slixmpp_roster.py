@@ -21,14 +21,6 @@ class Client(parley_xmpp.Client):
         self.ready.set()
 
 
-async def until(what, check, seconds=10):
-    for _ in range(seconds * 20):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise SystemExit("timed out: " + what)
-
-
 async def main():
     alice, bob = Client(ALICE, PASSWORD_A), Client(BOB, PASSWORD_B)
     for c in (alice, bob):
@@ -36,8 +28,8 @@ async def main():
     await asyncio.wait_for(asyncio.gather(alice.ready.wait(), bob.ready.wait()), 20)
     alice.send_presence_subscription(pto=BOB)
     sub = lambda c, j: c.client_roster[j]["subscription"] if j in c.client_roster else None
-    await until("alice's roster shows bob with both", lambda: sub(alice, BOB) == "both")
-    await until("bob's roster shows alice with both", lambda: sub(bob, ALICE) == "both")
+    await parley_xmpp.until("alice's roster shows bob with both", lambda: sub(alice, BOB) == "both")
+    await parley_xmpp.until("bob's roster shows alice with both", lambda: sub(bob, ALICE) == "both")
     bob.send_presence(pstatus="in a meeting")
     while True:
         who, status = await asyncio.wait_for(alice.statuses.get(), 10)

@@ -4,9 +4,6 @@ the GET URL; Bob fetches it and gets the same bytes. A slot larger than the
 limit is refused with <file-too-large>."""
 import asyncio
 import io
-import os
-import struct
-import zlib
 
 import aiohttp
 import slixmpp
@@ -14,15 +11,6 @@ from slixmpp.exceptions import IqError
 
 import parley_xmpp
 from parley_xmpp import ALICE, BOB, PASSWORD_A, PASSWORD_B
-
-
-def png(width, height):
-    """A small valid PNG (grey), so the server's content check passes."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    rows = b"".join(b"\x00" + os.urandom(width) for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 class Client(parley_xmpp.Client):
@@ -58,7 +46,7 @@ async def main():
     alice["xep_0363"].upload_service = service["from"]
     alice["xep_0363"].max_file_size = int(form["max-file-size"])
 
-    data = png(64, 48)
+    data = parley_xmpp.png(64, 48)
     url = await alice["xep_0363"].upload_file("picture.png", size=len(data), content_type="image/png",
                                               input_file=io.BytesIO(data), timeout=10)
     assert url.endswith("/picture.png"), url

@@ -4,20 +4,10 @@ the user's avatar over REST too."""
 import asyncio
 import json
 import os
-import struct
 import urllib.request
-import zlib
 
 import parley_xmpp
 from parley_xmpp import ALICE, BOB, PASSWORD_A, PASSWORD_B
-
-
-def png(width, height):
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    rows = b"".join(b"\x00" + os.urandom(width) for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 class Client(parley_xmpp.Client):
@@ -32,7 +22,7 @@ async def main():
     for c in (alice, bob):
         c.start()
     await asyncio.wait_for(asyncio.gather(alice.ready.wait(), bob.ready.wait()), 20)
-    image = png(32, 32)
+    image = parley_xmpp.png(32, 32)
     card = alice["xep_0054"].make_vcard()
     card["FN"] = "Alice Liddell"
     card["NICKNAME"] = "alice"

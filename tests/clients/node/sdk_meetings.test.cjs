@@ -3,15 +3,7 @@
 // chat follows), refused to others; recordings; a whiteboard of the chat.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const CB = require('connectycube').default;
-
-const env = process.env;
-const config = { debug: { mode: 0 }, endpoints: { api_url: env.PARLEY_HTTP, chat: env.PARLEY_DOMAIN, chat_url: env.PARLEY_WS } };
-function instance() {
-  const i = new CB.ConnectyCube();
-  i.init({ appId: Number(env.PARLEY_APP_ID), authKey: env.PARLEY_AUTH_KEY }, config);
-  return i;
-}
+const { instance } = require('./parley_sdk.cjs');
 
 test('meetings with their chat, and whiteboards', async () => {
   const [a, b, c] = [instance(), instance(), instance()];

@@ -3,15 +3,7 @@
 // open, update and delete by the owner).
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const CB = require('connectycube').default;
-
-const env = process.env;
-const config = { debug: { mode: 0 }, endpoints: { api_url: env.PARLEY_HTTP } };
-function instance() {
-  const i = new CB.ConnectyCube();
-  i.init({ appId: Number(env.PARLEY_APP_ID), authKey: env.PARLEY_AUTH_KEY }, config);
-  return i;
-}
+const { instance } = require('./parley_sdk.cjs');
 
 test('custom objects: create, multi, list with filters, update operators, permissions, delete', async () => {
   const [a, b] = [instance(), instance()];

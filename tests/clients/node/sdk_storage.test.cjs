@@ -4,30 +4,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const CB = require('connectycube').default;
-
-const env = process.env;
-const appId = Number(env.PARLEY_APP_ID);
-const authKey = env.PARLEY_AUTH_KEY;
-const config = {
-  debug: { mode: 0 },
-  endpoints: { api_url: env.PARLEY_HTTP, chat: env.PARLEY_DOMAIN, chat_url: env.PARLEY_WS },
-  chat: { reconnect: { enable: false } },
-};
-
-function instance() {
-  const i = new CB.ConnectyCube();
-  i.init({ appId, authKey }, config);
-  return i;
-}
-
-function within(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
+const { instance, within } = require('./parley_sdk.cjs');
 
 test('storage: createAndUpload, attach to a group message, privateUrl for an occupant only, info, list, update, delete', async () => {
   const [a, b, c] = [instance(), instance(), instance()];

@@ -3,30 +3,7 @@
 // who is online.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const CB = require('connectycube').default;
-
-const env = process.env;
-const appId = Number(env.PARLEY_APP_ID);
-const authKey = env.PARLEY_AUTH_KEY;
-const config = {
-  debug: { mode: 0 },
-  endpoints: { api_url: env.PARLEY_HTTP, chat: env.PARLEY_DOMAIN, chat_url: env.PARLEY_WS },
-  chat: { reconnect: { enable: false } },
-};
-
-function instance() {
-  const i = new CB.ConnectyCube();
-  i.init({ appId, authKey }, config);
-  return i;
-}
-
-function within(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
+const { instance, within } = require('./parley_sdk.cjs');
 
 test('users: sign-up with the auth key, lookups, filters, online', async () => {
   const d = instance();

@@ -55,7 +55,7 @@ func (s *Service) PasswordResetToken(ctx context.Context, appID int64, email str
 		return "", nil, ErrNotFound
 	}
 	u := &users[0]
-	// At most resetsPerHour mails to a user: over it, nothing is sent and
+	// At most resetRate mails to a user: over it, nothing is sent and
 	// the answer stays the same (no mail bombs, no account probing).
 	now := s.now()
 	if quota.Check(ctx, s.store, appID, eventReset, []int64{u.ID}, now, func(int64) string { return "" }, resetRate) != nil {

@@ -142,10 +142,12 @@ type Service struct {
 	now   func() time.Time
 	// Files, when set, checks file fields.
 	Files Files
+	// PerUser bounds the records a user owns in a class (MaxPerUser).
+	PerUser int
 }
 
 // NewService returns a Service.
-func NewService(s Store) *Service { return &Service{store: s, now: time.Now} }
+func NewService(s Store) *Service { return &Service{store: s, now: time.Now, PerUser: MaxPerUser} }
 
 // DefineClass creates or redefines a class (the operator).
 func (s *Service) DefineClass(ctx context.Context, c *Class) error {
@@ -309,8 +311,8 @@ func (s *Service) Create(ctx context.Context, app, user int64, class string, ins
 	if err != nil {
 		return nil, err
 	}
-	if mine+len(ins) > MaxPerUser {
-		return nil, &Refusal{"base", "a user owns at most " + strconv.Itoa(MaxPerUser) + " records of a class: delete some first"}
+	if mine+len(ins) > s.PerUser {
+		return nil, &Refusal{"base", "a user owns at most " + strconv.Itoa(s.PerUser) + " records of a class: delete some first"}
 	}
 	now := s.now().UTC()
 	recs := make([]Record, 0, len(ins))

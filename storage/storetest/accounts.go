@@ -295,6 +295,40 @@ func Accounts(t *testing.T, open func(t *testing.T) accounts.Store) {
 			t.Fatalf("session of a deleted user: %v", err)
 		}
 	})
+
+	t.Run("password reset", func(t *testing.T) {
+		svc := accounts.NewService(open(t))
+		svc.Iterations = 1000
+		app, _ := svc.CreateApp(ctx, "a", accounts.AppOptions{})
+		u, _ := svc.CreateUser(ctx, app.ID, accounts.UserInput{Login: str("dora"), Password: str("dora-password"), Email: str("dora@example.com")})
+		if _, _, err := svc.PasswordResetToken(ctx, app.ID, "nobody@example.com"); !errors.Is(err, accounts.ErrNotFound) {
+			t.Fatalf("an unknown e-mail: %v", err)
+		}
+		token, got, err := svc.PasswordResetToken(ctx, app.ID, "dora@example.com")
+		if err != nil || got.ID != u.ID {
+			t.Fatalf("a reset token: %v", err)
+		}
+		if _, err := svc.ResetPassword(ctx, token, "dora-new-password"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.ResetPassword(ctx, token, "dora-third-password"); !isValidation(err, "token") {
+			t.Fatalf("a token used twice: %v", err)
+		}
+		// Three mails an hour to a user, then none, with the same answer as
+		// for an unknown address; after the hour, mails again.
+		for i := range 2 {
+			if _, _, err := svc.PasswordResetToken(ctx, app.ID, "dora@example.com"); err != nil {
+				t.Fatalf("mail %d: %v", i+2, err)
+			}
+		}
+		if _, _, err := svc.PasswordResetToken(ctx, app.ID, "dora@example.com"); !errors.Is(err, accounts.ErrNotFound) {
+			t.Fatalf("a fourth mail within the hour: %v", err)
+		}
+		svc.SetClock(func() time.Time { return time.Now().Add(61 * time.Minute) })
+		if _, _, err := svc.PasswordResetToken(ctx, app.ID, "dora@example.com"); err != nil {
+			t.Fatalf("a mail after the hour: %v", err)
+		}
+	})
 }
 
 func isValidation(err error, field string) bool {

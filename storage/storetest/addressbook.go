@@ -10,7 +10,7 @@ import (
 )
 
 // AddressBook checks books per user and device: merge, rename, destroy,
-// force, normalized phones, rejected entries, the size cap, deletion.
+// force, normalized phones, rejected entries, the size caps, deletion.
 func AddressBook(t *testing.T, open func(t *testing.T) addressbook.Store) {
 	ctx := context.Background()
 	b := addressbook.New(open(t))
@@ -62,5 +62,28 @@ func AddressBook(t *testing.T, open func(t *testing.T) addressbook.Store) {
 	}
 	if err := b.ForgetUser(ctx, 1, 1); err != nil || list("") != "[]" || list("phone-2") != "[]" {
 		t.Fatalf("a deleted user's books: %v", err)
+	}
+	// Full books on several devices reach the cap over all of them.
+	book := func(from int) [][3]string {
+		cs := make([][3]string, addressbook.MaxContacts)
+		for i := range cs {
+			cs[i] = [3]string{"x", fmt.Sprint(2000000 + from + i), ""}
+		}
+		return cs
+	}
+	devices := addressbook.MaxPerUser / addressbook.MaxContacts
+	for d := range devices {
+		if _, err := up(true, fmt.Sprintf("dev-%d", d), book(d*addressbook.MaxContacts)...); err != nil {
+			t.Fatalf("device %d: %v", d, err)
+		}
+	}
+	if _, err := up(false, "dev-last", [3]string{"y", "5550199", ""}); !errors.As(err, &ref) {
+		t.Fatalf("a contact over the per-user cap: %v", err)
+	}
+	if _, err := up(true, "dev-0", [3]string{"z", "5550198", ""}); err != nil {
+		t.Fatalf("replacing a book under the cap: %v", err)
+	}
+	if _, err := up(false, "dev-last", [3]string{"y", "5550199", ""}); err != nil {
+		t.Fatalf("a contact after making room: %v", err)
 	}
 }

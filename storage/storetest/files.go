@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -384,6 +385,33 @@ func Files(t *testing.T, open func(t *testing.T) FilesStore, openBytes func(t *t
 		}
 		if n := e.count(t); n != 1 {
 			t.Fatalf("%d keys left, want the one complete file", n)
+		}
+	})
+
+	t.Run("pending files per user", func(t *testing.T) {
+		e := setup(t)
+		var first *files.Blob
+		for i := range files.MaxPending {
+			b, _, err := e.svc.Create(ctx, e.app, e.u[0], fmt.Sprintf("p%d.txt", i), "text/plain", false)
+			if err != nil {
+				t.Fatalf("pending file %d: %v", i, err)
+			}
+			first = cmp.Or(first, b)
+		}
+		if _, _, err := e.svc.Create(ctx, e.app, e.u[0], "one-more.txt", "text/plain", false); !refused(err, "blob") {
+			t.Fatalf("a file over the pending cap: %v", err)
+		}
+		if _, _, err := e.svc.CreateSlot(ctx, e.app, e.u[0], "slot.txt", "text/plain", 10, false); !refused(err, "blob") {
+			t.Fatalf("a slot over the pending cap: %v", err)
+		}
+		if _, _, err := e.svc.Create(ctx, e.app, e.u[1], "other.txt", "text/plain", false); err != nil {
+			t.Fatalf("another user's file: %v", err)
+		}
+		if err := e.svc.Delete(ctx, e.app, e.u[0], first.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.svc.Create(ctx, e.app, e.u[0], "again.txt", "text/plain", false); err != nil {
+			t.Fatalf("after deleting a pending file: %v", err)
 		}
 	})
 }

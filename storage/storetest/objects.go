@@ -117,4 +117,16 @@ func Objects(t *testing.T, open func(t *testing.T) objects.Store) {
 	if _, n, _ := svc.List(ctx, app, 3, "Task", objects.Query{}, true); n != 1 {
 		t.Fatalf("left: %d", n)
 	}
+	// The records a user owns in a class are capped; others' do not count.
+	svc.PerUser = 3
+	mk(4, "one", 1, false)
+	if _, err := svc.Create(ctx, app, 4, "Task", []map[string]any{{"title": "two"}, {"title": "three"}, {"title": "four"}}); !errors.As(err, &r) || r.Field != "base" {
+		t.Fatalf("a batch over the per-user cap: %v", err)
+	}
+	mk(4, "two", 2, false)
+	mk(4, "three", 3, false)
+	if _, err := svc.Create(ctx, app, 4, "Task", []map[string]any{{"title": "four"}}); !errors.As(err, &r) || r.Field != "base" {
+		t.Fatalf("a record over the per-user cap: %v", err)
+	}
+	mk(5, "theirs", 1, false)
 }

@@ -29,6 +29,18 @@ class Client(slixmpp.ClientXMPP):
         self.connect(address=(HOST, PORT), force_starttls=True)
 
 
+async def started(*clients, seconds=20):
+    """Connects the clients and waits (bounded) until each sets its ready event."""
+    for c in clients:
+        c.start()
+    await asyncio.wait_for(asyncio.gather(*(c.ready.wait() for c in clients)), seconds)
+
+
+def subscription(client, jid):
+    """The subscription state of jid on client's roster, None if absent."""
+    return client.client_roster[jid]["subscription"] if jid in client.client_roster else None
+
+
 async def until(what, check, seconds=10):
     """Waits (bounded) until check() holds."""
     for _ in range(seconds * 20):
@@ -36,6 +48,19 @@ async def until(what, check, seconds=10):
             return
         await asyncio.sleep(0.05)
     raise SystemExit("timed out: " + what)
+
+
+async def first(what, queue, match, seconds=10):
+    """The first item on queue that match() accepts, skipping others, within seconds."""
+    async def scan():
+        while True:
+            item = await queue.get()
+            if match(item):
+                return item
+    try:
+        return await asyncio.wait_for(scan(), seconds)
+    except asyncio.TimeoutError:
+        raise SystemExit("timed out: " + what)
 
 
 def png(width, height):

@@ -46,8 +46,7 @@ class Client(parley_xmpp.Client):
 
 async def main():
     bob = Client(BOB, PASSWORD)
-    bob.start()
-    await asyncio.wait_for(bob.ready.wait(), 20)
+    await parley_xmpp.started(bob)
     ids, fin = await bob.query(None, "one", 50)
     assert ONE in ids, (ONE, ids)
     ids, fin = await bob.query(ROOM, "room", 50)

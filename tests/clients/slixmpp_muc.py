@@ -32,9 +32,7 @@ class Client(parley_xmpp.Client):
 
 async def main():
     alice, bob = Client(ALICE, PASSWORD_A), Client(BOB, PASSWORD_B)
-    for c in (alice, bob):
-        c.start()
-    await asyncio.wait_for(asyncio.gather(alice.ready.wait(), bob.ready.wait()), 20)
+    await parley_xmpp.started(alice, bob)
     muc_a, muc_b = alice.plugin["xep_0045"], bob.plugin["xep_0045"]
 
     pres, _, _, _ = await muc_a.join_muc_wait(ROOM, "alice", timeout=10)

@@ -44,23 +44,17 @@ class Client(parley_xmpp.Client):
 
 async def main():
     alice, bob = Client(ALICE, PASSWORD_A), Client(BOB, PASSWORD_B)
-    for c in (alice, bob):
-        c.start()
-    await asyncio.wait_for(asyncio.gather(alice.ready.wait(), bob.ready.wait()), 20)
+    await parley_xmpp.started(alice, bob)
     bob.send_presence_subscription(pto=ALICE)
-    sub = lambda c, j: c.client_roster[j]["subscription"] if j in c.client_roster else None
-    await parley_xmpp.until("bob subscribed to alice", lambda: sub(bob, ALICE) in ("to", "both"))
+    await parley_xmpp.until("bob subscribed to alice", lambda: parley_xmpp.subscription(bob, ALICE) in ("to", "both"))
 
     image = parley_xmpp.png(16, 16)
     avatar_id = alice["xep_0084"].generate_id(image)
     await alice["xep_0084"].publish_avatar(image, timeout=10)
     await alice["xep_0084"].publish_avatar_metadata([{"id": avatar_id, "type": "image/png", "bytes": len(image)}], timeout=10)
     # Earlier avatars of Alice's (the last item, sent at login) may come first.
-    while True:
-        m = await asyncio.wait_for(bob.avatars.get(), 10)
-        info = m["pubsub_event"]["items"]["item"]["avatar_metadata"]["info"]
-        if m["from"].bare == ALICE and info["id"] == avatar_id:
-            break
+    avatar = lambda m: m["pubsub_event"]["items"]["item"]["avatar_metadata"]["info"]["id"]
+    await parley_xmpp.first("alice's avatar at bob", bob.avatars, lambda m: m["from"].bare == ALICE and avatar(m) == avatar_id)
     data = await bob["xep_0084"].retrieve_avatar(ALICE, avatar_id, timeout=10)
     assert data["pubsub"]["items"]["item"]["avatar_data"]["value"] == image, "bob fetched another avatar"
     # The PEP avatar is the profile's (XEP-0398 style), and back: a vCard
@@ -72,10 +66,7 @@ async def main():
     card["PHOTO"]["TYPE"] = "image/png"
     card["PHOTO"]["BINVAL"] = second
     await alice["xep_0054"].publish_vcard(card, timeout=10)
-    while True:
-        m = await asyncio.wait_for(bob.avatars.get(), 10)
-        if m["pubsub_event"]["items"]["item"]["avatar_metadata"]["info"]["id"] == hashlib.sha1(second).hexdigest():
-            break
+    await parley_xmpp.first("the vCard photo at bob", bob.avatars, lambda m: avatar(m) == hashlib.sha1(second).hexdigest())
 
     # PEP-native bookmarks: a whitelist node of many items.
     conf = ET.fromstring('<conference xmlns="urn:xmpp:bookmarks:1" name="The team" autojoin="true"><nick>alice</nick></conference>')

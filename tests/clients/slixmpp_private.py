@@ -19,8 +19,7 @@ class Client(parley_xmpp.Client):
 
 async def session(jid, password):
     c = Client(jid, password)
-    c.start()
-    await asyncio.wait_for(c.ready.wait(), 20)
+    await parley_xmpp.started(c)
     return c
 
 

@@ -23,18 +23,12 @@ class Client(parley_xmpp.Client):
 
 async def main():
     alice, bob = Client(ALICE, PASSWORD_A), Client(BOB, PASSWORD_B)
-    for c in (alice, bob):
-        c.start()
-    await asyncio.wait_for(asyncio.gather(alice.ready.wait(), bob.ready.wait()), 20)
+    await parley_xmpp.started(alice, bob)
     alice.send_presence_subscription(pto=BOB)
-    sub = lambda c, j: c.client_roster[j]["subscription"] if j in c.client_roster else None
-    await parley_xmpp.until("alice's roster shows bob with both", lambda: sub(alice, BOB) == "both")
-    await parley_xmpp.until("bob's roster shows alice with both", lambda: sub(bob, ALICE) == "both")
+    await parley_xmpp.until("alice's roster shows bob with both", lambda: parley_xmpp.subscription(alice, BOB) == "both")
+    await parley_xmpp.until("bob's roster shows alice with both", lambda: parley_xmpp.subscription(bob, ALICE) == "both")
     bob.send_presence(pstatus="in a meeting")
-    while True:
-        who, status = await asyncio.wait_for(alice.statuses.get(), 10)
-        if who == BOB and status == "in a meeting":
-            break
+    await parley_xmpp.first("bob's status at alice", alice.statuses, lambda s: s == (BOB, "in a meeting"))
     for c in (alice, bob):
         c.disconnect()
     print("slixmpp roster: 3 passed, 0 failed")

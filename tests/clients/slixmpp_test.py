@@ -25,9 +25,7 @@ class Client(parley_xmpp.Client):
 async def main():
     bob = Client(BOB, PASSWORD_B)
     alice = Client(ALICE, PASSWORD_A)
-    for c in (bob, alice):
-        c.start()
-    await asyncio.wait_for(asyncio.gather(bob.ready.wait(), alice.ready.wait()), 20)
+    await parley_xmpp.started(bob, alice)
     if not alice.is_connected() or not bob.is_connected():
         raise SystemExit("not connected")
     alice.send_message(mto=BOB, mbody="hello from slixmpp", mtype="chat")

@@ -28,9 +28,7 @@ class Client(parley_xmpp.Client):
 
 async def main():
     alice, bob = Client(ALICE, PASSWORD_A), Client(BOB, PASSWORD_B)
-    for c in (alice, bob):
-        c.start()
-    await asyncio.wait_for(asyncio.gather(alice.ready.wait(), bob.ready.wait()), 20)
+    await parley_xmpp.started(alice, bob)
     # Debian's slixmpp 1.8's own service lookup (get_info_from_domain) fails
     # on Python 3.11 (coroutines to asyncio.wait); the same disco steps here.
     items = await alice["xep_0030"].get_items(jid=parley_xmpp.DOMAIN, timeout=10)

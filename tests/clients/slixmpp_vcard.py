@@ -19,9 +19,7 @@ class Client(parley_xmpp.Client):
 
 async def main():
     alice, bob = Client(ALICE, PASSWORD_A), Client(BOB, PASSWORD_B)
-    for c in (alice, bob):
-        c.start()
-    await asyncio.wait_for(asyncio.gather(alice.ready.wait(), bob.ready.wait()), 20)
+    await parley_xmpp.started(alice, bob)
     image = parley_xmpp.png(32, 32)
     card = alice["xep_0054"].make_vcard()
     card["FN"] = "Alice Liddell"

@@ -10,9 +10,12 @@ const config = {
   chat: { reconnect: { enable: false } },
 };
 
-function instance() {
+// instance returns an SDK instance; chat settings, when given, are added to
+// the shared ones.
+function instance(chat) {
   const i = new CB.ConnectyCube();
-  i.init({ appId: Number(env.PARLEY_APP_ID), authKey: env.PARLEY_AUTH_KEY }, config);
+  const c = chat ? { ...config, chat: { ...config.chat, ...chat } } : config;
+  i.init({ appId: Number(env.PARLEY_APP_ID), authKey: env.PARLEY_AUTH_KEY }, c);
   return i;
 }
 

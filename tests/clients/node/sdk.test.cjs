@@ -3,30 +3,7 @@
 // passes addresses and credentials in the environment.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const CB = require('connectycube').default;
-
-const env = process.env;
-const appId = Number(env.PARLEY_APP_ID);
-const authKey = env.PARLEY_AUTH_KEY;
-const config = {
-  debug: { mode: 0 },
-  endpoints: { api_url: env.PARLEY_HTTP, chat: env.PARLEY_DOMAIN, chat_url: env.PARLEY_WS },
-  chat: { reconnect: { enable: false } },
-};
-
-function instance() {
-  const i = new CB.ConnectyCube();
-  i.init({ appId, authKey }, config);
-  return i;
-}
-
-function within(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
+const { instance, within } = require('./parley_sdk.cjs');
 
 test('createSession, chat.connect over ws, 1-1 send and receive', async () => {
   const a = instance();
@@ -172,8 +149,7 @@ test('privacy lists, last activity and its subscription, typing', async () => {
 });
 
 test('stream management: onSentMessageCallback reports a sent message', async () => {
-  const a = new CB.ConnectyCube();
-  a.init({ appId, authKey }, { ...config, chat: { ...config.chat, streamManagement: { enable: true } } });
+  const a = instance({ streamManagement: { enable: true } });
   const b = instance();
   const sa = await a.createSession({ login: 'sdk_carol', password: 'carol-password' });
   const sb = await b.createSession({ login: 'sdk_bob', password: 'bob-password' });

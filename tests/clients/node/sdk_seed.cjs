@@ -1,28 +1,7 @@
 // Seeds messages with the unmodified connectycube@6.1.2 SDK for the MAM
 // check: Alice sends Bob a 1-1 message and a message in a group dialog,
 // both saved to history; prints their ids and the room JID as one JSON line.
-const CB = require('connectycube').default;
-
-const env = process.env;
-const config = {
-  debug: { mode: 0 },
-  endpoints: { api_url: env.PARLEY_HTTP, chat: env.PARLEY_DOMAIN, chat_url: env.PARLEY_WS },
-  chat: { reconnect: { enable: false } },
-};
-
-function instance() {
-  const i = new CB.ConnectyCube();
-  i.init({ appId: Number(env.PARLEY_APP_ID), authKey: env.PARLEY_AUTH_KEY }, config);
-  return i;
-}
-
-function within(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
+const { instance, within } = require('./parley_sdk.cjs');
 
 async function main() {
   const [a, b] = [instance(), instance()];

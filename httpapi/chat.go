@@ -372,28 +372,7 @@ func (a *API) deleteDialogs(w http.ResponseWriter, r *http.Request, s *accounts.
 		a.chatFail(w, r, err)
 		return
 	}
-	if len(list) == 1 {
-		switch {
-		case len(res.NotFound) > 0:
-			writeError(w, http.StatusNotFound, []string{"Resource not found"})
-		case len(res.WrongPermissions) > 0:
-			writeError(w, http.StatusForbidden, []string{"You don't have appropriate permissions to perform this operation"})
-		default:
-			w.WriteHeader(http.StatusOK)
-		}
-		return
-	}
-	nz := func(l []string) []string {
-		if l == nil {
-			return []string{}
-		}
-		return l
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"SuccessfullyDeleted": map[string]any{"ids": nz(res.Deleted)},
-		"NotFound":            map[string]any{"ids": nz(res.NotFound)},
-		"WrongPermissions":    map[string]any{"ids": nz(res.WrongPermissions)},
-	})
+	writeDeleted(w, len(list) == 1, res.Deleted, res.NotFound, res.WrongPermissions)
 }
 
 // dialogSub serves /chat/Dialog/{id}/{subscribe|occupants|admins|notifications}.json
@@ -693,9 +672,26 @@ func (a *API) deleteMessages(w http.ResponseWriter, r *http.Request, s *accounts
 			a.live.Removed(s.UserID, dlg[id], mids)
 		}
 	}
-	done := []string{}
+	var done []string
 	for _, d := range ok {
 		done = append(done, d.Message.ID)
+	}
+	writeDeleted(w, false, done, notFound, wrong)
+}
+
+// writeDeleted answers a delete by ids: for one id, 404, 403 or an empty
+// 200 as the SDK expects; for several, the three lists (never null).
+func writeDeleted(w http.ResponseWriter, one bool, deleted, notFound, forbidden []string) {
+	if one {
+		switch {
+		case len(notFound) > 0:
+			writeError(w, http.StatusNotFound, []string{"Resource not found"})
+		case len(forbidden) > 0:
+			writeError(w, http.StatusForbidden, []string{"You don't have appropriate permissions to perform this operation"})
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+		return
 	}
 	nz := func(l []string) []string {
 		if l == nil {
@@ -704,9 +700,9 @@ func (a *API) deleteMessages(w http.ResponseWriter, r *http.Request, s *accounts
 		return l
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"SuccessfullyDeleted": map[string]any{"ids": done},
+		"SuccessfullyDeleted": map[string]any{"ids": nz(deleted)},
 		"NotFound":            map[string]any{"ids": nz(notFound)},
-		"WrongPermissions":    map[string]any{"ids": nz(wrong)},
+		"WrongPermissions":    map[string]any{"ids": nz(forbidden)},
 	})
 }
 

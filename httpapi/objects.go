@@ -323,23 +323,5 @@ func (a *API) deleteObjects(w http.ResponseWriter, r *http.Request, s *accounts.
 		a.fail(w, r, err)
 		return
 	}
-	if len(list) == 1 {
-		switch {
-		case len(nf) == 1:
-			writeError(w, http.StatusNotFound, []string{"Resource not found"})
-		case len(forb) == 1:
-			writeError(w, http.StatusForbidden, []string{"You don't have appropriate permissions to perform this operation"})
-		default:
-			w.WriteHeader(http.StatusOK)
-		}
-		return
-	}
-	nz := func(l []string) []string {
-		if l == nil {
-			return []string{}
-		}
-		return l
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"SuccessfullyDeleted": map[string]any{"ids": nz(del)}, "NotFound": map[string]any{"ids": nz(nf)},
-		"WrongPermissions": map[string]any{"ids": nz(forb)}})
+	writeDeleted(w, len(list) == 1, del, nf, forb)
 }

@@ -336,11 +336,11 @@ func (a *API) renameBlob(w http.ResponseWriter, r *http.Request, s *accounts.Ses
 		a.fail(w, r, err)
 		return
 	}
-	a.rename(w, r, s, strings.TrimSuffix(r.PathValue("file"), ".json"), in.Blob.Name)
+	a.rename(w, r, s, pathValue(r, "file"), in.Blob.Name)
 }
 
 func (a *API) deleteBlob(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
-	id, err := strconv.ParseInt(strings.TrimSuffix(r.PathValue("file"), ".json"), 10, 64)
+	id, err := strconv.ParseInt(pathValue(r, "file"), 10, 64)
 	if err != nil {
 		writeError(w, http.StatusNotFound, []string{"Resource not found"})
 		return

@@ -342,7 +342,7 @@ func (a *API) createDialog(w http.ResponseWriter, r *http.Request, s *accounts.S
 }
 
 func (a *API) updateDialog(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
-	id := strings.TrimSuffix(r.PathValue("id"), ".json")
+	id := pathValue(r, "id")
 	dj, raw, err := readDialogJSON(r)
 	if err != nil {
 		a.fail(w, r, err)
@@ -378,7 +378,7 @@ func (a *API) deleteDialogs(w http.ResponseWriter, r *http.Request, s *accounts.
 // dialogSub serves /chat/Dialog/{id}/{subscribe|occupants|admins|notifications}.json
 // and /chat/Dialog/clearHistory/{id}.json.
 func (a *API) dialogSub(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
-	id, sub := r.PathValue("id"), strings.TrimSuffix(r.PathValue("sub"), ".json")
+	id, sub := r.PathValue("id"), pathValue(r, "sub")
 	ctx := r.Context()
 	if id == "clearHistory" && r.Method == http.MethodDelete {
 		if err := a.history.ClearHistory(ctx, s.AppID, s.UserID, sub); err != nil {
@@ -733,7 +733,7 @@ func (a *API) react(w http.ResponseWriter, r *http.Request, s *accounts.Session)
 		a.fail(w, r, err)
 		return
 	}
-	m, d, err := a.history.React(r.Context(), s.AppID, s.UserID, strings.TrimSuffix(r.PathValue("id"), ".json"), req.Add, req.Remove)
+	m, d, err := a.history.React(r.Context(), s.AppID, s.UserID, pathValue(r, "id"), req.Add, req.Remove)
 	if err != nil {
 		a.chatFail(w, r, err)
 		return

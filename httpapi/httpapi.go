@@ -348,9 +348,14 @@ func form(r *http.Request) (url.Values, error) {
 	return q, nil
 }
 
+// pathValue is a path segment without the ".json" the SDK may add.
+func pathValue(r *http.Request, name string) string {
+	return strings.TrimSuffix(r.PathValue(name), ".json")
+}
+
 // pathID parses "{id}.json".
 func pathID(r *http.Request) (int64, bool) {
-	s := strings.TrimSuffix(r.PathValue("id"), ".json")
+	s := pathValue(r, "id")
 	id, err := strconv.ParseInt(s, 10, 64)
 	return id, err == nil && id > 0
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/meetings"
@@ -112,7 +111,7 @@ func (a *API) updateMeeting(w http.ResponseWriter, r *http.Request, s *accounts.
 	if !ok {
 		return
 	}
-	m, err := a.meetings.Update(r.Context(), s.AppID, s.UserID, strings.TrimSuffix(r.PathValue("id"), ".json"), in)
+	m, err := a.meetings.Update(r.Context(), s.AppID, s.UserID, pathValue(r, "id"), in)
 	if err != nil {
 		a.chatFail(w, r, err)
 		return
@@ -121,7 +120,7 @@ func (a *API) updateMeeting(w http.ResponseWriter, r *http.Request, s *accounts.
 }
 
 func (a *API) deleteMeeting(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
-	if err := a.meetings.Delete(r.Context(), s.AppID, s.UserID, strings.TrimSuffix(r.PathValue("id"), ".json")); err != nil {
+	if err := a.meetings.Delete(r.Context(), s.AppID, s.UserID, pathValue(r, "id")); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -130,7 +129,7 @@ func (a *API) deleteMeeting(w http.ResponseWriter, r *http.Request, s *accounts.
 
 // meetingRecordings answers an empty list: Parley records no meetings yet.
 func (a *API) meetingRecordings(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
-	if _, err := a.meetings.Get(r.Context(), s.AppID, s.UserID, strings.TrimSuffix(r.PathValue("id"), ".json")); err != nil {
+	if _, err := a.meetings.Get(r.Context(), s.AppID, s.UserID, pathValue(r, "id")); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -180,7 +179,7 @@ func (a *API) renameWhiteboard(w http.ResponseWriter, r *http.Request, s *accoun
 		a.fail(w, r, err)
 		return
 	}
-	wb, err := a.meetings.RenameWhiteboard(r.Context(), s.AppID, s.UserID, strings.TrimSuffix(r.PathValue("id"), ".json"), j.Name)
+	wb, err := a.meetings.RenameWhiteboard(r.Context(), s.AppID, s.UserID, pathValue(r, "id"), j.Name)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -189,7 +188,7 @@ func (a *API) renameWhiteboard(w http.ResponseWriter, r *http.Request, s *accoun
 }
 
 func (a *API) deleteWhiteboard(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
-	if err := a.meetings.DeleteWhiteboard(r.Context(), s.AppID, s.UserID, strings.TrimSuffix(r.PathValue("id"), ".json")); err != nil {
+	if err := a.meetings.DeleteWhiteboard(r.Context(), s.AppID, s.UserID, pathValue(r, "id")); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -26,7 +26,7 @@ func (a *API) routesObjects() {
 	m.HandleFunc("DELETE /data/{class}/{ids}", a.user(a.deleteObjects))
 }
 
-func className(r *http.Request) string { return strings.TrimSuffix(r.PathValue("class"), ".json") }
+func className(r *http.Request) string { return pathValue(r, "class") }
 
 func objectOut(class string, rec *objects.Record) map[string]any {
 	out := map[string]any{}
@@ -150,7 +150,7 @@ func (a *API) listObjects(w http.ResponseWriter, r *http.Request, s *accounts.Se
 }
 
 func (a *API) getObjects(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
-	ids := splitList(strings.TrimSuffix(r.PathValue("ids"), ".json"))
+	ids := splitList(pathValue(r, "ids"))
 	if truthy(r.URL.Query().Get("permissions")) {
 		c, err := a.objects.Class(r.Context(), s.AppID, className(r))
 		if err != nil {
@@ -208,7 +208,7 @@ func (a *API) updateObject(w http.ResponseWriter, r *http.Request, s *accounts.S
 		a.fail(w, r, err)
 		return
 	}
-	id := strings.TrimSuffix(r.PathValue("id"), ".json")
+	id := pathValue(r, "id")
 	if id == "by_criteria" {
 		a.updateByCriteria(w, r, s, in)
 		return
@@ -276,7 +276,7 @@ func jsonScalar(v any) string {
 }
 
 func (a *API) deleteObjects(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
-	ids := strings.TrimSuffix(r.PathValue("ids"), ".json")
+	ids := pathValue(r, "ids")
 	if ids == "by_criteria" {
 		// The SDK sends the criteria as a form body (rating[gte]=0); a JSON
 		// body ({"field":{"op":v}}) is read too.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/parley-chat/parley/accounts"
 	"github.com/parley-chat/parley/push"
@@ -71,7 +70,7 @@ func (a *API) subscriptions(w http.ResponseWriter, r *http.Request, s *accounts.
 }
 
 func (a *API) unsubscribe(w http.ResponseWriter, r *http.Request, s *accounts.Session) {
-	id, err := strconv.ParseInt(strings.TrimSuffix(r.PathValue("id"), ".json"), 10, 64)
+	id, err := strconv.ParseInt(pathValue(r, "id"), 10, 64)
 	if err != nil {
 		writeError(w, http.StatusNotFound, []string{"Resource not found"})
 		return

@@ -50,7 +50,7 @@ func (a *API) userBy(field string) func(http.ResponseWriter, *http.Request, *acc
 			}
 			q.Emails = []string{r.URL.Query().Get("email")}
 		case "external":
-			q.ExternalIDs = []string{strings.TrimSuffix(r.PathValue("id"), ".json")}
+			q.ExternalIDs = []string{pathValue(r, "id")}
 		}
 		q.Limit = 1
 		users, _, err := a.accounts.Users(r.Context(), s.AppID, q)

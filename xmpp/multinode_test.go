@@ -404,8 +404,16 @@ func TestOnlineUsersAcrossNodes(t *testing.T) {
 	bJID, ub := n1.user("ben", "ben-password")
 	n1.login(viaTLS, aJID, "ann-password")
 	n2.login(viaTLS, bJID, "ben-password")
+	// A node records a session in Redis just after the client has its bind
+	// result, so each node is given a moment (bounded) to agree.
+	want := fmt.Sprint([]int64{ua.ID, ub.ID})
 	for _, n := range []*node{n1, n2} {
-		if got := n.srv.OnlineUsers(app.ID); fmt.Sprint(got) != fmt.Sprint([]int64{ua.ID, ub.ID}) {
+		got := n.srv.OnlineUsers(app.ID)
+		for i := 0; i < 100 && fmt.Sprint(got) != want; i++ {
+			time.Sleep(20 * time.Millisecond)
+			got = n.srv.OnlineUsers(app.ID)
+		}
+		if fmt.Sprint(got) != want {
 			t.Fatalf("online users seen from one node: %v", got)
 		}
 	}

@@ -41,6 +41,21 @@ func freePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// FreePorts returns n distinct free loopback ports: each is held until all
+// are chosen, since a port just closed may be handed out again.
+func FreePorts(t testing.TB, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		out[i] = ln.Addr().(*net.TCPAddr).Port
+	}
+	return out
+}
+
 func waitPort(t testing.TB, addr string, log func() string) {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -143,8 +158,12 @@ func S3(t testing.TB) S3Server {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("testenv: %s is missing: run scripts/seaweedfs.sh (make test does), or set S3_ENDPOINT", bin)
 	}
-	port := func() string { return strconv.Itoa(freePort(t)) }
-	s3 := port()
+	// Eight distinct ports: SeaweedFS fails when two of its servers share one.
+	var p []string
+	for _, n := range FreePorts(t, 8) {
+		p = append(p, strconv.Itoa(n))
+	}
+	s3 := p[0]
 	logs := &logBuf{}
 	// With identities configured, SeaweedFS checks every request's signature,
 	// as a real S3 does.
@@ -153,8 +172,8 @@ func S3(t testing.TB) S3Server {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "server", "-dir="+t.TempDir(), "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3.config="+conf,
-		"-master.port="+port(), "-master.port.grpc="+port(), "-volume.port="+port(), "-volume.port.grpc="+port(),
-		"-filer.port="+port(), "-filer.port.grpc="+port(), "-s3", "-s3.port="+s3, "-s3.port.grpc="+port(),
+		"-master.port="+p[1], "-master.port.grpc="+p[2], "-volume.port="+p[3], "-volume.port.grpc="+p[4],
+		"-filer.port="+p[5], "-filer.port.grpc="+p[6], "-s3", "-s3.port="+s3, "-s3.port.grpc="+p[7],
 		"-master.volumeSizeLimitMB=64", "-volume.max=50")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

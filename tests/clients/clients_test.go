@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/parley-chat/parley/internal/testenv"
 )
 
 type node struct {
@@ -46,7 +48,8 @@ func startNode(t *testing.T, extra ...string) *node {
 	if bin == "" {
 		t.Fatal("PARLEY_BIN is not set: run through `make test`")
 	}
-	n := &node{data: t.TempDir(), c2s: freePort(t), tls: freePort(t), ws: freePort(t), http: freePort(t), admin: freePort(t), log: &bytes.Buffer{}}
+	p := testenv.FreePorts(t, 5)
+	n := &node{data: t.TempDir(), c2s: p[0], tls: p[1], ws: p[2], http: p[3], admin: p[4], log: &bytes.Buffer{}}
 	addr := func(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
 	n.cmd = exec.Command(bin, "serve", "--data", n.data, "--domain", "localhost",
 		"--c2s-addr", addr(n.c2s), "--c2s-tls-addr", addr(n.tls), "--ws-addr", addr(n.ws),
